@@ -1,0 +1,196 @@
+"""The one wiring place: settings in, a running service out. Nothing is built at import."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from bot.channels.base import Channel
+from bot.dispatcher import Dispatcher
+from config.settings import ConfigError, Settings, embedded_text
+from domain.procedures import Catalog, CatalogError, parse_catalog
+from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
+from domain.slots import SlotRules
+from handlers.engine import Engine
+from handlers.ports import Clock, CouncilInfo, Office, UnitOfWorkFactory
+from storage import db
+from storage.models import StaffRow
+from storage.outbox import OutboxStore
+from storage.uow import uow_factory
+
+log = logging.getLogger("videotramit.app")
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+def _config_text(path: str, embedded: str, key: str) -> str:
+    if not path:
+        return embedded_text(embedded)
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{key}: cannot read {path} ({exc.strerror})") from exc
+
+
+def load_catalog(settings: Settings) -> Catalog:
+    text = _config_text(settings.procedures_file, "procedures.toml", "procedures_file")
+    try:
+        return parse_catalog(text)
+    except CatalogError as exc:
+        raise ConfigError(f"procedures_file: {exc}") from exc
+
+
+def load_holidays(settings: Settings) -> Holidays:
+    text = _config_text(settings.holidays_file, "holidays.toml", "holidays_file")
+    try:
+        return parse_holidays(text)
+    except ScheduleError as exc:
+        raise ConfigError(f"holidays_file: {exc}") from exc
+
+
+def load_staff(settings: Settings, catalog: Catalog) -> tuple[StaffMember, ...]:
+    members = []
+    for index, entry in enumerate(settings.staff):
+        key = f"staff[{index}]"
+        try:
+            member = StaffMember.build(
+                entry.id, entry.name, roles=entry.roles, procedures=entry.procedures,
+                hours=entry.hours,
+            )
+        except ScheduleError as exc:
+            raise ConfigError(f"{key}.hours: {exc}") from exc
+        unknown = [p for p in entry.procedures if p != "*" and p not in catalog]
+        if unknown:
+            raise ConfigError(f"{key}.procedures: unknown procedure {unknown[0]!r}")
+        members.append(member)
+    ids = [m.id for m in members]
+    if len(set(ids)) != len(ids):
+        raise ConfigError("staff: two staff members share the same id")
+    return tuple(members)
+
+
+def build_office(settings: Settings) -> Office:
+    catalog = load_catalog(settings)
+    council = settings.council
+    return Office(
+        catalog=catalog,
+        staff=load_staff(settings, catalog),
+        holidays=load_holidays(settings),
+        rules=SlotRules(
+            slot_minutes=settings.schedule.slot_minutes,
+            buffer_minutes=settings.schedule.buffer_minutes,
+            min_notice=timedelta(hours=settings.schedule.min_notice_hours),
+            horizon_days=settings.schedule.horizon_days,
+            tz=settings.tz,
+        ),
+        tz=settings.tz,
+        council=CouncilInfo(
+            name=council.name,
+            address=council.address,
+            privacy_url=council.privacy_url,
+            controller=council.controller or council.name,
+            dpo_contact=council.dpo_contact,
+            retention=council.retention,
+        ),
+        languages=tuple(settings.languages),
+        default_language=settings.default_language,
+    )
+
+
+def staff_accounts(settings: Settings, office: Office) -> dict[tuple[str, str], StaffMember]:
+    """Which chat accounts belong to which staff member (console, Telegram, Matrix)."""
+    accounts: dict[tuple[str, str], StaffMember] = {}
+    for entry in settings.staff:
+        member = office.staff_member(entry.id)
+        assert member is not None
+        for local in ("console", "memory"):  # the terminal and the demo/test channel
+            accounts[(local, f"staff:{entry.id}")] = member
+        if entry.telegram_id:
+            accounts[("telegram", entry.telegram_id)] = member
+        if entry.matrix_id:
+            accounts[("matrix", entry.matrix_id)] = member
+    return accounts
+
+
+@dataclass
+class App:
+    settings: Settings
+    office: Office
+    db_engine: AsyncEngine
+    sessions: async_sessionmaker[Any]
+    engine: Engine
+    dispatcher: Dispatcher
+    outbox: OutboxStore
+    clock: Clock
+    uow: UnitOfWorkFactory
+    channels: dict[str, Channel] = field(default_factory=dict)
+
+    async def prepare_database(self) -> None:
+        """Migrate, then mirror the configured staff into the database."""
+        await db.upgrade(self.db_engine, self.settings.database_url)
+        await self.sync_staff()
+
+    async def sync_staff(self) -> None:
+        rows = [{"id": m.id, "name": m.name, "active": True} for m in self.office.staff]
+        if not rows:
+            return
+        insert = sqlite_insert if db.is_sqlite(self.settings.database_url) else pg_insert
+        async with self.sessions() as session, session.begin():
+            statement = insert(StaffRow).values(rows)
+            statement = statement.on_conflict_do_update(
+                index_elements=[StaffRow.id], set_={"name": statement.excluded.name, "active": True}
+            )
+            await session.execute(statement)
+
+    def add_channel(self, channel: Channel) -> None:
+        self.channels[channel.name] = channel
+
+    async def close(self) -> None:
+        await self.dispatcher.stop()
+        for channel in self.channels.values():
+            try:
+                await asyncio.wait_for(channel.stop(), timeout=10)
+            except Exception:
+                log.exception("channel did not stop cleanly", extra={"channel": channel.name})
+        await self.db_engine.dispose()
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None,
+) -> App:
+    office = build_office(settings)
+    clock = clock or SystemClock()
+    engine = db.create_engine(settings.database_url)
+    sessions = db.sessionmaker(engine)
+    channel_map: dict[str, Channel] = dict(channels or {})
+    outbox = OutboxStore(sessions)
+    dispatcher = Dispatcher(outbox, channel_map, now=clock.now)
+    uow = uow_factory(sessions, staff_accounts(settings, office), on_commit=dispatcher.wake)
+    conversation = Engine(uow=uow, office=office, clock=clock)
+    return App(
+        settings=settings,
+        office=office,
+        db_engine=engine,
+        sessions=sessions,
+        engine=conversation,
+        dispatcher=dispatcher,
+        outbox=outbox,
+        clock=clock,
+        uow=uow,
+        channels=channel_map,
+    )

@@ -1,0 +1,215 @@
+"""The `videotramit` command. Exit codes: 0 success, 1 failure, 2 bad usage or configuration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime, time
+from pathlib import Path
+
+from config.settings import ConfigError, Settings, load_settings
+from storage.db import DatabaseError
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class Failure(Exception):
+    """A clear, expected failure: printed without a traceback, exit 1."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="videotramit",
+        description="Citizen Service Office attention by video call, driven by a chat bot.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = sub.add_parser("demo", help="scripted end-to-end story on embedded SQLite")
+    demo.add_argument("--out", default="var/demo", help="output folder (default var/demo)")
+
+    chat = sub.add_parser("chat", help="talk to the bot in the terminal (or through a pipe)")
+    chat.add_argument("--as", dest="role", choices=["citizen", "staff", "admin"], default="citizen")
+    chat.add_argument("--user", default="", help="citizen name, or the staff member's id")
+    chat.add_argument("--language", default="", help="ca, es or en (default: asked)")
+    chat.add_argument("--config")
+
+    run = sub.add_parser("run", help="run the service: channels, dispatcher, web server")
+    run.add_argument("--config")
+
+    database = sub.add_parser("db", help="database tasks")
+    database.add_argument("action", choices=["upgrade"])
+    database.add_argument("--config")
+
+    stats = sub.add_parser("stats", help="appointment statistics")
+    stats.add_argument("--from", dest="date_from", type=date.fromisoformat)
+    stats.add_argument("--to", dest="date_to", type=date.fromisoformat)
+    stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    stats.add_argument("--config")
+
+    purge = sub.add_parser("purge", help="apply the retention policy")
+    purge.add_argument("--dry-run", action="store_true")
+    purge.add_argument("--config")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(getattr(args, "config", None))
+
+
+async def _cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    app = await run_demo(Path(args.out))
+    await app.close()
+    return EXIT_OK
+
+
+def _chat_identity(settings: Settings, role: str, user: str) -> tuple[str, str]:
+    if role == "citizen":
+        name = user or "Citizen"
+        return f"citizen:{name.lower()}", name
+    wanted = [s for s in settings.staff if role in s.roles or (role == "staff" and "admin" in s.roles)]
+    if user:
+        wanted = [s for s in settings.staff if s.id == user]
+    if not wanted:
+        raise ConfigError(f"staff: no {role} named {user!r} is configured" if user else
+                          f"staff: no {role} is configured; add a [[staff]] entry")
+    return f"staff:{wanted[0].id}", wanted[0].name
+
+
+async def _cmd_chat(args: argparse.Namespace) -> int:
+    from bot.app import build_app
+    from bot.channels.console import ConsoleChannel, ConsoleSession
+
+    settings = _settings(args)
+    external_id, name = _chat_identity(settings, args.role, args.user)
+    out = lambda text: print(text, flush=True)  # noqa: E731
+    channel = ConsoleChannel(out)
+    channel.me = external_id
+    app = build_app(settings, channels={channel.name: channel})
+    try:
+        await app.prepare_database()
+        app.dispatcher.start()
+        session = ConsoleSession(
+            app.engine, external_id=external_id, display_name=name, language=args.language,
+            out=out,
+        )
+        await session.run()
+        await app.dispatcher.drain(timeout=5)
+    finally:
+        await app.close()
+    return EXIT_OK
+
+
+async def _cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import build_app
+    from bot.logs import configure_logging
+    from bot.service import serve
+
+    settings = _settings(args)
+    configure_logging(settings.log_level, settings.log_format)
+    await serve(build_app(settings))
+    return EXIT_OK
+
+
+async def _cmd_db(args: argparse.Namespace) -> int:
+    from storage import db
+
+    settings = _settings(args)
+    engine = db.create_engine(settings.database_url)
+    try:
+        await db.upgrade(engine, settings.database_url)
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return EXIT_OK
+
+
+def _day_bounds(settings: Settings, first: date | None, last: date | None) -> tuple[
+    datetime | None, datetime | None
+]:
+    from datetime import timedelta
+
+    start = datetime.combine(first, time(0), settings.tz) if first else None
+    end = datetime.combine(last + timedelta(days=1), time(0), settings.tz) if last else None
+    return start, end
+
+
+async def _cmd_stats(args: argparse.Namespace) -> int:
+    from bot.app import build_app
+
+    settings = _settings(args)
+    app = build_app(settings)
+    try:
+        await app.prepare_database()
+        start, end = _day_bounds(settings, args.date_from, args.date_to)
+        async with app.uow() as uow:
+            rows = await uow.appointments.counts(start, end)
+    finally:
+        await app.close()
+    rows.sort()
+    if args.format == "json":
+        print(json.dumps([{"procedure": p, "status": s, "count": c} for p, s, c in rows], indent=2))
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(["procedure", "status", "count"])
+        writer.writerows(rows)
+        print(buffer.getvalue(), end="")
+    else:
+        width = max((len(p) for p, _, _ in rows), default=9)
+        print(f"{'procedure':<{width}}  {'status':<11}  count")
+        for procedure, status, count in rows:
+            print(f"{procedure:<{width}}  {status:<11}  {count:>5}")
+        print(f"{'total':<{width}}  {'':<11}  {sum(c for _, _, c in rows):>5}")
+    return EXIT_OK
+
+
+async def _cmd_purge(args: argparse.Namespace) -> int:
+    from bot.app import build_app
+    from bot.retention import purge
+
+    settings = _settings(args)
+    app = build_app(settings)
+    try:
+        await app.prepare_database()
+        report = await purge(app.sessions, app.clock.now(), dry_run=args.dry_run)
+    finally:
+        await app.close()
+    verb = "would remove" if args.dry_run else "removed"
+    for what, count in report.items():
+        print(f"{verb} {count} {what}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+    "demo": _cmd_demo,
+    "chat": _cmd_chat,
+    "run": _cmd_run,
+    "db": _cmd_db,
+    "stats": _cmd_stats,
+    "purge": _cmd_purge,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return asyncio.run(COMMANDS[args.command](args))
+    except ConfigError as exc:
+        print(f"videotramit: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DatabaseError, Failure) as exc:
+        print(f"videotramit: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The outbox dispatcher: delivers queued proactive messages until each is acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from bot.channels.base import Channel, Unreachable
+from domain.model import OutboxMessage
+from handlers.messages import Reply
+from storage.outbox import OutboxStore
+
+log = logging.getLogger("videotramit.dispatcher")
+
+
+def backoff(attempts: int) -> timedelta:
+    """5 s, 10 s, 20 s … capped at 15 min, with jitter so instances do not stampede."""
+    base = min(5 * 2**attempts, 900)
+    return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+def reply_from(payload: Mapping[str, object]) -> Reply:
+    return Reply(text=str(payload.get("text", "")))
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: OutboxStore,
+        channels: Mapping[str, Channel],
+        *,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        idle_seconds: float = 2.0,
+    ) -> None:
+        self._store = store
+        self._channels = channels
+        self._now = now
+        self._idle = idle_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.delivered = 0
+
+    def wake(self) -> None:
+        """Called after a commit that queued something: deliver now, not at the next tick."""
+        self._wake.set()
+
+    async def run_once(self) -> int:
+        """Deliver what is due; returns how many messages were settled."""
+        if not self._channels:
+            return 0
+        messages = await self._store.claim(list(self._channels), self._now())
+        by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
+        for message in messages:
+            by_chat.setdefault((message.channel, message.address), []).append(message)
+        results = await asyncio.gather(*(self._deliver_in_order(group) for group in by_chat.values()))
+        return sum(results)
+
+    async def _deliver_in_order(self, messages: list[OutboxMessage]) -> int:
+        settled = 0
+        for position, message in enumerate(messages):
+            channel = self._channels[message.channel]
+            try:
+                await channel.deliver(message.address, reply_from(message.payload))
+            except Unreachable as exc:
+                log.warning("recipient unreachable", extra={"outbox_id": message.id})
+                await self._store.unreachable(message, str(exc), self._now())
+            except Exception as exc:
+                log.warning(
+                    "delivery failed, will retry",
+                    extra={"outbox_id": message.id, "error": exc.__class__.__name__},
+                )
+                when = self._now() + backoff(message.attempts)
+                # Later messages to the same chat wait too, so the order is kept.
+                for pending in messages[position:]:
+                    await self._store.retry(pending.id, exc.__class__.__name__, when)
+                return settled
+            else:
+                await self._store.delivered(message.id, self._now())
+                self.delivered += 1
+            settled += 1
+        return settled
+
+    async def run(self) -> None:
+        while True:
+            try:
+                settled = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("dispatcher pass failed")
+                settled = 0
+            if settled:
+                continue
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+            except TimeoutError:
+                pass
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Deliver until nothing due is left (used by the demo and by tests)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            if not await self.run_once():
+                return

@@ -1,0 +1,43 @@
+"""Retention: what `videotramit purge` removes.
+
+Conversation state idle for 30 days and delivered or failed outbox messages older than
+7 days (GOV.UK Notify keeps message content 7 days). Appointments and evidence are part
+of the administrative file and follow archival rules: they are never purged here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from storage.models import ChoiceTokenRow, ConversationRow, OutboxRow
+
+CONVERSATION_IDLE = timedelta(days=30)
+OUTBOX_KEEP = timedelta(days=7)
+
+
+async def purge(
+    sessions: async_sessionmaker[Any], now: datetime, *, dry_run: bool
+) -> dict[str, int]:
+    idle = ConversationRow.updated_at < now - CONVERSATION_IDLE
+    old_messages = (OutboxRow.created_at < now - OUTBOX_KEEP) & or_(
+        OutboxRow.delivered_at.is_not(None), OutboxRow.failed_at.is_not(None)
+    )
+    async with sessions() as session, session.begin():
+        idle_users = select(ConversationRow.user_id).where(idle)
+        report = {
+            "idle conversations": (
+                await session.execute(select(func.count()).where(idle))
+            ).scalar_one(),
+            "old outbox messages": (
+                await session.execute(select(func.count()).where(old_messages))
+            ).scalar_one(),
+        }
+        if not dry_run:
+            await session.execute(delete(ChoiceTokenRow).where(ChoiceTokenRow.user_id.in_(idle_users)))
+            await session.execute(delete(ConversationRow).where(idle))
+            await session.execute(delete(OutboxRow).where(old_messages))
+    return report

@@ -1,0 +1,43 @@
+"""`videotramit run`: migrate, start the web server, the dispatcher and the channels;
+stop cleanly on SIGTERM or Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import App
+from bot.web import build_web
+
+log = logging.getLogger("videotramit.service")
+
+
+async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await app.prepare_database()
+    runner = web.AppRunner(build_web(app), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
+    try:
+        await site.start()
+        for channel in app.channels.values():
+            await channel.start()
+        app.dispatcher.start()
+        log.info(
+            "videotramit is running",
+            extra={"listen": app.settings.web.listen, "channels": sorted(app.channels)},
+        )
+        await stop.wait()
+        log.info("stopping")
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        await app.close()
+        await runner.cleanup()
+        log.info("stopped")

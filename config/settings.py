@@ -1,0 +1,268 @@
+"""Typed configuration: embedded defaults < --config FILE < VIDEOTRAMIT_<SECTION>__<KEY>.
+
+Loaded by `load_settings` only (never at import). A bad value raises `ConfigError`, whose
+message names the offending key, so the CLI can exit 2 with it.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+ENV_PREFIX = "VIDEOTRAMIT_"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(Section):
+    url: str = ""
+
+
+class TelegramSettings(Section):
+    enabled: bool = False
+    token: SecretStr = SecretStr("")
+    base_url: str = "https://api.telegram.org"
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_secret: SecretStr = SecretStr("")
+
+
+class MatrixSettings(Section):
+    enabled: bool = False
+    homeserver: str = ""
+    user_id: str = ""
+    password: SecretStr = SecretStr("")
+    access_token: SecretStr = SecretStr("")
+    device_id: str = ""
+
+
+class WebSettings(Section):
+    listen: str = "127.0.0.1:8080"
+    public_base_url: str = "http://127.0.0.1:8080"
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError("expected host:port, e.g. 127.0.0.1:8080")
+        return value
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class JitsiSettings(Section):
+    base_url: str = "https://meet.example.org"
+    app_id: str = "videotramit"
+    app_secret: SecretStr = SecretStr("")
+    private_key_file: str = ""
+    kid: str = ""
+    issuer: str = ""
+    audience: str = ""
+    subject: str = ""
+    lead_minutes: int = Field(10, ge=0, le=240)
+    grace_minutes: int = Field(30, ge=0, le=480)
+
+
+class JibriSettings(Section):
+    api_url: str = ""
+    xmpp_domain: str = ""
+    recorder_user: str = ""
+    recorder_password: SecretStr = SecretStr("")
+    auto_start: bool = False
+    webhook_token: SecretStr = SecretStr("")
+
+
+class EmailSettings(Section):
+    enabled: bool = False
+    host: str = "localhost"
+    port: int = Field(25, ge=1, le=65535)
+    starttls: bool = False
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    sender: str = "oac@example.org"
+
+
+class CouncilSettings(Section):
+    name: str = "Ajuntament d'Exemple"
+    address: str = ""
+    logo_file: str = ""
+    registry_prefix: str = Field("VT", pattern=r"^[A-Z0-9]{1,8}$")
+    privacy_url: str = ""
+    controller: str = ""
+    dpo_contact: str = ""
+    retention: str = ""
+
+
+class ScheduleSettings(Section):
+    slot_minutes: int = Field(30, ge=5, le=240)
+    buffer_minutes: int = Field(0, ge=0, le=120)
+    min_notice_hours: int = Field(2, ge=0, le=24 * 14)
+    horizon_days: int = Field(30, ge=1, le=366)
+    reminders: list[str] = Field(default_factory=lambda: ["24h", "1h"])
+
+    @field_validator("slot_minutes")
+    @classmethod
+    def _divides_hour(cls, value: int) -> int:
+        # Slot cells are aligned on the UTC clock; Madrid's offsets are whole hours.
+        if 60 % value and value % 60:
+            raise ValueError("must divide 60 (5, 10, 15, 20, 30, 60) or be a multiple of 60")
+        return value
+
+    @field_validator("reminders")
+    @classmethod
+    def _durations(cls, value: list[str]) -> list[str]:
+        for item in value:
+            parse_duration(item)
+        return value
+
+
+class StaffSettings(Section):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+    name: str = Field(min_length=1, max_length=120)
+    roles: list[Literal["staff", "admin"]] = Field(default_factory=lambda: ["staff"])
+    procedures: list[str] = Field(default_factory=lambda: ["*"])
+    telegram_id: str = ""
+    matrix_id: str = ""
+    email: str = ""
+    hours: list[str] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    data_dir: Path = Path("var")
+    timezone: str = "Europe/Madrid"
+    languages: list[Literal["ca", "es", "en"]] = Field(default_factory=lambda: ["ca", "es", "en"])
+    default_language: Literal["ca", "es", "en"] = "ca"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    procedures_file: str = ""
+    holidays_file: str = ""
+    database: DatabaseSettings = DatabaseSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    matrix: MatrixSettings = MatrixSettings()
+    web: WebSettings = WebSettings()
+    jitsi: JitsiSettings = JitsiSettings()
+    jibri: JibriSettings = JibriSettings()
+    email: EmailSettings = EmailSettings()
+    council: CouncilSettings = CouncilSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
+    staff: list[StaffSettings] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.data_dir / 'videotramit.db'}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # init (the merged TOML files) < environment
+        return (env_settings, init_settings)
+
+
+def parse_duration(text: str) -> int:
+    """'24h' -> 1440, '90m' -> 90, '2d' -> 2880 (minutes)."""
+    units = {"m": 1, "h": 60, "d": 1440}
+    text = text.strip().lower()
+    if len(text) < 2 or text[-1] not in units or not text[:-1].isdigit():
+        raise ValueError(f"{text!r} is not a duration like 24h, 90m or 2d")
+    return int(text[:-1]) * units[text[-1]]
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
+
+
+def embedded_text(name: str) -> str:
+    """Text of a file shipped in the `config` package (default.toml, procedures.toml...)."""
+    return resources.files("config").joinpath(name).read_text(encoding="utf-8")
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        if item["type"] == "extra_forbidden":
+            lines.append(f"{key}: unknown setting (check the spelling)")
+        else:
+            lines.append(f"{key}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(lines)
+
+
+def load_settings(
+    config_file: str | Path | None = None,
+    *,
+    overrides: dict[str, Any] | None = None,
+) -> Settings:
+    """Build the settings from the layers. `overrides` sit between the file and the env."""
+    data = tomllib.loads(embedded_text("default.toml"))
+    chosen = config_file or os.environ.get(ENV_PREFIX + "CONFIG")
+    if chosen:
+        data = _deep_merge(data, _read_toml(Path(chosen)))
+    if overrides:
+        data = _deep_merge(data, overrides)
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None

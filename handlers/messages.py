@@ -1,0 +1,78 @@
+"""Channel-neutral messages: what a person sends (a Turn) and what the bot answers (a Reply).
+
+Channels translate their platform's events into Turns and render Replies; nothing in here
+knows about Telegram, Matrix or the terminal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class TurnKind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    CHOICE = "choice"
+    FILE = "file"
+
+
+@dataclass(frozen=True, slots=True)
+class InFile:
+    """A file a person sent: bytes plus what the platform claimed about it (never trusted)."""
+
+    name: str
+    data: bytes
+    declared_type: str = "application/octet-stream"
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One thing a person did in a chat.
+
+    `channel` + `address` identify the private chat the reply goes to; `external_id` is the
+    platform's user id. `text` carries the text or the command's arguments; `command` the
+    command name without its prefix; `choice` the opaque token of a pressed button.
+    """
+
+    channel: str
+    external_id: str
+    address: str
+    kind: TurnKind
+    text: str = ""
+    command: str = ""
+    choice: str = ""
+    file: InFile | None = None
+    display_name: str = ""
+    language_hint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button. `token` is opaque and short (it fits Telegram's 64-byte callback_data)."""
+
+    token: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutFile:
+    name: str
+    data: bytes
+    content_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the bot says. `choices` render as buttons or a numbered list.
+
+    `panel` names a message that is updated in place (e.g. the staff session panel) where
+    the channel can edit messages; other channels just send it again.
+    """
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    file: OutFile | None = None
+    panel: str = ""
+    columns: int = 1
+    extra: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,148 @@
+"""A citizen's own appointments: list, look at one, move it or cancel it."""
+
+from __future__ import annotations
+
+from domain.appointments import Status, can_cancel, can_reschedule
+from domain.evidence import EventKind
+from domain.model import Appointment
+from handlers import booking, menu, notify
+from handlers.context import Ctx, Step
+from handlers.i18n import format_short_day, format_time, format_when
+
+FLOW = "my"
+
+
+async def begin(ctx: Ctx) -> None:
+    ctx.end()
+    await ask_which(ctx)
+
+
+async def ask_which(ctx: Ctx) -> None:
+    mine = await ctx.uow.appointments.for_citizen(ctx.user.id, active_only=True)
+    if not mine:
+        ctx.say(ctx.t("my.none"))
+        ctx.end()
+        await menu.enter(ctx)
+        return
+    options = [(str(a.id), _label(ctx, a)) for a in mine]
+    ctx.ask(ctx.t("my.which"), options, flow=FLOW, step="which", back=False)
+
+
+def _label(ctx: Ctx, appointment: Appointment) -> str:
+    name = ctx.office.catalog.get(appointment.procedure).name.get(ctx.lang)
+    local = appointment.start.astimezone(ctx.office.tz)
+    when = f"{format_short_day(local.date(), ctx.lang)} {format_time(local, ctx.office.tz)}"
+    return f"{when} · {name}"
+
+
+async def _mine(ctx: Ctx, raw: str | None) -> Appointment | None:
+    """The chosen appointment, only if it belongs to this citizen (ids come from tokens,
+    but ownership is checked again here)."""
+    if not raw or not raw.isdigit():
+        return None
+    appointment = await ctx.uow.appointments.get(int(raw))
+    if appointment is None or appointment.citizen_id != ctx.user.id:
+        return None
+    return appointment
+
+
+async def on_which(ctx: Ctx) -> None:
+    appointment = await _mine(ctx, ctx.choice)
+    if appointment is None:
+        ctx.say(ctx.t("error.choose"))
+        await ask_which(ctx)
+        return
+    ctx.data["id"] = appointment.id
+    await ask_action(ctx)
+
+
+async def ask_action(ctx: Ctx) -> None:
+    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    if appointment is None:
+        await ask_which(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    text = ctx.t(
+        "my.detail",
+        reference=appointment.reference,
+        procedure=procedure.name.get(ctx.lang),
+        when=format_when(appointment.start, ctx.lang, ctx.office.tz),
+    )
+    options = []
+    if can_reschedule(appointment.status):
+        options.append(("move", ctx.t("my.move")))
+    if can_cancel(appointment.status):
+        options.append(("cancel", ctx.t("my.cancel")))
+    ctx.ask(text, options, flow=FLOW, step="action")
+
+
+async def on_action(ctx: Ctx) -> None:
+    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    if appointment is None:
+        await ask_which(ctx)
+        return
+    if ctx.choice == "move" and can_reschedule(appointment.status):
+        await booking.begin_move(ctx, appointment.id, appointment.procedure)
+    elif ctx.choice == "cancel" and can_cancel(appointment.status):
+        await ask_cancel(ctx)
+    else:
+        ctx.say(ctx.t("error.choose"))
+        await ask_action(ctx)
+
+
+async def ask_cancel(ctx: Ctx) -> None:
+    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    if appointment is None:
+        await ask_which(ctx)
+        return
+    ctx.ask(
+        ctx.t(
+            "my.cancel_confirm",
+            reference=appointment.reference,
+            when=format_when(appointment.start, ctx.lang, ctx.office.tz),
+        ),
+        [("yes", ctx.t("my.cancel_yes")), ("no", ctx.t("my.cancel_no"))],
+        flow=FLOW,
+        step="cancel",
+        back=False,
+        cancel=False,
+    )
+
+
+async def on_cancel(ctx: Ctx) -> None:
+    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    if appointment is None:
+        await ask_which(ctx)
+        return
+    if ctx.choice == "no":
+        await ask_action(ctx)
+        return
+    if ctx.choice != "yes":
+        ctx.say(ctx.t("error.choose"))
+        await ask_cancel(ctx)
+        return
+    if not can_cancel(appointment.status):
+        ctx.say(ctx.t("my.cannot_cancel"))
+    else:
+        cancelled = await ctx.uow.appointments.set_status(
+            appointment.id, Status.CANCELLED, ctx.now
+        )
+        await ctx.uow.evidence.append(
+            appointment_id=cancelled.id,
+            reference=cancelled.reference,
+            kind=EventKind.CANCELLED,
+            actor="citizen",
+            data={"start": cancelled.start.isoformat()},
+            at=ctx.now,
+        )
+        await notify.staff_of_cancel(ctx, cancelled)
+        ctx.say(ctx.t("my.cancelled", reference=cancelled.reference))
+    ctx.end()
+    await menu.enter(ctx)
+
+
+STEPS = {
+    "which": Step(enter=ask_which, handle=on_which),
+    "action": Step(enter=ask_action, handle=on_action, back="which"),
+    "cancel": Step(enter=ask_cancel, handle=on_cancel, back="action"),
+}

@@ -1,0 +1,163 @@
+"""What conversations need from the outside world, as Protocols.
+
+Storage, clocks and the staff directory are passed in; handlers never import a database
+driver or a chat SDK.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from types import TracebackType
+from typing import Any, Protocol, Self
+from zoneinfo import ZoneInfo
+
+from domain.appointments import Status
+from domain.model import Appointment, ConversationState, User
+from domain.procedures import Catalog
+from domain.schedule import StaffMember, eligible_staff
+from domain.slots import Busy, SlotRules
+
+
+class SlotTaken(Exception):
+    """Somebody else booked the slot first (the database said so)."""
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class UsersRepo(Protocol):
+    async def get_or_create(
+        self, channel: str, external_id: str, *, address: str, display_name: str, language: str
+    ) -> User: ...
+    async def get(self, user_id: int) -> User: ...
+    async def set_language(self, user_id: int, language: str) -> None: ...
+    async def accept_privacy(self, user_id: int, at: datetime) -> None: ...
+    async def set_email(self, user_id: int, email: str) -> None: ...
+    async def find_staff_user(self, staff_id: str) -> User | None: ...
+
+
+class ConversationsRepo(Protocol):
+    async def load(self, user_id: int) -> ConversationState: ...
+    async def save(self, user_id: int, state: ConversationState) -> None: ...
+    async def issue_tokens(self, user_id: int, prompt: int, values: Sequence[str]) -> list[str]: ...
+    async def resolve_token(self, user_id: int, token: str) -> tuple[int, str] | None: ...
+
+
+class AppointmentsRepo(Protocol):
+    async def book(
+        self,
+        *,
+        reference: str,
+        citizen_id: int,
+        procedure: str,
+        staff_id: str,
+        start: datetime,
+        end: datetime,
+        language: str,
+        email: str,
+        citizen_name: str,
+        cells: Sequence[datetime],
+        now: datetime,
+    ) -> Appointment: ...
+    async def reschedule(
+        self,
+        appointment_id: int,
+        *,
+        staff_id: str,
+        start: datetime,
+        end: datetime,
+        cells: Sequence[datetime],
+        now: datetime,
+    ) -> Appointment: ...
+    async def set_status(self, appointment_id: int, status: Status, now: datetime) -> Appointment: ...
+    async def get(self, appointment_id: int) -> Appointment | None: ...
+    async def by_reference(self, reference: str) -> Appointment | None: ...
+    async def for_citizen(self, citizen_id: int, *, active_only: bool) -> list[Appointment]: ...
+    async def for_staff(
+        self, staff_id: str | None, start: datetime, end: datetime
+    ) -> list[Appointment]: ...
+    async def busy(self, staff_ids: Sequence[str], start: datetime, end: datetime) -> list[Busy]: ...
+    async def load(self, staff_ids: Sequence[str], start: datetime, end: datetime) -> dict[str, int]: ...
+    async def counts(
+        self, start: datetime | None, end: datetime | None
+    ) -> list[tuple[str, str, int]]: ...
+
+
+class OutboxRepo(Protocol):
+    async def enqueue(
+        self,
+        *,
+        channel: str,
+        address: str,
+        payload: dict[str, Any],
+        user_id: int | None,
+        dedupe_key: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None: ...
+
+
+class EvidenceRepo(Protocol):
+    async def append(
+        self,
+        *,
+        appointment_id: int,
+        reference: str,
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> str: ...
+
+
+class UnitOfWork(Protocol):
+    users: UsersRepo
+    conversations: ConversationsRepo
+    appointments: AppointmentsRepo
+    outbox: OutboxRepo
+    evidence: EvidenceRepo
+
+    async def __aenter__(self) -> Self: ...
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(frozen=True, slots=True)
+class CouncilInfo:
+    name: str
+    address: str
+    privacy_url: str
+    controller: str
+    dpo_contact: str
+    retention: str
+
+
+@dataclass(frozen=True, slots=True)
+class Office:
+    """Everything about the office that comes from configuration."""
+
+    catalog: Catalog
+    staff: tuple[StaffMember, ...]
+    holidays: frozenset[date]
+    rules: SlotRules
+    tz: ZoneInfo
+    council: CouncilInfo
+    languages: tuple[str, ...]
+    default_language: str
+
+    def staff_member(self, staff_id: str) -> StaffMember | None:
+        return next((m for m in self.staff if m.id == staff_id), None)
+
+    def eligible_staff(self, procedure: str) -> list[StaffMember]:
+        return eligible_staff(self.staff, procedure)

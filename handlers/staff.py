@@ -1,0 +1,162 @@
+"""Staff: today's agenda (next first, what is missing) and marking a no-show."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from domain.appointments import Status, can_transition
+from domain.evidence import EventKind
+from domain.model import Appointment
+from handlers import menu, notify
+from handlers.context import Ctx, Step
+from handlers.i18n import format_day, format_time, format_when
+
+FLOW = "staff"
+
+
+async def refuse_unless_staff(ctx: Ctx) -> bool:
+    if ctx.user.is_staff:
+        return False
+    ctx.say(ctx.t("staff.only_staff"))
+    await menu.enter(ctx)
+    return True
+
+
+async def begin_today(ctx: Ctx) -> None:
+    ctx.end()
+    if await refuse_unless_staff(ctx):
+        return
+    await ask_agenda(ctx)
+
+
+def _visible(ctx: Ctx, appointment: Appointment) -> bool:
+    """Staff see their own appointments; administrators see everyone's."""
+    return ctx.user.is_admin or appointment.staff_id == ctx.user.staff_id
+
+
+async def _today(ctx: Ctx) -> list[Appointment]:
+    tz = ctx.office.tz
+    local_day = ctx.now.astimezone(tz).date()
+    start = datetime.combine(local_day, time(0), tz)
+    end = datetime.combine(local_day + timedelta(days=1), time(0), tz)
+    staff_id = None if ctx.user.is_admin else ctx.user.staff_id
+    found = await ctx.uow.appointments.for_staff(staff_id, start, end)
+    return [a for a in found if a.status is not Status.CANCELLED]
+
+
+def _line(ctx: Ctx, appointment: Appointment) -> str:
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    status = ctx.t(f"status.{appointment.status.value}")
+    who = appointment.citizen_name or ctx.t("staff.unnamed")
+    clerk = ""
+    if ctx.user.is_admin:
+        member = ctx.office.staff_member(appointment.staff_id)
+        clerk = f" · {member.name if member else appointment.staff_id}"
+    docs = len(procedure.documents)
+    missing = ctx.t("staff.documents_missing", count=docs) if docs else ""
+    return (
+        f"{format_time(appointment.start, ctx.office.tz)} {appointment.reference} · "
+        f"{procedure.name.get(ctx.lang)} · {who} · {status}{clerk}"
+        + (f" · {missing}" if missing and appointment.status is Status.BOOKED else "")
+    )
+
+
+async def ask_agenda(ctx: Ctx) -> None:
+    appointments = await _today(ctx)
+    day = format_day(ctx.now.astimezone(ctx.office.tz).date(), ctx.lang)
+    if not appointments:
+        ctx.say(ctx.t("staff.agenda_empty", day=day))
+        ctx.end()
+        await menu.enter(ctx)
+        return
+    upcoming = [a for a in appointments if a.end > ctx.now and a.status is Status.BOOKED]
+    others = [a for a in appointments if a not in upcoming]
+    ordered = upcoming + others  # the next appointment first
+    lines = "\n".join(_line(ctx, a) for a in ordered)
+    options = [
+        (str(a.id), f"{format_time(a.start, ctx.office.tz)} {a.reference}")
+        for a in ordered
+        if a.status in (Status.BOOKED, Status.IN_SESSION)
+    ]
+    ctx.ask(
+        ctx.t("staff.agenda", day=day, count=len(appointments), lines=lines),
+        options,
+        flow=FLOW,
+        step="agenda",
+        back=False,
+        columns=2,
+    )
+
+
+async def _visible_appointment(ctx: Ctx, raw: object) -> Appointment | None:
+    if not isinstance(raw, str | int) or not str(raw).isdigit():
+        return None
+    appointment = await ctx.uow.appointments.get(int(raw))
+    if appointment is None or not _visible(ctx, appointment):
+        return None
+    return appointment
+
+
+async def on_agenda(ctx: Ctx) -> None:
+    appointment = await _visible_appointment(ctx, ctx.choice)
+    if appointment is None:
+        ctx.say(ctx.t("error.choose"))
+        await ask_agenda(ctx)
+        return
+    ctx.data["id"] = appointment.id
+    await ask_detail(ctx)
+
+
+async def ask_detail(ctx: Ctx) -> None:
+    appointment = await _visible_appointment(ctx, ctx.data.get("id"))
+    if appointment is None:
+        await ask_agenda(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    docs = "\n".join(f"• {d.name.get(ctx.lang)}" for d in procedure.documents) or "—"
+    text = ctx.t(
+        "staff.detail",
+        reference=appointment.reference,
+        procedure=procedure.name.get(ctx.lang),
+        who=appointment.citizen_name or ctx.t("staff.unnamed"),
+        when=format_when(appointment.start, ctx.lang, ctx.office.tz),
+        status=ctx.t(f"status.{appointment.status.value}"),
+        documents=docs,
+    )
+    options = []
+    if can_transition(appointment.status, Status.NO_SHOW) and ctx.now >= appointment.start:
+        options.append(("no_show", ctx.t("staff.mark_no_show")))
+    ctx.ask(text, options, flow=FLOW, step="detail")
+
+
+async def on_detail(ctx: Ctx) -> None:
+    appointment = await _visible_appointment(ctx, ctx.data.get("id"))
+    if appointment is None:
+        await ask_agenda(ctx)
+        return
+    if ctx.choice == "no_show":
+        if not can_transition(appointment.status, Status.NO_SHOW) or ctx.now < appointment.start:
+            ctx.say(ctx.t("staff.no_show_too_early"))
+            await ask_detail(ctx)
+            return
+        missed = await ctx.uow.appointments.set_status(appointment.id, Status.NO_SHOW, ctx.now)
+        await ctx.uow.evidence.append(
+            appointment_id=missed.id,
+            reference=missed.reference,
+            kind=EventKind.NO_SHOW,
+            actor=f"staff:{ctx.user.staff_id}",
+            data={},
+            at=ctx.now,
+        )
+        await notify.citizen_of_no_show(ctx, missed)
+        ctx.say(ctx.t("staff.no_show_done", reference=missed.reference))
+        await ask_agenda(ctx)
+        return
+    ctx.say(ctx.t("error.choose"))
+    await ask_detail(ctx)
+
+
+STEPS = {
+    "agenda": Step(enter=ask_agenda, handle=on_agenda),
+    "detail": Step(enter=ask_detail, handle=on_detail, back="agenda"),
+}

@@ -1,0 +1,92 @@
+"""First contact: language and the privacy notice (GDPR art. 13, first layer)."""
+
+from __future__ import annotations
+
+from handlers import menu
+from handlers.context import Ctx, Step
+from handlers.i18n import LANGUAGE_NAMES
+
+FLOW = "start"
+
+
+async def begin(ctx: Ctx) -> None:
+    """/start: greet, and let the person pick a language (their client's is preselected)."""
+    ctx.end()
+    ctx.say(ctx.t("start.hello", council=ctx.office.council.name))
+    await ask_language(ctx)
+
+
+async def ask_language(ctx: Ctx) -> None:
+    choices = [(code, LANGUAGE_NAMES[code]) for code in ctx.office.languages]
+    ctx.ask(ctx.t("start.language"), choices, flow=FLOW, step="language", back=False, columns=3)
+
+
+async def choose_language(ctx: Ctx) -> None:
+    """/language from anywhere: the flow in progress is left, nothing is lost."""
+    ctx.end()
+    await ask_language(ctx)
+
+
+async def on_language(ctx: Ctx) -> None:
+    if ctx.choice not in ctx.office.languages:
+        ctx.say(ctx.t("error.choose"))
+        await ask_language(ctx)
+        return
+    await ctx.uow.users.set_language(ctx.user.id, ctx.choice)
+    ctx.set_user(await ctx.uow.users.get(ctx.user.id))
+    if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
+        await ask_privacy(ctx)
+    else:
+        ctx.say(ctx.t("start.language_set"))
+        ctx.end()
+        await menu.enter(ctx)
+
+
+async def ask_privacy(ctx: Ctx) -> None:
+    council = ctx.office.council
+    ctx.ask(
+        ctx.t(
+            "privacy.notice",
+            controller=council.controller or council.name,
+            url=council.privacy_url,
+        ),
+        [("accept", ctx.t("privacy.accept")), ("more", ctx.t("privacy.more"))],
+        flow=FLOW,
+        step="privacy",
+        back=False,
+    )
+
+
+async def on_privacy(ctx: Ctx) -> None:
+    council = ctx.office.council
+    if ctx.choice == "accept":
+        await ctx.uow.users.accept_privacy(ctx.user.id, ctx.now)
+        ctx.say(ctx.t("privacy.thanks"))
+        after = ctx.data.get("after")
+        ctx.end()
+        if after == "book":
+            from handlers import booking
+
+            await booking.begin(ctx)
+        else:
+            await menu.enter(ctx)
+    elif ctx.choice == "more":
+        ctx.say(
+            ctx.t(
+                "privacy.details",
+                controller=council.controller or council.name,
+                dpo=council.dpo_contact,
+                retention=council.retention,
+                url=council.privacy_url,
+            )
+        )
+        await ask_privacy(ctx)
+    else:
+        ctx.say(ctx.t("privacy.needed"))
+        await ask_privacy(ctx)
+
+
+STEPS = {
+    "language": Step(enter=ask_language, handle=on_language),
+    "privacy": Step(enter=ask_privacy, handle=on_privacy),
+}

@@ -1,0 +1,121 @@
+"""Engine creation and migrations. SQLite gets WAL, foreign keys and a busy timeout."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (missing folder, read-only file, unreachable server)."""
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver must not open transactions by itself: we emit BEGIN IMMEDIATE below.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # Take the write lock up front: a deferred transaction that later needs to write can
+    # fail with "database is locked" instead of waiting its turn.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str) -> AsyncEngine:
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+        return engine
+    return create_async_engine(
+        url, pool_pre_ping=True, pool_size=10, connect_args={"timeout": 10, "command_timeout": 30}
+    )
+
+
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[Any]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def _alembic_config(url: str) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _check_writable(url: str) -> None:
+    if not is_sqlite(url):
+        return
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        return
+    path = Path(database)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
+    probe = path if path.exists() else path.parent
+    import os
+
+    if not os.access(probe, os.W_OK):
+        raise DatabaseError(f"the database {probe} is read-only; check its permissions")
+
+
+async def upgrade(engine: AsyncEngine, url: str) -> None:
+    """Apply every pending Alembic migration (idempotent)."""
+    _check_writable(url)
+    from alembic import command
+
+    config = _alembic_config(url)
+
+    def run(connection: Any) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(run)
+    except OSError as exc:
+        raise DatabaseError(f"cannot reach the database: {exc}") from exc
+    except Exception as exc:
+        text = str(exc).lower()
+        if "readonly" in text or "read-only" in text or "unable to open" in text:
+            raise DatabaseError(f"the database cannot be written: {exc.__class__.__name__}") from exc
+        raise
+
+
+async def wait_for(engine: AsyncEngine, attempts: int = 1) -> None:
+    """Fail fast when the database is unreachable (used at start)."""
+    from sqlalchemy import text
+
+    for attempt in range(attempts):
+        try:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            return
+        except Exception as exc:
+            if attempt + 1 == attempts:
+                raise DatabaseError(f"cannot reach the database: {exc.__class__.__name__}") from exc
+            await asyncio.sleep(min(2**attempt, 10))

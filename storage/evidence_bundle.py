@@ -1,0 +1,584 @@
+"""Evidence bundles: one zip a third party can check without our database.
+
+Layout (all at the root of the zip)::
+
+    manifest.json    appointment, record count, last hash, files (sha256, size, path)
+    events.jsonl     one record per line, canonical JSON (see domain.evidence)
+    files/<sha256>.<ext>   every file the events refer to, exactly as delivered
+    README.txt       plain-language note: what this is and how to check it
+    SHA256SUMS       "<sha256>  <path>" for every other entry (``sha256sum -c SHA256SUMS``)
+
+Files are stored uncompressed (photos, PDFs and videos are already compressed), so the
+extracted bytes are the bytes hashed, and checking a large recording is as fast as reading
+it. The output is deterministic: the same records and files give the same zip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import struct
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from domain.evidence import (
+    EvidenceRecord,
+    canonical_json,
+    record_from_dict,
+    record_to_dict,
+    verify_chain,
+)
+
+__all__ = [
+    "BUNDLE_FORMAT",
+    "BundleCheck",
+    "BundleError",
+    "export_bundle",
+    "verify_bundle",
+]
+
+BUNDLE_FORMAT = "videotramit-evidence-bundle"
+BUNDLE_VERSION = 1
+MANIFEST = "manifest.json"
+EVENTS = "events.jsonl"
+SUMS = "SHA256SUMS"
+README = "README.txt"
+FILES_DIR = "files/"
+CHUNK = 1024 * 1024
+MAX_SMALL_ENTRY = 64 * 1024 * 1024  # manifest/events/sums/readme are read whole
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_FILE_PATH = re.compile(r"^files/([0-9a-f]{64})\.([a-z0-9]{1,8})$")
+_SUM_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+
+
+class BundleError(ValueError):
+    """The bundle cannot be written (broken chain, file not matching its hash, …)."""
+
+
+@dataclass(frozen=True)
+class BundleCheck:
+    ok: bool
+    first_problem: str | None
+    appointment_ref: str | None = None
+    records: int = 0
+    files: int = 0
+    last_hash: str | None = None
+
+
+# ---------------------------------------------------------------- export
+
+
+def _sniff_ext(head: bytes, fallback: str | None) -> str:
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head.startswith(b"GIF8"):
+        return "gif"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "webp"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        if brand in (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis"):
+            return "heic"
+        if brand == b"qt  ":
+            return "mov"
+        return "mp4"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "webm" if b"webm" in head else "mkv"
+    if fallback and re.fullmatch(r"[a-z0-9]{1,8}", fallback):
+        return fallback
+    return "bin"
+
+
+def _zinfo(name: str, when: tuple[int, int, int, int, int, int], stored: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=when)
+    info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def _copy_hashing(src: io.BufferedIOBase, dst: IO[bytes]) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    while True:
+        n = src.readinto(view)
+        if not n:
+            break
+        chunk = view[:n]
+        digest.update(chunk)
+        dst.write(chunk)
+        size += n
+    return digest.hexdigest(), size
+
+
+def _referenced_by(records: Sequence[EvidenceRecord], sha: str) -> list[int]:
+    def mentions(value: Any) -> bool:
+        if isinstance(value, str):
+            return value == sha
+        if isinstance(value, dict):
+            return any(mentions(v) for v in value.values())
+        if isinstance(value, list):
+            return any(mentions(v) for v in value)
+        return False
+
+    return [r.seq for r in records if mentions(r.data)]
+
+
+def export_bundle(
+    records: Sequence[EvidenceRecord],
+    files: Mapping[str, Path | bytes],
+    out_zip: Path,
+    *,
+    note_language: str = "en",
+    created_at: datetime | None = None,
+) -> dict[str, Any]:
+    """Write the bundle for one appointment's chain and return its manifest.
+
+    ``files`` maps each file's SHA-256 (hex) to its plaintext, as a path (streamed in,
+    never loaded whole) or bytes. The chain must verify and every file must hash to its
+    key, or :class:`BundleError` is raised and nothing is left at ``out_zip``.
+    """
+    if not records:
+        raise BundleError("no evidence records to export")
+    check = verify_chain(records)
+    if not check.ok:
+        raise BundleError(f"the evidence chain is broken: {check.reason}")
+    ref = records[0].appointment_ref
+    last = records[-1]
+    when = _zip_time(last.at)
+    out_zip = Path(out_zip)
+    out_zip.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_zip.with_name(out_zip.name + ".part")
+    sums: list[tuple[str, str]] = []
+    file_entries: list[dict[str, Any]] = []
+    try:
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+            for sha in sorted(files):
+                if not _HEX64.match(sha):
+                    raise BundleError(f"file key {sha!r} is not a lowercase SHA-256 hex digest")
+                source = files[sha]
+                if isinstance(source, bytes | bytearray | memoryview):
+                    data = bytes(source)
+                    ext = _sniff_ext(data[:64], None)
+                    src: io.BufferedIOBase = io.BytesIO(data)
+                    expected_size = len(data)
+                else:
+                    path = Path(source)
+                    with open(path, "rb") as fh:
+                        head = fh.read(64)
+                    ext = _sniff_ext(head, path.suffix.lower().lstrip(".") or None)
+                    src = open(path, "rb")  # noqa: SIM115 - closed below
+                    expected_size = path.stat().st_size
+                name = f"{FILES_DIR}{sha}.{ext}"
+                try:
+                    with zf.open(
+                        _zinfo(name, when, stored=True), "w", force_zip64=expected_size > 2**31
+                    ) as dst:
+                        digest, size = _copy_hashing(src, dst)
+                finally:
+                    src.close()
+                if digest != sha:
+                    raise BundleError(f"file {sha} does not match its hash (it hashes to {digest})")
+                sums.append((digest, name))
+                file_entries.append(
+                    {
+                        "sha256": sha,
+                        "size": size,
+                        "path": name,
+                        "referenced_by": _referenced_by(records, sha),
+                    }
+                )
+
+            events = b"".join(canonical_json(record_to_dict(r)) + b"\n" for r in records)
+            manifest: dict[str, Any] = {
+                "format": BUNDLE_FORMAT,
+                "version": BUNDLE_VERSION,
+                "appointment": ref,
+                "record_count": len(records),
+                "first_at": records[0].at,
+                "last_at": last.at,
+                "last_hash": last.hash,
+                "hash_rule": "hash = sha256(prev_hash + canonical_json(record without hash)); "
+                "canonical_json = sorted keys, no spaces, UTF-8; first prev_hash = 64 zeros",
+                "files": file_entries,
+            }
+            if created_at is not None:
+                manifest["created_at"] = created_at.isoformat()
+            manifest_bytes = json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n"
+            readme = _readme(note_language, ref, len(records), last.hash).encode("utf-8")
+            for name, payload in ((MANIFEST, manifest_bytes), (EVENTS, events), (README, readme)):
+                zf.writestr(_zinfo(name, when, stored=False), payload)
+                sums.append((hashlib.sha256(payload).hexdigest(), name))
+            sums_text = "".join(f"{h}  {n}\n" for h, n in sorted(sums, key=lambda s: s[1]))
+            zf.writestr(_zinfo(SUMS, when, stored=False), sums_text.encode("ascii"))
+        os.replace(tmp, out_zip)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return manifest
+
+
+def _zip_time(at: str) -> tuple[int, int, int, int, int, int]:
+    try:
+        dt = datetime.strptime(at[:19], "%Y-%m-%dT%H:%M:%S")
+    except ValueError:
+        return (1980, 1, 1, 0, 0, 0)
+    if dt.year < 1980:
+        return (1980, 1, 1, 0, 0, 0)
+    return (dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second)
+
+
+# ---------------------------------------------------------------- verify
+
+
+class _Problem(Exception):
+    pass
+
+
+def _hash_member(zf: zipfile.ZipFile, raw: io.FileIO, info: zipfile.ZipInfo) -> str:
+    """SHA-256 of one entry's content, streamed.
+
+    Stored (uncompressed) entries are hashed straight from the archive bytes after checking
+    the local header matches the central directory, skipping zipfile's per-read CRC; the
+    SHA-256 is the stronger check anyway. Other entries go through zipfile.
+    """
+    digest = hashlib.sha256()
+    buf = bytearray(CHUNK)
+    view = memoryview(buf)
+    if info.compress_type == zipfile.ZIP_STORED and not info.flag_bits & 0x1:
+        raw.seek(info.header_offset)
+        header = raw.read(_LOCAL_HEADER.size)
+        if len(header) != _LOCAL_HEADER.size:
+            raise _Problem(f"{info.filename}: truncated entry")
+        fields = _LOCAL_HEADER.unpack(header)
+        sig, flags, method, name_len, extra_len = (fields[i] for i in (0, 2, 3, 9, 10))
+        if sig != b"PK\x03\x04" or method != zipfile.ZIP_STORED or flags & 0x1:
+            raise _Problem(f"{info.filename}: damaged zip entry")
+        if info.compress_size != info.file_size:
+            raise _Problem(f"{info.filename}: damaged zip entry")
+        name = raw.read(name_len)
+        if name.decode("utf-8" if flags & 0x800 else "cp437") != info.filename:
+            raise _Problem(f"{info.filename}: damaged zip entry")
+        raw.seek(extra_len, os.SEEK_CUR)
+        remaining = info.compress_size
+        while remaining > 0:
+            n = raw.readinto(view[: min(CHUNK, remaining)])
+            if not n:
+                raise _Problem(f"{info.filename}: truncated entry")
+            digest.update(view[:n])
+            remaining -= n
+        return digest.hexdigest()
+    with zf.open(info) as fh:
+        while True:
+            chunk = fh.read(CHUNK)
+            if not chunk:
+                break
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _read_small(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    if info.file_size > MAX_SMALL_ENTRY:
+        raise _Problem(f"{info.filename}: too large")
+    try:
+        return zf.read(info)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _Problem(f"{info.filename}: damaged zip entry") from exc
+
+
+def _parse_events(data: bytes) -> list[EvidenceRecord]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Problem(f"{EVENTS}: not UTF-8 text") from exc
+    records: list[EvidenceRecord] = []
+    for n, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+        except ValueError as exc:
+            raise _Problem(f"{EVENTS} line {n}: not valid JSON") from exc
+        try:
+            records.append(record_from_dict(raw))
+        except ValueError as exc:
+            raise _Problem(f"{EVENTS} line {n}: {exc}") from exc
+    return records
+
+
+def _check_manifest(
+    manifest: Any, records: list[EvidenceRecord], expected_last_hash: str | None
+) -> list[dict[str, Any]]:
+    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
+        raise _Problem(f"{MANIFEST}: not a videotramit evidence manifest")
+    if manifest.get("version") != BUNDLE_VERSION:
+        raise _Problem(f"{MANIFEST}: unsupported version {manifest.get('version')!r}")
+    ref = records[0].appointment_ref if records else None
+    if manifest.get("appointment") != ref:
+        raise _Problem(f"{MANIFEST}: appointment does not match the events")
+    if manifest.get("record_count") != len(records):
+        raise _Problem(
+            f"{MANIFEST}: {manifest.get('record_count')!r} records listed, {len(records)} found"
+        )
+    last = records[-1].hash if records else None
+    if manifest.get("last_hash") != last:
+        raise _Problem(f"{MANIFEST}: last hash does not match the events")
+    if expected_last_hash is not None and last != expected_last_hash:
+        raise _Problem("last hash differs from the one on record")
+    files = manifest.get("files")
+    if not isinstance(files, list):
+        raise _Problem(f"{MANIFEST}: files is not a list")
+    for entry in files:
+        if (
+            not isinstance(entry, dict)
+            or not isinstance(entry.get("sha256"), str)
+            or not isinstance(entry.get("size"), int)
+            or not isinstance(entry.get("path"), str)
+        ):
+            raise _Problem(f"{MANIFEST}: malformed file entry")
+        m = _FILE_PATH.match(entry["path"])
+        if not m or m.group(1) != entry["sha256"]:
+            raise _Problem(f"{MANIFEST}: file path {entry['path']!r} does not match its sha256")
+    return files
+
+
+def _parse_sums(data: bytes) -> dict[str, str]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Problem(f"{SUMS}: not text") from exc
+    sums: dict[str, str] = {}
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        m = _SUM_LINE.match(line)
+        if not m:
+            raise _Problem(f"{SUMS} line {n}: not '<sha256>  <path>'")
+        if m.group(2) in sums:
+            raise _Problem(f"{SUMS}: {m.group(2)} listed twice")
+        sums[m.group(2)] = m.group(1)
+    return sums
+
+
+def _verify(zip_path: Path, expected_last_hash: str | None) -> BundleCheck:
+    try:
+        zf = zipfile.ZipFile(zip_path)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise _Problem("not a readable zip file") from exc
+    with zf, open(zip_path, "rb", buffering=0) as raw:
+        infos: dict[str, zipfile.ZipInfo] = {}
+        for info in zf.infolist():
+            name = info.filename
+            if name.startswith("/") or ".." in name.split("/") or "\\" in name:
+                raise _Problem(f"zip: unsafe entry name {name!r}")
+            if name in infos:
+                raise _Problem(f"zip: entry {name} appears twice")
+            if not info.is_dir():
+                infos[name] = info
+        for required in (EVENTS, MANIFEST, SUMS):
+            if required not in infos:
+                raise _Problem(f"missing {required}")
+
+        records = _parse_events(_read_small(zf, infos[EVENTS]))
+        if not records:
+            raise _Problem(f"{EVENTS}: no records")
+        chain = verify_chain(records)
+        if not chain.ok:
+            raise _Problem(chain.reason or "evidence chain broken")
+
+        try:
+            manifest = json.loads(_read_small(zf, infos[MANIFEST]).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _Problem(f"{MANIFEST}: not valid JSON") from exc
+        file_entries = _check_manifest(manifest, records, expected_last_hash)
+
+        computed: dict[str, str] = {}
+        listed: set[str] = set()
+        for entry in file_entries:
+            sha, path = entry["sha256"], entry["path"]
+            listed.add(path)
+            member = infos.get(path)
+            if member is None:
+                raise _Problem(f"file {sha}: missing from the bundle")
+            if member.file_size != entry["size"]:
+                raise _Problem(f"file {sha}: size differs from the manifest")
+            try:
+                digest = _hash_member(zf, raw, member)
+            except (zipfile.BadZipFile, OSError) as exc:
+                raise _Problem(f"file {sha}: damaged zip entry") from exc
+            if digest != sha:
+                raise _Problem(f"file {sha}: content altered")
+            computed[path] = digest
+        for name in sorted(infos):
+            if name.startswith(FILES_DIR) and name not in listed:
+                raise _Problem(f"{name}: not listed in {MANIFEST}")
+
+        sums = _parse_sums(_read_small(zf, infos[SUMS]))
+        for name in sorted(infos):
+            if name != SUMS and name not in sums:
+                raise _Problem(f"{name}: not listed in {SUMS}")
+        for name, expected in sorted(sums.items()):
+            listed_member = infos.get(name)
+            if listed_member is None:
+                raise _Problem(f"{SUMS}: lists {name}, which is missing")
+            actual = computed.get(name)
+            if actual is None:
+                actual = hashlib.sha256(_read_small(zf, listed_member)).hexdigest()
+            if actual != expected:
+                raise _Problem(f"{name}: does not match {SUMS}")
+
+        return BundleCheck(
+            ok=True,
+            first_problem=None,
+            appointment_ref=records[0].appointment_ref,
+            records=len(records),
+            files=len(file_entries),
+            last_hash=records[-1].hash,
+        )
+
+
+def verify_bundle(zip_path: Path | str, *, expected_last_hash: str | None = None) -> BundleCheck:
+    """Re-check a bundle: the chain, every file's hash (streamed), the manifest, SHA256SUMS.
+
+    Returns ``BundleCheck(ok=False, first_problem=...)`` naming the first broken thing, e.g.
+    ``record 7: hash mismatch``, ``file <sha>: content altered``, ``records 4 and 5 out of
+    order``. ``expected_last_hash`` (e.g. from the database or the receipt) also anchors the
+    chain's end, which catches a bundle rewritten from scratch.
+    """
+    try:
+        return _verify(Path(zip_path), expected_last_hash)
+    except _Problem as exc:
+        return BundleCheck(ok=False, first_problem=str(exc))
+
+
+# ---------------------------------------------------------------- README
+
+
+def _readme(language: str, ref: str, count: int, last_hash: str) -> str:
+    text = _README.get(language) or _README["en"]
+    return text.format(ref=ref, count=count, last_hash=last_hash)
+
+
+_README: dict[str, str] = {
+    "en": """\
+EVIDENCE BUNDLE - appointment {ref}
+
+This file set is the evidence of a video-call appointment with the Citizen Service
+Office: {count} events, in order, from booking to the end of the session, and the files
+exchanged (documents, the application agreed, the receipt, the recording).
+
+It contains personal data. Keep it safe and share it only with whoever is entitled to it.
+
+WHAT IS INSIDE
+  manifest.json  summary: appointment, number of events, final fingerprint, file list
+  events.jsonl   the events, one per line
+  files/         the files, each named after its SHA-256 fingerprint
+  SHA256SUMS     the fingerprint of every other file in this bundle
+
+HOW TO CHECK IT
+1. Unzip the bundle and check the fingerprints (Linux or macOS terminal):
+       unzip bundle.zip -d bundle
+       cd bundle
+       sha256sum -c SHA256SUMS
+   Every line must end in "OK". (macOS: "shasum -a 256 -c SHA256SUMS".)
+2. Check the chain of events with the council's tool:
+       videotramit evidence verify bundle.zip
+   It says "intact", or names the first event or file that was changed, removed or
+   moved. Each event carries the fingerprint of the one before it, so no event can be
+   changed, removed or reordered without it showing.
+3. The fingerprint of the last event is:
+       {last_hash}
+   If the council gave you this value separately (for example with the receipt), compare
+   them: that also proves the bundle was not rebuilt from scratch.
+
+For programmers: hash = SHA-256 of (prev_hash + the event as JSON without "hash", keys
+sorted, no spaces, UTF-8); the first prev_hash is 64 zeros.
+""",
+    "es": """\
+PAQUETE DE EVIDENCIAS - cita {ref}
+
+Este conjunto de ficheros es la evidencia de una cita por videollamada con la Oficina de
+Atención Ciudadana: {count} eventos, en orden, desde la reserva hasta el final de la
+sesión, y los ficheros intercambiados (documentos, la solicitud aceptada, el justificante,
+la grabación).
+
+Contiene datos personales. Guárdelo de forma segura y compártalo solo con quien tenga
+derecho a verlo.
+
+QUÉ CONTIENE
+  manifest.json  resumen: cita, número de eventos, huella final, lista de ficheros
+  events.jsonl   los eventos, uno por línea
+  files/         los ficheros, cada uno con el nombre de su huella SHA-256
+  SHA256SUMS     la huella de cada uno de los demás ficheros del paquete
+
+CÓMO COMPROBARLO
+1. Descomprima el paquete y compruebe las huellas (terminal de Linux o macOS):
+       unzip bundle.zip -d bundle
+       cd bundle
+       sha256sum -c SHA256SUMS
+   Todas las líneas deben acabar en "OK" (la palabra puede salir traducida).
+   (macOS: "shasum -a 256 -c SHA256SUMS".)
+2. Compruebe la cadena de eventos con la herramienta del ayuntamiento:
+       videotramit evidence verify bundle.zip
+   Indica que está íntegro, o nombra el primer evento o fichero modificado, eliminado o
+   cambiado de orden. Cada evento lleva la huella del anterior, de modo que no se puede
+   modificar, eliminar ni reordenar ninguno sin que se note.
+3. La huella del último evento es:
+       {last_hash}
+   Si el ayuntamiento le dio este valor por otra vía (por ejemplo, con el justificante),
+   compárelos: así se demuestra también que el paquete no se ha rehecho desde cero.
+
+Para programadores: hash = SHA-256 de (prev_hash + el evento en JSON sin "hash", claves
+ordenadas, sin espacios, UTF-8); el primer prev_hash son 64 ceros.
+""",
+    "ca": """\
+PAQUET D'EVIDÈNCIES - cita {ref}
+
+Aquest conjunt de fitxers és l'evidència d'una cita per videotrucada amb l'Oficina
+d'Atenció Ciutadana: {count} esdeveniments, en ordre, des de la reserva fins al final de
+la sessió, i els fitxers intercanviats (documents, la sol·licitud acceptada, el
+justificant, l'enregistrament).
+
+Conté dades personals. Deseu-lo de manera segura i compartiu-lo només amb qui hi tingui
+dret.
+
+QUÈ CONTÉ
+  manifest.json  resum: cita, nombre d'esdeveniments, empremta final, llista de fitxers
+  events.jsonl   els esdeveniments, un per línia
+  files/         els fitxers, cadascun amb el nom de la seva empremta SHA-256
+  SHA256SUMS     l'empremta de cadascun dels altres fitxers del paquet
+
+COM COMPROVAR-LO
+1. Descomprimiu el paquet i comproveu les empremtes (terminal de Linux o macOS):
+       unzip bundle.zip -d bundle
+       cd bundle
+       sha256sum -c SHA256SUMS
+   Totes les línies han d'acabar en "OK" (la paraula pot sortir traduïda).
+   (macOS: "shasum -a 256 -c SHA256SUMS".)
+2. Comproveu la cadena d'esdeveniments amb l'eina de l'ajuntament:
+       videotramit evidence verify bundle.zip
+   Indica que és íntegre, o anomena el primer esdeveniment o fitxer modificat, eliminat o
+   canviat d'ordre. Cada esdeveniment porta l'empremta de l'anterior, de manera que no se'n
+   pot modificar, eliminar ni reordenar cap sense que es noti.
+3. L'empremta de l'últim esdeveniment és:
+       {last_hash}
+   Si l'ajuntament us va donar aquest valor per una altra via (per exemple, amb el
+   justificant), compareu-los: així també es demostra que el paquet no s'ha refet de zero.
+
+Per a programadors: hash = SHA-256 de (prev_hash + l'esdeveniment en JSON sense "hash",
+claus ordenades, sense espais, UTF-8); el primer prev_hash són 64 zeros.
+""",
+}

@@ -1,0 +1,435 @@
+"""SQLAlchemy implementations of the ports in handlers/ports.py."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.appointments import Status, transition
+from domain.evidence import EvidenceRecord, next_record
+from domain.model import Appointment, ConversationState, Role, User
+from domain.schedule import StaffMember
+from domain.slots import Busy
+from handlers.ports import SlotTaken
+from storage.models import (
+    AppointmentRow,
+    ChoiceTokenRow,
+    ConversationRow,
+    EvidenceRow,
+    OutboxRow,
+    SlotClaimRow,
+    UserRow,
+)
+
+ACTIVE = (Status.BOOKED.value, Status.IN_SESSION.value)
+TOKEN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def to_user(row: UserRow, staff: dict[tuple[str, str], StaffMember]) -> User:
+    member = staff.get((row.channel, row.external_id))
+    roles: frozenset[Role] = frozenset({Role.CITIZEN})
+    if member is not None:
+        roles = frozenset(Role(r) for r in member.roles)
+    return User(
+        id=row.id,
+        channel=row.channel,
+        external_id=row.external_id,
+        address=row.address,
+        display_name=row.display_name,
+        language=row.language,
+        privacy_accepted_at=row.privacy_accepted_at,
+        email=row.email,
+        unreachable=row.unreachable,
+        staff_id=member.id if member else None,
+        roles=roles,
+    )
+
+
+def to_appointment(row: AppointmentRow) -> Appointment:
+    return Appointment(
+        id=row.id,
+        reference=row.reference,
+        citizen_id=row.citizen_id,
+        procedure=row.procedure,
+        staff_id=row.staff_id,
+        start=row.start,
+        end=row.end,
+        status=Status(row.status),
+        language=row.language,
+        email=row.email,
+        room=row.room,
+        citizen_name=row.citizen_name,
+        details=dict(row.details or {}),
+    )
+
+
+class SqlUsers:
+    def __init__(self, session: AsyncSession, staff: dict[tuple[str, str], StaffMember]) -> None:
+        self._s = session
+        self._staff = staff
+
+    async def get_or_create(
+        self, channel: str, external_id: str, *, address: str, display_name: str, language: str
+    ) -> User:
+        query = select(UserRow).where(
+            UserRow.channel == channel, UserRow.external_id == external_id
+        )
+        row = (await self._s.execute(query)).scalar_one_or_none()
+        if row is None:
+            row = UserRow(
+                channel=channel,
+                external_id=external_id,
+                address=address,
+                display_name=display_name,
+                language=language,
+                created_at=datetime.now().astimezone(),
+            )
+            try:
+                async with self._s.begin_nested():
+                    self._s.add(row)
+            except IntegrityError:
+                row = (await self._s.execute(query)).scalar_one()
+        else:
+            if display_name and row.display_name != display_name:
+                row.display_name = display_name
+            if address and row.address != address:
+                row.address = address
+        return to_user(row, self._staff)
+
+    async def get(self, user_id: int) -> User:
+        row = await self._s.get_one(UserRow, user_id)
+        return to_user(row, self._staff)
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self._s.execute(update(UserRow).where(UserRow.id == user_id).values(language=language))
+
+    async def accept_privacy(self, user_id: int, at: datetime) -> None:
+        await self._s.execute(
+            update(UserRow).where(UserRow.id == user_id).values(privacy_accepted_at=at)
+        )
+
+    async def set_email(self, user_id: int, email: str) -> None:
+        await self._s.execute(update(UserRow).where(UserRow.id == user_id).values(email=email))
+
+    async def set_unreachable(self, user_id: int, unreachable: bool) -> None:
+        await self._s.execute(
+            update(UserRow).where(UserRow.id == user_id).values(unreachable=unreachable)
+        )
+
+    async def find_staff_user(self, staff_id: str) -> User | None:
+        keys = [key for key, member in self._staff.items() if member.id == staff_id]
+        if not keys:
+            return None
+        conditions = [
+            and_(UserRow.channel == channel, UserRow.external_id == ext) for channel, ext in keys
+        ]
+        query = select(UserRow).where(or_(*conditions)).order_by(UserRow.id.desc()).limit(1)
+        row = (await self._s.execute(query)).scalar_one_or_none()
+        return to_user(row, self._staff) if row else None
+
+
+class SqlConversations:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def load(self, user_id: int) -> ConversationState:
+        row = await self._s.get(ConversationRow, user_id)
+        if row is None:
+            return ConversationState()
+        return ConversationState(
+            flow=row.flow, step=row.step, data=dict(row.data or {}), prompt=row.prompt
+        )
+
+    async def save(self, user_id: int, state: ConversationState) -> None:
+        row = await self._s.get(ConversationRow, user_id)
+        now = datetime.now().astimezone()
+        if row is None:
+            self._s.add(
+                ConversationRow(
+                    user_id=user_id,
+                    flow=state.flow,
+                    step=state.step,
+                    data=state.data,
+                    prompt=state.prompt,
+                    updated_at=now,
+                )
+            )
+        else:
+            row.flow, row.step, row.data = state.flow, state.step, dict(state.data)
+            row.prompt, row.updated_at = state.prompt, now
+
+    async def issue_tokens(self, user_id: int, prompt: int, values: Sequence[str]) -> list[str]:
+        # Only the latest prompt's buttons are live: older tokens become stale at once.
+        await self._s.execute(delete(ChoiceTokenRow).where(ChoiceTokenRow.user_id == user_id))
+        tokens = []
+        for value in values:
+            token = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(10))
+            self._s.add(ChoiceTokenRow(token=token, user_id=user_id, prompt=prompt, value=value))
+            tokens.append(token)
+        return tokens
+
+    async def resolve_token(self, user_id: int, token: str) -> tuple[int, str] | None:
+        row = await self._s.get(ChoiceTokenRow, token[:16])
+        if row is None or row.user_id != user_id:
+            return None
+        return row.prompt, row.value
+
+
+class SqlAppointments:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def _claim(
+        self,
+        appointment_id: int,
+        staff_id: str,
+        cells: Sequence[datetime],
+        *,
+        release_first: bool = False,
+    ) -> None:
+        # One savepoint: on conflict the old claims (when moving) are kept as they were.
+        try:
+            async with self._s.begin_nested():
+                if release_first:
+                    await self._s.execute(
+                        delete(SlotClaimRow).where(SlotClaimRow.appointment_id == appointment_id)
+                    )
+                self._s.add_all(
+                    SlotClaimRow(staff_id=staff_id, cell=cell, appointment_id=appointment_id)
+                    for cell in cells
+                )
+        except IntegrityError as exc:
+            raise SlotTaken from exc
+
+    async def book(
+        self,
+        *,
+        reference: str,
+        citizen_id: int,
+        procedure: str,
+        staff_id: str,
+        start: datetime,
+        end: datetime,
+        language: str,
+        email: str,
+        citizen_name: str,
+        cells: Sequence[datetime],
+        now: datetime,
+    ) -> Appointment:
+        row = AppointmentRow(
+            reference=reference,
+            citizen_id=citizen_id,
+            procedure=procedure,
+            staff_id=staff_id,
+            start=start,
+            end=end,
+            status=Status.BOOKED.value,
+            language=language,
+            email=email,
+            citizen_name=citizen_name,
+            details={},
+            created_at=now,
+            updated_at=now,
+        )
+        self._s.add(row)
+        await self._s.flush()
+        await self._claim(row.id, staff_id, cells)
+        return to_appointment(row)
+
+    async def reschedule(
+        self,
+        appointment_id: int,
+        *,
+        staff_id: str,
+        start: datetime,
+        end: datetime,
+        cells: Sequence[datetime],
+        now: datetime,
+    ) -> Appointment:
+        row = await self._s.get_one(AppointmentRow, appointment_id)
+        await self._claim(appointment_id, staff_id, cells, release_first=True)
+        row.staff_id, row.start, row.end, row.updated_at = staff_id, start, end, now
+        return to_appointment(row)
+
+    async def set_status(self, appointment_id: int, status: Status, now: datetime) -> Appointment:
+        row = await self._s.get_one(AppointmentRow, appointment_id)
+        row.status = transition(row.status, status).value
+        row.updated_at = now
+        if status.value not in ACTIVE and status is not Status.COMPLETED:
+            # A cancelled or missed appointment gives its slot back.
+            await self._s.execute(
+                delete(SlotClaimRow).where(SlotClaimRow.appointment_id == appointment_id)
+            )
+        return to_appointment(row)
+
+    async def get(self, appointment_id: int) -> Appointment | None:
+        row = await self._s.get(AppointmentRow, appointment_id)
+        return to_appointment(row) if row else None
+
+    async def by_reference(self, reference: str) -> Appointment | None:
+        query = select(AppointmentRow).where(AppointmentRow.reference == reference)
+        row = (await self._s.execute(query)).scalar_one_or_none()
+        return to_appointment(row) if row else None
+
+    async def for_citizen(self, citizen_id: int, *, active_only: bool) -> list[Appointment]:
+        query = select(AppointmentRow).where(AppointmentRow.citizen_id == citizen_id)
+        if active_only:
+            query = query.where(AppointmentRow.status.in_(ACTIVE))
+        rows = (await self._s.execute(query.order_by(AppointmentRow.start))).scalars()
+        return [to_appointment(r) for r in rows]
+
+    async def for_staff(
+        self, staff_id: str | None, start: datetime, end: datetime
+    ) -> list[Appointment]:
+        query = select(AppointmentRow).where(
+            AppointmentRow.start >= start, AppointmentRow.start < end
+        )
+        if staff_id is not None:
+            query = query.where(AppointmentRow.staff_id == staff_id)
+        rows = (await self._s.execute(query.order_by(AppointmentRow.start))).scalars()
+        return [to_appointment(r) for r in rows]
+
+    async def busy(self, staff_ids: Sequence[str], start: datetime, end: datetime) -> list[Busy]:
+        query = select(AppointmentRow.staff_id, AppointmentRow.start, AppointmentRow.end).where(
+            AppointmentRow.staff_id.in_(staff_ids),
+            AppointmentRow.status.in_(ACTIVE),
+            AppointmentRow.end > start,
+            AppointmentRow.start < end,
+        )
+        rows = (await self._s.execute(query)).all()
+        return [Busy(staff_id=s, start=a, end=b) for s, a, b in rows]
+
+    async def load(self, staff_ids: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+        query = (
+            select(AppointmentRow.staff_id, func.count())
+            .where(
+                AppointmentRow.staff_id.in_(staff_ids),
+                AppointmentRow.status.in_(ACTIVE),
+                AppointmentRow.start >= start,
+                AppointmentRow.start < end,
+            )
+            .group_by(AppointmentRow.staff_id)
+        )
+        counts = {staff_id: 0 for staff_id in staff_ids}
+        for staff_id, count in (await self._s.execute(query)).all():
+            counts[staff_id] = count
+        return counts
+
+    async def counts(
+        self, start: datetime | None, end: datetime | None
+    ) -> list[tuple[str, str, int]]:
+        query = select(AppointmentRow.procedure, AppointmentRow.status, func.count())
+        if start is not None:
+            query = query.where(AppointmentRow.start >= start)
+        if end is not None:
+            query = query.where(AppointmentRow.start < end)
+        query = query.group_by(AppointmentRow.procedure, AppointmentRow.status)
+        return [(p, s, c) for p, s, c in (await self._s.execute(query)).all()]
+
+
+class SqlOutbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def enqueue(
+        self,
+        *,
+        channel: str,
+        address: str,
+        payload: dict[str, Any],
+        user_id: int | None,
+        dedupe_key: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        now = datetime.now().astimezone()
+        row = OutboxRow(
+            channel=channel,
+            address=address,
+            payload=payload,
+            user_id=user_id,
+            dedupe_key=dedupe_key,
+            created_at=now,
+            next_attempt_at=not_before or now,
+            attempts=0,
+            last_error="",
+        )
+        if dedupe_key is None:
+            self._s.add(row)
+            return
+        try:
+            async with self._s.begin_nested():
+                self._s.add(row)
+        except IntegrityError:
+            pass  # the same message was already queued: sending it once is the point
+
+
+class SqlEvidence:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def append(
+        self,
+        *,
+        appointment_id: int,
+        reference: str,
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> str:
+        query = (
+            select(EvidenceRow)
+            .where(EvidenceRow.appointment_id == appointment_id)
+            .order_by(EvidenceRow.seq.desc())
+            .limit(1)
+        )
+        last = (await self._s.execute(query)).scalar_one_or_none()
+        record = next_record(
+            to_record(last, reference) if last else None,
+            appointment_ref=reference,
+            kind=kind,
+            at=at,
+            actor=actor,
+            data=data,
+        )
+        # The (appointment, seq) unique key rejects a concurrent append with the same seq.
+        self._s.add(
+            EvidenceRow(
+                appointment_id=appointment_id,
+                seq=record.seq,
+                kind=record.kind,
+                at=record.at,
+                actor=record.actor,
+                data=record.data,
+                prev_hash=record.prev_hash,
+                hash=record.hash,
+            )
+        )
+        return record.hash
+
+    async def records(self, appointment_id: int, reference: str) -> list[EvidenceRecord]:
+        query = (
+            select(EvidenceRow)
+            .where(EvidenceRow.appointment_id == appointment_id)
+            .order_by(EvidenceRow.seq)
+        )
+        return [to_record(r, reference) for r in (await self._s.execute(query)).scalars()]
+
+
+def to_record(row: EvidenceRow, reference: str) -> EvidenceRecord:
+    return EvidenceRecord(
+        seq=row.seq,
+        appointment_ref=reference,
+        kind=row.kind,
+        at=row.at,
+        actor=row.actor,
+        data=dict(row.data),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )

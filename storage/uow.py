@@ -1,0 +1,68 @@
+"""Unit of work: one transaction per conversation turn or job, rolled back unless committed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from domain.schedule import StaffMember
+from storage.repositories import (
+    SqlAppointments,
+    SqlConversations,
+    SqlEvidence,
+    SqlOutbox,
+    SqlUsers,
+)
+
+
+class SqlUnitOfWork:
+    session: AsyncSession
+
+    def __init__(
+        self,
+        factory: async_sessionmaker[Any],
+        staff_by_account: dict[tuple[str, str], StaffMember],
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._factory = factory
+        self._staff = staff_by_account
+        self._on_commit = on_commit
+
+    async def __aenter__(self) -> Self:
+        self.session = self._factory()
+        self.users = SqlUsers(self.session, self._staff)
+        self.conversations = SqlConversations(self.session)
+        self.appointments = SqlAppointments(self.session)
+        self.outbox = SqlOutbox(self.session)
+        self.evidence = SqlEvidence(self.session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.session.rollback()
+        finally:
+            await self.session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+        if self._on_commit is not None:
+            self._on_commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+
+def uow_factory(
+    factory: async_sessionmaker[Any],
+    staff_by_account: dict[tuple[str, str], StaffMember],
+    on_commit: Callable[[], None] | None = None,
+) -> Callable[[], SqlUnitOfWork]:
+    return lambda: SqlUnitOfWork(factory, staff_by_account, on_commit)
