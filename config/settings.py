@@ -122,7 +122,8 @@ class ScheduleSettings(Section):
     @field_validator("slot_minutes")
     @classmethod
     def _divides_hour(cls, value: int) -> int:
-        # Slot cells are aligned on the UTC clock; Madrid's offsets are whole hours.
+        # The booking grid starts at each working range; slot lengths that divide an hour
+        # keep the cells of different clerks and days comparable.
         if 60 % value and value % 60:
             raise ValueError("must divide 60 (5, 10, 15, 20, 30, 60) or be a multiple of 60")
         return value

@@ -532,20 +532,20 @@ def _name(filename: str | None, content_type: str, limits: IntakeLimits) -> str:
     )
 
 
-def _is_clean_jpeg(data: bytes, limits: IntakeLimits) -> tuple[int, int] | None:
-    """Size of ``data`` if it is already a normalised JPEG (as intake makes them)."""
+def _is_clean_jpeg(data: bytes, limits: IntakeLimits) -> bool:
+    """True if ``data`` is already a normalised JPEG (as intake makes them)."""
     if not data.startswith(b"\xff\xd8\xff"):
-        return None
+        return False
     try:
         width, height, end = _jpeg_walk(data)
         if end != len(data) or max(width, height) > limits.max_long_side:
-            return None
+            return False
         with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
-            if image.mode not in ("RGB", "L") or image.getexif() or image.info.get("icc_profile"):
-                return None
+            return image.mode in ("RGB", "L") and not image.getexif() and not (
+                {"icc_profile", "xmp", "comment", "photoshop", "adobe"} & set(image.info)
+            )
     except (IntakeRejected, *_DECODE_ERRORS):
-        return None
-    return width, height
+        return False
 
 
 def combine_images_to_pdf(
@@ -564,14 +564,13 @@ def combine_images_to_pdf(
         raise IntakeRejected("empty")
     if len(images) > limits.max_pdf_pages:
         raise IntakeRejected("too_many_pages")
-    pages: list[tuple[bytes, int, int]] = []
+    pages: list[bytes] = []
     for data in images:
-        size = _is_clean_jpeg(data, limits)
-        if size is None:
-            result = intake(data, None, limits=limits)
-            if result.kind != "image" or result.width is None or result.height is None:
-                raise IntakeRejected("unsupported_type")
-            pages.append((result.data, result.width, result.height))
-        else:
-            pages.append((data, size[0], size[1]))
+        if _is_clean_jpeg(data, limits):
+            pages.append(data)
+            continue
+        result = intake(data, None, limits=limits)
+        if result.kind != "image":
+            raise IntakeRejected("unsupported_type")
+        pages.append(result.data)
     return jpegs_to_pdf(pages, title=title)

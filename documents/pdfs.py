@@ -8,18 +8,16 @@ stream is decompressed.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
 from pypdf.generic import DictionaryObject
-from reportlab.lib.pagesizes import A4, landscape, portrait
-from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
-from reportlab.pdfgen.canvas import Canvas
 
 __all__ = [
     "PdfInfo",
@@ -29,6 +27,9 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+_A4 = (595.2756, 841.8898)  # points
+_MM = 72 / 25.4
 
 
 class PdfRejected(ValueError):
@@ -85,33 +86,90 @@ def _inspect(data: bytes, max_pages: int) -> PdfInfo:
     return PdfInfo(pages=pages, first_page_width=width, first_page_height=height)
 
 
+def _pdf_text(text: str) -> bytes:
+    """A PDF text string (UTF-16BE hex with BOM: no escaping issues, any script)."""
+    return b"<FEFF" + text.encode("utf-16-be").hex().upper().encode("ascii") + b">"
+
+
+def _num(value: float) -> bytes:
+    return (f"{value:.3f}".rstrip("0").rstrip(".") or "0").encode("ascii")
+
+
 def jpegs_to_pdf(
-    images: Sequence[tuple[bytes, int, int]],
+    images: Sequence[bytes],
     *,
-    margin: float = 10 * mm,
+    margin: float = 10 * _MM,
     title: str | None = None,
 ) -> bytes:
-    """One A4 page per JPEG, each fitted inside the margins and centred.
+    """One A4 page per JPEG (RGB or greyscale), fitted inside the margins and centred.
 
-    ``images`` are ``(jpeg_bytes, width_px, height_px)``. A landscape photo gets a
-    landscape page. The JPEG data is embedded as is (no re-encoding), and the PDF is
-    byte-for-byte reproducible for the same input.
+    A landscape photo gets a landscape page. The JPEG bytes are embedded unchanged
+    (``/DCTDecode``), so each photo's SHA-256 can still be found inside the PDF, and the
+    output is byte-for-byte reproducible for the same input.
     """
     if not images:
         raise ValueError("no images")
-    out = io.BytesIO()
-    canvas = Canvas(out, pagesize=A4, invariant=1, pageCompression=1)
-    if title:
-        canvas.setTitle(title)
-    for data, width_px, height_px in images:
-        page = landscape(A4) if width_px > height_px else portrait(A4)
-        canvas.setPageSize(page)
-        box_w, box_h = page[0] - 2 * margin, page[1] - 2 * margin
-        scale = min(box_w / width_px, box_h / height_px)
+    objects: list[bytes] = []  # object i+1 is objects[i]
+
+    def add(body: bytes) -> int:
+        objects.append(body)
+        return len(objects)
+
+    catalog = add(b"")  # filled in below
+    pages_id = add(b"")
+    kids: list[int] = []
+    for data in images:
+        with Image.open(io.BytesIO(data), formats=["JPEG"]) as probe:
+            width_px, height_px = probe.size
+            mode = probe.mode
+        if mode not in ("RGB", "L"):
+            raise ValueError("only RGB or greyscale JPEGs can be embedded")
+        colour = b"/DeviceRGB" if mode == "RGB" else b"/DeviceGray"
+        page_w, page_h = (_A4[1], _A4[0]) if width_px > height_px else _A4
+        scale = min((page_w - 2 * margin) / width_px, (page_h - 2 * margin) / height_px)
         draw_w, draw_h = width_px * scale, height_px * scale
-        x = (page[0] - draw_w) / 2
-        y = (page[1] - draw_h) / 2
-        canvas.drawImage(ImageReader(io.BytesIO(data)), x, y, width=draw_w, height=draw_h)
-        canvas.showPage()
-    canvas.save()
+        x, y = (page_w - draw_w) / 2, (page_h - draw_h) / 2
+        image_id = add(
+            b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace %s "
+            b"/BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n"
+            % (width_px, height_px, colour, len(data))
+            + data
+            + b"\nendstream"
+        )
+        content = b"q %s 0 0 %s %s %s cm /Im0 Do Q" % (
+            _num(draw_w), _num(draw_h), _num(x), _num(y)
+        )
+        content_id = add(
+            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
+        )
+        kids.append(add(
+            b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] "
+            b"/Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"
+            % (pages_id, _num(page_w), _num(page_h), image_id, content_id)
+        ))
+    objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
+    objects[pages_id - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
+        b" ".join(b"%d 0 R" % kid for kid in kids), len(kids)
+    )
+    info = b"<< /Producer " + _pdf_text("videotramit")
+    if title:
+        info += b" /Title " + _pdf_text(title)
+    info_id = add(info + b" >>")
+
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    digest = hashlib.sha256(b"".join(objects)).hexdigest()[:32].upper().encode("ascii")
+    out.write(
+        b"trailer\n<< /Size %d /Root %d 0 R /Info %d 0 R /ID [<%s> <%s>] >>\n"
+        % (len(objects) + 1, catalog, info_id, digest, digest)
+    )
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
     return out.getvalue()

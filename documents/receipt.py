@@ -63,6 +63,7 @@ __all__ = [
     "find_unicode_font",
     "format_official_time",
     "sign_pdf",
+    "sign_pdf_async",
 ]
 
 _log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ class _Fonts:
     def __init__(self, font_path: Path | None) -> None:
         if font_path is None:
             self.regular, self.bold, self.mono = "Helvetica", "Helvetica-Bold", "Courier"
+            self.mono_bold = "Courier-Bold"
             self.unicode = False
             return
         self.unicode = True
@@ -160,6 +162,7 @@ class _Fonts:
         self.regular = f"VT-{tag}"
         self.bold = f"VT-{tag}-Bold"
         self.mono = "Courier"  # hashes and codes are ASCII
+        self.mono_bold = "Courier-Bold"
         registered = pdfmetrics.getRegisteredFontNames()
         if self.regular not in registered:
             pdfmetrics.registerFont(TTFont(self.regular, str(font_path)))
@@ -311,9 +314,9 @@ def _styles(fonts: _Fonts) -> dict[str, ParagraphStyle]:
         "section": ParagraphStyle("section", parent=base, fontName=fonts.bold, fontSize=11,
                                   leading=14, textColor=_ACCENT, spaceBefore=5 * mm,
                                   spaceAfter=1.5 * mm),
-        "mono": ParagraphStyle("mono", parent=base, fontName=fonts.mono, fontSize=7.2,
+        "mono": ParagraphStyle("mono", parent=base, fontName=fonts.mono, fontSize=7,
                                leading=9),
-        "code": ParagraphStyle("code", parent=base, fontName=fonts.mono, fontSize=13,
+        "code": ParagraphStyle("code", parent=base, fontName=fonts.mono_bold, fontSize=13,
                                leading=16),
         "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5,
                                 textColor=_MUTED),
@@ -343,7 +346,7 @@ def _documents_table(receipt: Receipt, labels: Mapping[str, str],
                      styles: dict[str, ParagraphStyle], fonts: _Fonts) -> Flowable:
     if not receipt.documents:
         return Paragraph(fonts.para(labels["no_documents"]), styles["base"])
-    hash_width = 84 * mm
+    hash_width = 101 * mm
     number_width = 8 * mm
     data: list[list[Flowable | str]] = [[
         Paragraph("#", styles["label"]),
@@ -497,20 +500,14 @@ def build_receipt_pdf(
 # ------------------------------------------------------------------------ signing
 
 
-def sign_pdf(
+def _signing_inputs(
     pdf_bytes: bytes,
     p12_path: Path,
     passphrase: bytes | str | None,
-    *,
-    field_name: str = "Signature1",
-    reason: str | None = None,
-    location: str | None = None,
-) -> bytes:
-    """Sign ``pdf_bytes`` (PAdES baseline B, SHA-256) with the council's PKCS#12 file.
-
-    Needs the optional dependency pyHanko. Synchronous and CPU-bound: from async code run
-    it with ``asyncio.to_thread`` (pyHanko's synchronous API starts its own event loop).
-    """
+    field_name: str,
+    reason: str | None,
+    location: str | None,
+) -> tuple[Any, Any, Any]:
     try:
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
@@ -530,5 +527,46 @@ def sign_pdf(
         reason=reason,
         location=location,
     )
-    result = signers.sign_pdf(writer, metadata, signer=signer)
+    return writer, metadata, signer
+
+
+def sign_pdf(
+    pdf_bytes: bytes,
+    p12_path: Path,
+    passphrase: bytes | str | None,
+    *,
+    field_name: str = "Signature1",
+    reason: str | None = None,
+    location: str | None = None,
+) -> bytes:
+    """Sign ``pdf_bytes`` (PAdES baseline B-B, SHA-256) with the council's PKCS#12 file.
+
+    Needs the optional dependency pyHanko. Do not call it inside a running event loop
+    (pyHanko's synchronous API starts one): use :func:`sign_pdf_async` there, or
+    ``asyncio.to_thread(sign_pdf, ...)``.
+    """
+    writer, metadata, signer = _signing_inputs(
+        pdf_bytes, p12_path, passphrase, field_name, reason, location
+    )
+    from pyhanko.sign import signers
+
+    return bytes(signers.sign_pdf(writer, metadata, signer=signer).getvalue())
+
+
+async def sign_pdf_async(
+    pdf_bytes: bytes,
+    p12_path: Path,
+    passphrase: bytes | str | None,
+    *,
+    field_name: str = "Signature1",
+    reason: str | None = None,
+    location: str | None = None,
+) -> bytes:
+    """:func:`sign_pdf` for async code."""
+    writer, metadata, signer = _signing_inputs(
+        pdf_bytes, p12_path, passphrase, field_name, reason, location
+    )
+    from pyhanko.sign import signers
+
+    result = await signers.async_sign_pdf(writer, metadata, signer=signer)
     return bytes(result.getvalue())

@@ -118,7 +118,7 @@ def validate_id(raw: str, kind: IdKind | str | None = None) -> IdNumber:
 
     Tolerates lowercase, spaces, dots and dashes ("12.345.678-z"). A DNI typed without
     its leading zero ("1234567L") is accepted as 01234567L. Raises `InvalidIdNumber`
-    with `reason` in `IdError`. Auto-detection: X/Y/Z + digits is a NIE; up to 8 digits
+    with `reason` in `IdError`. Auto-detection: X/Y/Z + digits is a NIE; 7 or 8 digits
     with or without a letter is a DNI (a missing letter is an error, not a passport);
     anything else is a passport.
     """

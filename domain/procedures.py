@@ -423,7 +423,7 @@ def parse_catalog(text: str, *, languages: Sequence[str] = LANGUAGES) -> Catalog
 
 # ------------------------------------------------------------------------- validation
 
-Result = tuple[str | None, str | None]
+FieldResult = tuple[str | None, str | None]
 
 _DATE_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
@@ -434,7 +434,7 @@ _EMAIL = re.compile(
 _NUMBER = re.compile(r"^\d+(?:[.,]\d+)?$")
 _GROUPED_DOT = re.compile(r"^\d{1,3}(?:\.\d{3})+(?:,\d+)?$")  # 1.234.567,89 (ca/es)
 _GROUPED_COMMA = re.compile(r"^\d{1,3}(?:,\d{3})+(?:\.\d+)?$")  # 1,234,567.89 (en)
-_YES = frozenset({"yes", "y", "si", "s", "true", "1", "d'acord", "vale", "ok"})
+_YES = frozenset({"yes", "y", "si", "s", "true", "1", "d'acord", "d\u2019acord", "vale", "ok"})
 _NO = frozenset({"no", "n", "false", "0"})
 
 
@@ -513,7 +513,7 @@ def _clean_text(text: str) -> str | None:
     return "\n".join(lines).strip()
 
 
-def validate_field(field: FormField, raw: str | None) -> Result:
+def validate_field(field: FormField, raw: str | None) -> FieldResult:
     """Check one answer: ``(normalised value, None)`` or ``(None, error code)``.
 
     An empty optional answer gives ``(None, None)``. Normal forms: dates ``YYYY-MM-DD``

@@ -186,7 +186,7 @@ def _resolve_start(day: date, minute: int, tz: ZoneInfo) -> float | None:
     local = _wall(day, minute, tz, 0)
     back = local.astimezone(UTC).astimezone(tz)
     if (back.hour, back.minute, back.date()) != (local.hour, local.minute, local.date()):
-        pass
+        return None
     return local.timestamp()
 
 

@@ -28,6 +28,7 @@ async def begin(ctx: Ctx) -> None:
     if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
         from handlers import start
 
+        ctx.say(ctx.t("privacy.needed"))
         ctx.data["after"] = "book"
         await start.ask_privacy(ctx)
         return

@@ -46,8 +46,17 @@ def match_option(text: str, options: list[list[str]]) -> str | None:
     if typed.isdigit():
         index = int(typed) - 1
         return options[index][0] if 0 <= index < len(options) else None
-    exact = [value for value, label in options if fold(label) == typed]
-    return exact[0] if len(exact) == 1 else None
+    labels = [(value, fold(label)) for value, label in options]
+    for matches in (
+        [value for value, label in labels if label == typed],
+        [value for value, label in labels if len(typed) >= 3 and label.startswith(typed)],
+        [value for value, label in labels if len(typed) >= 3 and f" {typed}" in f" {label}"],
+    ):
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            return None  # ambiguous: better to ask again than to guess
+    return None
 
 
 class Engine:

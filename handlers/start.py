@@ -61,6 +61,7 @@ async def on_privacy(ctx: Ctx) -> None:
     council = ctx.office.council
     if ctx.choice == "accept":
         await ctx.uow.users.accept_privacy(ctx.user.id, ctx.now)
+        ctx.set_user(await ctx.uow.users.get(ctx.user.id))
         ctx.say(ctx.t("privacy.thanks"))
         after = ctx.data.get("after")
         ctx.end()

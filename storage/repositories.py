@@ -237,9 +237,18 @@ class SqlAppointments:
             created_at=now,
             updated_at=now,
         )
-        self._s.add(row)
-        await self._s.flush()
-        await self._claim(row.id, staff_id, cells)
+        # The appointment and its claims stand or fall together: on a conflict nothing of
+        # this booking remains in the session, whatever the caller commits afterwards.
+        try:
+            async with self._s.begin_nested():
+                self._s.add(row)
+                await self._s.flush()
+                self._s.add_all(
+                    SlotClaimRow(staff_id=staff_id, cell=cell, appointment_id=row.id)
+                    for cell in cells
+                )
+        except IntegrityError as exc:
+            raise SlotTaken from exc
         return to_appointment(row)
 
     async def reschedule(

@@ -49,8 +49,9 @@ class TokenBucket:
         self.stamp = time.monotonic()
 
     def _refill(self, now: float) -> None:
-        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
+        if now > self.stamp:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
 
     def wait_time(self, now: float) -> float:
         """Seconds until one token is available (0 if available now)."""

@@ -73,7 +73,12 @@ class Seen:
 
 
 KEYBOARD = InlineKeyboardMarkup(
-    [[InlineKeyboardButton("Sí", callback_data="yes"), InlineKeyboardButton("No", callback_data="no")]]
+    [
+        [
+            InlineKeyboardButton("Sí", callback_data="yes"),
+            InlineKeyboardButton("No", callback_data="no"),
+        ]
+    ]
 )
 
 

@@ -39,7 +39,10 @@ async def test_html_parse_errors_raise_bad_request(
     assert str(exc.value).lower() == f"can't parse entities: {expected}".lower()
     call = quiet.calls_to("sendMessage")[-1]
     assert call.status == 400
-    assert call.description == f"Bad Request: can't parse entities: {expected[0].upper()}{expected[1:]}"
+    assert (
+        call.description
+        == f"Bad Request: can't parse entities: {expected[0].upper()}{expected[1:]}"
+    )
     assert user.inbox == []
 
 
@@ -47,7 +50,7 @@ async def test_text_length_counts_after_entity_parsing(quiet: TelegramEmulator) 
     user = quiet.user(id=2002)
     async with ptb_bot(quiet) as bot:
         ok = await bot.send_message(user.id, "<b>" + "é" * 4096 + "</b>", parse_mode="HTML")
-        assert len(ok.text) == 4096 and ok.entities[0].length == 4096
+        assert ok.text is not None and len(ok.text) == 4096 and ok.entities[0].length == 4096
         with pytest.raises(BadRequest, match="Message is too long"):
             await bot.send_message(user.id, "a" * 4097)
         with pytest.raises(BadRequest, match="Message text is empty"):

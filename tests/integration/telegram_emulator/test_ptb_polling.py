@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from telegram import Update
+from telegram import Message, Update
 
 from tests.fakes.telegram import TelegramEmulator
 
@@ -75,7 +75,7 @@ async def test_button_press_answered_edited_and_stale(emu: TelegramEmulator) -> 
         await stale.wait_answered(3)
     assert seen.callbacks == ["yes", "no"]
     last = seen.updates[-1].callback_query
-    assert last is not None and last.message is not None
+    assert last is not None and isinstance(last.message, Message)
     assert last.message.text == "Has triat yes"  # the message as it is now
     assert len(menu.history) == 1  # the stale press did not edit again
     assert not seen.errors

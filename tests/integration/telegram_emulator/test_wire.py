@@ -1,0 +1,221 @@
+"""The emulator's HTTP side checked directly (what PTB does not exercise on its own)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.fakes.telegram import FaultPlan, RateLimits, TelegramEmulator, parse_html
+from tests.fakes.telegram.html import HtmlParseError
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+async def call(
+    http: aiohttp.ClientSession,
+    emu: TelegramEmulator,
+    method: str,
+    token: str | None = None,
+    **kw: Any,
+) -> tuple[int, dict[str, Any], aiohttp.ClientResponse]:
+    url = f"{emu.base_url}/bot{token or emu.token}/{method}"
+    verb = kw.pop("verb", "POST")
+    async with http.request(verb, url, **kw) as resp:
+        body = await resp.read()
+        payload = json.loads(body) if resp.content_type == "application/json" else {"raw": body}
+        return resp.status, payload, resp
+
+
+async def test_envelope_and_status_equal_error_code(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    status, body, resp = await call(http, emu, "getMe")
+    assert status == 200 and body["ok"] is True and body["result"]["username"]
+    assert resp.headers["Content-Type"] == "application/json"
+    status, body, _ = await call(http, emu, "sendMessage", data={"chat_id": "1", "text": "x"})
+    assert (status, body) == (
+        400,
+        {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"},
+    )
+    status, body, _ = await call(http, emu, "getMe", token="123:nope")
+    assert (status, body["description"]) == (401, "Unauthorized")
+    status, body, _ = await call(http, emu, "getMe", token="not-a-token")
+    assert (status, body["description"]) == (401, "Unauthorized: invalid token specified")
+    status, body, _ = await call(http, emu, "noSuchMethod")
+    assert (status, body["description"]) == (404, "Not Found: method not found")
+    async with http.get(f"{emu.base_url}/elsewhere") as resp:
+        assert resp.status == 404 and (await resp.json())["description"] == "Not Found"
+
+
+async def test_method_names_are_case_insensitive_and_all_encodings_work(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    emu.limits.enabled = False
+    user = emu.user(id=5001)
+    markup = {"inline_keyboard": [[{"text": "A", "callback_data": "a"}]]}
+    s1, b1, _ = await call(
+        http,
+        emu,
+        "SENDMESSAGE",
+        data={"chat_id": "5001", "text": "true", "reply_markup": json.dumps(markup)},
+    )
+    s2, b2, _ = await call(
+        http, emu, "sendmessage", verb="GET", params={"chat_id": "5001", "text": "42"}
+    )
+    s3, b3, _ = await call(
+        http, emu, "sendMessage", json={"chat_id": 5001, "text": "null", "reply_markup": markup}
+    )
+    form = aiohttp.FormData()
+    form.add_field("chat_id", "5001")
+    form.add_field("document", b"%PDF-1.4", filename="a.pdf", content_type="application/pdf")
+    s4, b4, _ = await call(http, emu, "sendDocument", data=form)
+    assert (s1, s2, s3, s4) == (200, 200, 200, 200)
+    # text is a string parameter: never JSON-decoded (reference §1.2 "decode by schema")
+    assert [b1["result"]["text"], b2["result"]["text"], b3["result"]["text"]] == [
+        "true",
+        "42",
+        "null",
+    ]
+    assert b1["result"]["reply_markup"] == markup == b3["result"]["reply_markup"]
+    assert b4["result"]["document"]["file_name"] == "a.pdf"
+    assert [m.text for m in user.inbox][:3] == ["true", "42", "null"]
+    assert emu.calls_to("sendMessage")[0].decoded["chat_id"] == 5001
+
+
+async def test_429_has_header_and_integer_retry_after(http: aiohttp.ClientSession) -> None:
+    async with TelegramEmulator(limits=RateLimits(per_chat_burst=1)) as emu:
+        emu.user(id=5002)
+        data = {"chat_id": "5002", "text": "x"}
+        assert (await call(http, emu, "sendMessage", data=data))[0] == 200
+        status, body, resp = await call(http, emu, "sendMessage", data=data)
+    assert status == 429 and resp.headers["Retry-After"] == "1"
+    assert body == {
+        "ok": False,
+        "error_code": 429,
+        "description": "Too Many Requests: retry after 1",
+        "parameters": {"retry_after": 1},
+    }
+
+
+async def test_faults_are_seeded_and_scoped_to_methods(http: aiohttp.ClientSession) -> None:
+    async def pattern(plan: FaultPlan) -> list[int]:
+        async with TelegramEmulator(limits=RateLimits.off(), faults=plan) as emu:
+            statuses = [(await call(http, emu, "getMe"))[0] for _ in range(30)]
+            for _ in range(5):
+                assert (await call(http, emu, "getUpdates"))[0] == 200  # kept clean by default
+            return statuses
+
+    a = await pattern(FaultPlan(share=0.5, kinds=("429", "502"), seed=7))
+    b = await pattern(FaultPlan(share=0.5, kinds=("429", "502"), seed=7))
+    assert a == b and {429, 502, 200} == set(a)
+    async with TelegramEmulator(
+        faults=FaultPlan(share=1.0, kinds=("502",), methods=frozenset({"getUpdates"}))
+    ) as emu:
+        status, body, resp = await call(http, emu, "getUpdates")
+        assert status == 502 and resp.content_type == "text/html"
+        assert b"502 Bad Gateway" in body["raw"]
+        assert (await call(http, emu, "getMe"))[0] == 200
+
+
+async def test_long_poll_holds_wakes_and_is_terminated_by_a_second_poll(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    user = emu.user(id=5003)
+    t0 = time.monotonic()
+    status, body, _ = await call(http, emu, "getUpdates", data={"timeout": "1"})
+    assert status == 200 and body["result"] == [] and time.monotonic() - t0 >= 0.9
+
+    async def later() -> None:
+        await asyncio.sleep(0.2)
+        await user.send_text("ara")
+
+    t0 = time.monotonic()
+    _, body, _ = (
+        await asyncio.gather(call(http, emu, "getUpdates", data={"timeout": "5"}), later())
+    )[0]
+    assert body["result"][0]["message"]["text"] == "ara" and time.monotonic() - t0 < 2
+    first_id = body["result"][0]["update_id"]
+
+    first = asyncio.create_task(
+        call(http, emu, "getUpdates", data={"timeout": "5", "offset": str(first_id + 1)})
+    )
+    await asyncio.sleep(0.1)
+    second = await call(http, emu, "getUpdates", data={"timeout": "0"})
+    status, body, _ = await first
+    assert status == 409 and "terminated by other getUpdates request" in body["description"]
+    assert second[0] == 200 and second[1]["result"] == []  # offset confirmed it
+
+
+async def test_offset_limit_and_negative_offset(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    user = emu.user(id=5004)
+    for i in range(5):
+        await user.send_text(str(i))
+    _, body, _ = await call(http, emu, "getUpdates", data={"limit": "2"})
+    ids = [u["update_id"] for u in body["result"]]
+    assert len(ids) == 2
+    _, body, _ = await call(http, emu, "getUpdates", data={"offset": str(ids[1] + 1)})
+    assert [u["message"]["text"] for u in body["result"]] == ["2", "3", "4"]
+    _, body, _ = await call(http, emu, "getUpdates", data={"offset": "-1"})
+    assert [u["message"]["text"] for u in body["result"]] == ["4"]
+
+
+async def test_file_download_accepts_raw_and_percent_encoded_token(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    user = emu.user(id=5005)
+    msg = await user.send_document(b"contingut", "a.txt")
+    _, body, _ = await call(http, emu, "getFile", data={"file_id": msg.data["document"]["file_id"]})
+    path = body["result"]["file_path"]
+    assert path.startswith("documents/file_") and path.endswith(".txt")
+    for token in (emu.token, emu.token.replace(":", "%3A")):
+        async with http.get(f"{emu.base_url}/file/bot{token}/{path}") as resp:
+            assert resp.status == 200 and await resp.read() == b"contingut"
+    async with http.get(f"{emu.base_url}/file/bot{emu.token}/documents/nope") as resp:
+        assert resp.status == 404
+
+
+async def test_commands_per_scope_and_language(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    anna = emu.user(id=5006, language_code="ca")
+    eve = emu.user(id=5007, language_code="en")
+    ca = [{"command": "cita", "description": "Demanar cita"}]
+    default = [{"command": "book", "description": "Book"}]
+    await call(http, emu, "setMyCommands", data={"commands": json.dumps(ca), "language_code": "ca"})
+    await call(http, emu, "setMyCommands", data={"commands": json.dumps(default)})
+    _, body, _ = await call(http, emu, "getMyCommands", data={"language_code": "ca"})
+    assert body["result"] == ca
+    assert anna.visible_commands() == ca and eve.visible_commands() == default
+    status, body, _ = await call(
+        http,
+        emu,
+        "setMyCommands",
+        data={"commands": json.dumps([{"command": "Cita!", "description": "x"}])},
+    )
+    assert (status, body["description"]) == (400, "Bad Request: BOT_COMMAND_INVALID")
+    await call(http, emu, "deleteMyCommands", data={"language_code": "ca"})
+    assert anna.visible_commands() == default
+
+
+def test_html_parser_details() -> None:
+    text, ents = parse_html('<pre><code class="language-python">x = 1</code></pre> a&amp;b')
+    assert text == "x = 1 a&b"
+    assert ents == [{"offset": 0, "length": 5, "type": "pre", "language": "python"}]
+    text, ents = parse_html('<a href="https://example.org">lloc</a> <tg-spoiler>s</tg-spoiler>')
+    assert ents[0] == {"offset": 0, "length": 4, "type": "text_link", "url": "https://example.org"}
+    assert ents[1]["type"] == "spoiler"
+    assert parse_html("AT&T &unknown; &#128075;") == ("AT&T &unknown; 👋", [])
+    with pytest.raises(HtmlParseError, match='Tag "span" must have class "tg-spoiler"'):
+        parse_html("<span>x</span>")

@@ -1,0 +1,100 @@
+"""200 simultaneous attempts on 20 slots: exactly 20 bookings, no slot twice.
+
+Runs against SQLite on disk and against the machine's PostgreSQL. Each attempt is its own
+unit of work, as concurrent citizens' turns are; the slot claims' primary key decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import App
+from handlers.availability import book_slot, open_slots
+from handlers.ports import SlotTaken
+from tests.support import Clock, office_settings, ready_app
+
+ATTEMPTS = 200
+
+
+async def _race(app: App) -> tuple[int, int]:
+    procedure = app.office.catalog.get("volant_empadronament")  # only one clerk serves it
+    now = app.clock.now()
+    async with app.uow() as uow:
+        slots = (await open_slots(uow, app.office, procedure, now))[:20]
+        citizens = []
+        for n in range(ATTEMPTS):
+            user = await uow.users.get_or_create(
+                "memory", f"racer-{n}", address=f"racer-{n}", display_name=f"R{n}", language="ca"
+            )
+            citizens.append(user.id)
+        await uow.commit()
+    assert len(slots) == 20
+    rng = random.Random(7)
+    wanted = [slots[n % 20].start for n in range(ATTEMPTS)]
+    rng.shuffle(wanted)
+
+    async def attempt(citizen: int, start: object) -> bool:
+        async with app.uow() as uow:
+            try:
+                await book_slot(
+                    uow, app.office, procedure=procedure, start=start,  # type: ignore[arg-type]
+                    citizen_id=citizen, citizen_name="", language="ca", email="", now=now,
+                )
+            except SlotTaken:
+                return False
+            await uow.commit()
+            return True
+
+    results = await asyncio.gather(*(attempt(c, s) for c, s in zip(citizens, wanted, strict=True)))
+    async with app.uow() as uow:
+        booked = await uow.appointments.for_staff(None, now - timedelta(days=1), now + timedelta(days=30))
+    starts = Counter((a.staff_id, a.start) for a in booked)
+    assert max(starts.values()) == 1, "a slot was booked twice"
+    return sum(results), len(booked)
+
+
+async def test_race_on_sqlite(tmp_path: Path) -> None:
+    settings = office_settings(f"sqlite+aiosqlite:///{tmp_path / 'race.db'}", tmp_path)
+    app, _ = await ready_app(settings, Clock())
+    try:
+        won, stored = await _race(app)
+    finally:
+        await app.close()
+    assert (won, stored) == (20, 20)
+
+
+async def test_race_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    settings = office_settings(postgres_url, tmp_path)
+    app, _ = await ready_app(settings, Clock())
+    try:
+        won, stored = await _race(app)
+    finally:
+        await app.close()
+    assert (won, stored) == (20, 20)
+
+
+async def test_database_constraint_alone_refuses_an_overlap(app: App) -> None:
+    """Even if the availability check were skipped, the claim key refuses a double booking."""
+    from domain.slots import slot_cells
+
+    now = app.clock.now()
+    start = now + timedelta(hours=3)
+    end = start + timedelta(minutes=30)
+    async with app.uow() as uow:
+        user = await uow.users.get_or_create("memory", "x", address="x", display_name="", language="ca")
+        common = dict(citizen_id=user.id, procedure="informacio", staff_id="anna", start=start,
+                      end=end, language="ca", email="", citizen_name="", now=now,
+                      cells=slot_cells(start, end, 30))
+        await uow.appointments.book(reference="VT-AAAAAAA", **common)  # type: ignore[arg-type]
+        with pytest.raises(SlotTaken):
+            await uow.appointments.book(reference="VT-BBBBBBB", **common)  # type: ignore[arg-type]
+        await uow.commit()
+    async with app.uow() as uow:
+        assert await uow.appointments.by_reference("VT-AAAAAAA") is not None
+        assert await uow.appointments.by_reference("VT-BBBBBBB") is None

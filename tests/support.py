@@ -1,0 +1,73 @@
+"""Shared test helpers: a settable clock, settings for a test office, a ready app."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.app import App, build_app
+from bot.channels.memory import MemoryChannel, MemoryPerson
+from config.settings import Settings, load_settings
+
+MADRID = ZoneInfo("Europe/Madrid")
+# A Monday with no holiday around it; 08:00 local.
+MONDAY_8AM = datetime(2026, 11, 30, 8, 0, tzinfo=MADRID).astimezone(UTC)
+
+STAFF_TOML = """
+[[staff]]
+id = "anna"
+name = "Anna Puig"
+roles = ["staff"]
+procedures = ["*"]
+hours = ["mon-fri 09:00-14:00"]
+
+[[staff]]
+id = "marc"
+name = "Marc Soler"
+roles = ["staff"]
+procedures = ["padro_alta", "certificat_convivencia", "informacio"]
+hours = ["mon-fri 09:00-13:00"]
+
+[[staff]]
+id = "laia"
+name = "Laia Ferrer"
+roles = ["admin"]
+procedures = []
+hours = []
+"""
+
+
+class Clock:
+    def __init__(self, start: datetime = MONDAY_8AM) -> None:
+        self.current = start
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+def office_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:
+    overrides: dict[str, Any] = tomllib.loads(STAFF_TOML)
+    overrides.update(
+        data_dir=str(data_dir),
+        database={"url": database_url},
+        schedule={"min_notice_hours": 1, "horizon_days": 14},
+    )
+    overrides.update(extra)
+    return load_settings(None, overrides=overrides)
+
+
+async def ready_app(settings: Settings, clock: Clock | None = None) -> tuple[App, MemoryChannel]:
+    channel = MemoryChannel()
+    app = build_app(settings, clock=clock or Clock(), channels={channel.name: channel})
+    await app.prepare_database()
+    return app, channel
+
+
+def person(app: App, external_id: str, name: str = "", language: str = "") -> MemoryPerson:
+    return MemoryPerson(app.engine, external_id, name or external_id.title(), language)

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.settings import ConfigError, load_settings, parse_duration
+
+
+def test_embedded_defaults_are_valid() -> None:
+    settings = load_settings(None)
+    assert settings.timezone == "Europe/Madrid"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.languages == ["ca", "es", "en"]
+
+
+def test_file_overrides_defaults_and_environment_overrides_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "council.toml"
+    config.write_text('[council]\nname = "Ajuntament de Prova"\n[schedule]\nslot_minutes = 15\n')
+    monkeypatch.setenv("VIDEOTRAMIT_SCHEDULE__SLOT_MINUTES", "20")
+    monkeypatch.setenv("VIDEOTRAMIT_TELEGRAM__TOKEN", "123:secret")
+    settings = load_settings(config)
+    assert settings.council.name == "Ajuntament de Prova"
+    assert settings.schedule.slot_minutes == 20
+    assert settings.schedule.horizon_days == 30  # untouched default survives the merge
+    assert settings.telegram.token.get_secret_value() == "123:secret"
+    assert "123:secret" not in repr(settings)
+
+
+def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text('data_dir = "/srv/vt"\n')
+    monkeypatch.setenv("VIDEOTRAMIT_CONFIG", str(config))
+    assert str(load_settings(None).data_dir) == "/srv/vt"
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        ("[schedule]\nslot_minuts = 30\n", "schedule.slot_minuts"),
+        ("[schedule]\nslot_minutes = 25\n", "schedule.slot_minutes"),
+        ("[web]\nlisten = \"nowhere\"\n", "web.listen"),
+        ("timezone = \"Mars/Olympus\"\n", "timezone"),
+        ("[telegram]\nmode = \"carrier-pigeon\"\n", "telegram.mode"),
+        ("[[staff]]\nid = \"Anna Puig\"\nname = \"Anna\"\n", "staff.0.id"),
+        ("[schedule]\nreminders = [\"tomorrow\"]\n", "schedule.reminders"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text(toml)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config)
+    assert key in str(caught.value)
+
+
+def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "missing.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[council\nname=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings(broken)
+
+
+def test_bad_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIDEOTRAMIT_EMAIL__PORT", "not-a-port")
+    with pytest.raises(ConfigError, match="email.port"):
+        load_settings(None)
+
+
+@pytest.mark.parametrize(("text", "minutes"), [("24h", 1440), ("90m", 90), ("2d", 2880)])
+def test_durations(text: str, minutes: int) -> None:
+    assert parse_duration(text) == minutes

@@ -1,0 +1,312 @@
+"""The receipt PDF read back: every field present, markup literal, QR decodes, signing."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from pypdf import PdfReader
+
+from documents.receipt import (
+    RECEIPT_LABEL_KEYS,
+    build_receipt_pdf,
+    find_unicode_font,
+    format_official_time,
+    sign_pdf,
+    sign_pdf_async,
+)
+from domain.receipts import Receipt, new_csv_code
+
+LABELS = {
+    "title": "Registry entry receipt",
+    "entry_number": "Entry number",
+    "registered_at": "Date and time of filing",
+    "official_time": "official time",
+    "reference": "Appointment reference",
+    "procedure": "Procedure",
+    "citizen_section": "Applicant",
+    "citizen_name": "Name",
+    "citizen_id": "Identity document",
+    "application_section": "Application",
+    "documents_section": "Documents filed",
+    "document_name": "Document",
+    "document_sha256": "SHA-256 fingerprint",
+    "no_documents": "No documents were filed.",
+    "agreement_section": "Agreement",
+    "agreement_text_sha256": "SHA-256 of the text agreed",
+    "agreed_at": "Agreed at",
+    "clerk": "Assisted by",
+    "verification_section": "Verification",
+    "csv_code": "Secure verification code (CSV)",
+    "verify_url": "Verify at",
+    "verify_note": "Scan the QR code or open the address to check this receipt.",
+    "page": "Page {page} of {pages}",
+    "agreement_statement": "Statement agreed",
+    "integrity_note": "The SHA-256 fingerprints guarantee the documents' integrity.",
+    "legal_note": "Receipt issued under article 16.3 of Law 39/2015.",
+}
+
+MARKUP_NAME = '<font color="red">Joan</font> & Co'
+MARKUP_FIELD = '<a href="https://evil.example/">click</a> &amp; <b>bold</b> <br/>'
+
+
+def logo_png() -> bytes:
+    image = Image.new("RGB", (160, 160), (31, 58, 95))
+    ImageDraw.Draw(image).ellipse((25, 25, 135, 135), fill=(240, 200, 60))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def sample_receipt(**changes: object) -> Receipt:
+    code = "7K3M-9PXQ-A2HD-T6WB-RC4N"
+    receipt = Receipt(
+        entry_number="VT/2026/000123",
+        registered_at=dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=dt.UTC),
+        language="en",
+        council_name="Ajuntament de Sant Joan de l'Horta",
+        council_address="Plaça de la Vila, 1\n08191 Sant Joan de l'Horta",
+        logo=logo_png(),
+        citizen_name=MARKUP_NAME,
+        citizen_id_masked="***4567**Z",
+        procedure_name="Padró: canvi de domicili (l·l, ñ, ü, ç)",
+        reference="VT-7K3M9P",
+        application=(
+            ("New address", "Carrer Major, 12, 2n 1a"),
+            ("Reason", MARKUP_FIELD),
+        ),
+        documents=(
+            ("dni-front.jpg", hashlib.sha256(b"front").hexdigest()),
+            ("<b>contract</b>.pdf", hashlib.sha256(b"contract").hexdigest()),
+        ),
+        agreement_text_sha256=hashlib.sha256(b"summary").hexdigest(),
+        agreed_at=dt.datetime(2026, 3, 14, 9, 25, 1, tzinfo=dt.UTC),
+        clerk_name="Marta Puig i Ferrer",
+        csv_code=code,
+        verify_url=f"https://seu.example.cat/verify/{code}",
+        agreement_statement="I agree that the data above are correct & complete.",
+    )
+    return dataclasses.replace(receipt, **changes)  # type: ignore[arg-type]
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.fixture(scope="module")
+def pdf() -> bytes:
+    return build_receipt_pdf(sample_receipt(), LABELS)
+
+
+def test_every_field_is_printed(pdf: bytes) -> None:
+    receipt = sample_receipt()
+    text = text_of(pdf)
+    expected = [
+        receipt.entry_number,
+        "14/03/2026 10:26:53 (official time, Europe/Madrid)",  # 09:26:53 UTC in CET
+        "14/03/2026 10:25:01 (official time, Europe/Madrid)",
+        receipt.council_name,
+        "Plaça de la Vila, 1",
+        "08191 Sant Joan de l'Horta",
+        receipt.citizen_id_masked,
+        receipt.procedure_name,
+        receipt.reference,
+        "New address",
+        "Carrer Major, 12, 2n 1a",
+        receipt.agreement_text_sha256,
+        receipt.clerk_name,
+        receipt.csv_code,
+        receipt.verify_url,
+        receipt.agreement_statement,
+        "dni-front.jpg",
+        "Page 1 of 1",
+    ]
+    expected += [digest for _name, digest in receipt.documents]
+    expected += [LABELS[key] for key in RECEIPT_LABEL_KEYS if key not in ("page", "no_documents")]
+    expected += [LABELS["integrity_note"], LABELS["legal_note"]]
+    missing = [item for item in expected if item not in text]
+    assert missing == []
+
+
+def test_markup_prints_literally(pdf: bytes) -> None:
+    text = text_of(pdf)
+    assert MARKUP_NAME in text
+    assert MARKUP_FIELD in text
+    assert "<b>contract</b>.pdf" in text
+
+
+def test_qr_code_decodes_to_the_verify_url(pdf: bytes) -> None:
+    pdfium = pytest.importorskip("pypdfium2")
+    zxingcpp = pytest.importorskip("zxingcpp")
+    page = pdfium.PdfDocument(pdf)[0]
+    image = page.render(scale=2).to_pil()
+    decoded = [barcode.text for barcode in zxingcpp.read_barcodes(image)]
+    assert decoded == [sample_receipt().verify_url]
+
+
+def test_metadata_and_reproducibility(pdf: bytes) -> None:
+    reader = PdfReader(io.BytesIO(pdf))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Registry entry receipt VT/2026/000123"
+    assert reader.metadata.author == "Ajuntament de Sant Joan de l'Horta"
+    assert reader.metadata["/CreationDate"].startswith("D:20260314092653")
+    assert build_receipt_pdf(sample_receipt(), LABELS) == pdf
+
+
+def test_long_application_flows_onto_more_pages() -> None:
+    rows = tuple((f"Field {i}", f"Value number {i} " * 6) for i in range(70))
+    pdf = build_receipt_pdf(sample_receipt(application=rows), LABELS)
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = len(reader.pages)
+    assert pages >= 2
+    text = text_of(pdf)
+    assert f"Page {pages} of {pages}" in text
+    assert "Field 69" in text
+    # The council header and the CSV code are on every page.
+    for page in reader.pages:
+        assert "Ajuntament de Sant Joan de l'Horta" in page.extract_text()
+        assert sample_receipt().csv_code in page.extract_text()
+
+
+def test_no_documents_and_no_logo() -> None:
+    pdf = build_receipt_pdf(sample_receipt(documents=(), logo=None), LABELS)
+    assert LABELS["no_documents"] in text_of(pdf)
+
+
+def test_broken_logo_does_not_stop_the_receipt() -> None:
+    pdf = build_receipt_pdf(sample_receipt(logo=b"not an image"), LABELS)
+    assert "VT/2026/000123" in text_of(pdf)
+
+
+def test_missing_label_is_reported() -> None:
+    labels = {k: v for k, v in LABELS.items() if k != "clerk"}
+    with pytest.raises(KeyError, match="clerk"):
+        build_receipt_pdf(sample_receipt(), labels)
+
+
+def test_control_characters_removed_and_letters_folded_with_helvetica() -> None:
+    pdf = build_receipt_pdf(sample_receipt(citizen_name="Ștefan\x00 Łukasz\x1b[0m"), LABELS)
+    assert "Stefan Lukasz[0m" in text_of(pdf)
+
+
+def test_unicode_font_prints_every_letter() -> None:
+    font = find_unicode_font()
+    if font is None:
+        pytest.skip("no DejaVu Sans on this machine")
+    name = "Ștefan Łukasz Ağaoğlu"
+    pdf = build_receipt_pdf(sample_receipt(citizen_name=name), LABELS, font_path=font)
+    text = text_of(pdf)
+    assert name in text and "<b>contract</b>.pdf" in text
+
+
+def test_official_time_in_summer() -> None:
+    moment = dt.datetime(2026, 7, 1, 8, 0, 0, tzinfo=dt.UTC)
+    assert format_official_time(moment, "Europe/Madrid", "hora oficial") == (
+        "01/07/2026 10:00:00 (hora oficial, Europe/Madrid)"
+    )
+
+
+# ------------------------------------------------------------------ signing
+
+
+@pytest.fixture(scope="module")
+def council_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "ES"),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ajuntament de Prova"),
+        x509.NameAttribute(NameOID.COMMON_NAME, "Segell d'òrgan de prova"),
+    ])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=True, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    path = tmp_path_factory.mktemp("cert") / "council.p12"
+    path.write_bytes(pkcs12.serialize_key_and_certificates(
+        b"council", key, cert, None, serialization.BestAvailableEncryption(b"s3cret")
+    ))
+    return path, cert.public_bytes(serialization.Encoding.DER)
+
+
+def validate(signed: bytes, cert_der: bytes) -> object:
+    from asn1crypto import x509 as asn1_x509
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    reader = PdfFileReader(io.BytesIO(signed))
+    (signature,) = reader.embedded_signatures
+    assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"  # PAdES
+    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(cert_der)])
+    return validate_pdf_signature(signature, context)
+
+
+def test_signed_receipt_validates(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
+    pytest.importorskip("pyhanko")
+    p12, cert_der = council_certificate
+    signed = sign_pdf(pdf, p12, "s3cret")
+    status = validate(signed, cert_der)
+    assert status.intact and status.valid and status.trusted  # type: ignore[attr-defined]
+    assert signed.startswith(pdf)  # incremental update: the receipt itself is unchanged
+    assert MARKUP_NAME in text_of(signed)
+
+
+async def test_signing_from_async_code(
+    pdf: bytes, council_certificate: tuple[Path, bytes]
+) -> None:
+    pytest.importorskip("pyhanko")
+    p12, cert_der = council_certificate
+    signed = await sign_pdf_async(pdf, p12, b"s3cret")
+    status = await asyncio.to_thread(validate, signed, cert_der)
+    assert status.bottom_line  # type: ignore[attr-defined]
+
+
+def test_tampered_signed_receipt_fails(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
+    pytest.importorskip("pyhanko")
+    p12, cert_der = council_certificate
+    signed = bytearray(sign_pdf(pdf, p12, "s3cret"))
+    position = signed.index(b"VT/2026/000123")
+    signed[position + 13] = ord("9")  # entry number ...123 -> ...129 in the info dict
+    status = validate(bytes(signed), cert_der)
+    assert not status.intact  # type: ignore[attr-defined]
+
+
+def test_wrong_passphrase(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
+    pytest.importorskip("pyhanko")
+    p12, _ = council_certificate
+    with pytest.raises((ValueError, Exception)):
+        sign_pdf(pdf, p12, "wrong")
+
+
+def test_receipt_csv_code_helper_used_in_urls() -> None:
+    code = new_csv_code()
+    receipt = sample_receipt(csv_code=code, verify_url=f"https://seu.example.cat/verify/{code}")
+    assert code in text_of(build_receipt_pdf(receipt, LABELS))
