@@ -66,7 +66,10 @@ def load_staff(settings: Settings, catalog: Catalog) -> tuple[StaffMember, ...]:
         key = f"staff[{index}]"
         try:
             member = StaffMember.build(
-                entry.id, entry.name, roles=entry.roles, procedures=entry.procedures,
+                entry.id,
+                entry.name,
+                roles=entry.roles,
+                procedures=entry.procedures,
                 hours=entry.hours,
             )
         except ScheduleError as exc:

@@ -8,9 +8,10 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 from config.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseError
@@ -73,12 +74,17 @@ def _chat_identity(settings: Settings, role: str, user: str) -> tuple[str, str]:
     if role == "citizen":
         name = user or "Citizen"
         return f"citizen:{name.lower()}", name
-    wanted = [s for s in settings.staff if role in s.roles or (role == "staff" and "admin" in s.roles)]
+    wanted = [
+        s for s in settings.staff if role in s.roles or (role == "staff" and "admin" in s.roles)
+    ]
     if user:
         wanted = [s for s in settings.staff if s.id == user]
     if not wanted:
-        raise ConfigError(f"staff: no {role} named {user!r} is configured" if user else
-                          f"staff: no {role} is configured; add a [[staff]] entry")
+        raise ConfigError(
+            f"staff: no {role} named {user!r} is configured"
+            if user
+            else f"staff: no {role} is configured; add a [[staff]] entry"
+        )
     return f"staff:{wanted[0].id}", wanted[0].name
 
 
@@ -96,11 +102,14 @@ async def _cmd_chat(args: argparse.Namespace) -> int:
         await app.prepare_database()
         app.dispatcher.start()
         session = ConsoleSession(
-            app.engine, external_id=external_id, display_name=name, language=args.language,
+            app.engine,
+            external_id=external_id,
+            display_name=name,
+            language=args.language,
             out=out,
         )
         await session.run()
-        await app.dispatcher.drain(timeout=5)
+        await app.dispatcher.drain(within=5)
     finally:
         await app.close()
     return EXIT_OK
@@ -130,9 +139,9 @@ async def _cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _day_bounds(settings: Settings, first: date | None, last: date | None) -> tuple[
-    datetime | None, datetime | None
-]:
+def _day_bounds(
+    settings: Settings, first: date | None, last: date | None
+) -> tuple[datetime | None, datetime | None]:
     from datetime import timedelta
 
     start = datetime.combine(first, time(0), settings.tz) if first else None
@@ -187,7 +196,7 @@ async def _cmd_purge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace], Awaitable[int]]] = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "demo": _cmd_demo,
     "chat": _cmd_chat,
     "run": _cmd_run,

@@ -212,4 +212,6 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
 async def _all(app: App) -> list[Appointment]:
     now = app.clock.now()
     async with app.uow() as uow:
-        return await uow.appointments.for_staff(None, now - timedelta(days=1), now + timedelta(days=60))
+        return await uow.appointments.for_staff(
+            None, now - timedelta(days=1), now + timedelta(days=60)
+        )

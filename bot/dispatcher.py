@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Callable, Mapping
@@ -55,7 +56,9 @@ class Dispatcher:
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in messages:
             by_chat.setdefault((message.channel, message.address), []).append(message)
-        results = await asyncio.gather(*(self._deliver_in_order(group) for group in by_chat.values()))
+        results = await asyncio.gather(
+            *(self._deliver_in_order(group) for group in by_chat.values())
+        )
         return sum(results)
 
     async def _deliver_in_order(self, messages: list[OutboxMessage]) -> int:
@@ -95,10 +98,8 @@ class Dispatcher:
             if settled:
                 continue
             self._wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
-            except TimeoutError:
-                pass
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name="outbox-dispatcher")
@@ -106,16 +107,14 @@ class Dispatcher:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
-    async def drain(self, timeout: float = 10.0) -> None:
+    async def drain(self, within: float = 10.0) -> None:
         """Deliver until nothing due is left (used by the demo and by tests)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline = loop.time() + within
         while loop.time() < deadline:
             if not await self.run_once():
                 return

@@ -22,7 +22,8 @@ class MaskIdNumbers(logging.Filter):
             record.msg = mask_ids(record.msg)
         if record.args:
             record.args = tuple(
-                mask_ids(a) if isinstance(a, str) else a for a in record.args  # type: ignore[union-attr]
+                mask_ids(a) if isinstance(a, str) else a
+                for a in record.args
             )
         return True
 

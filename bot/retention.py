@@ -37,7 +37,9 @@ async def purge(
             ).scalar_one(),
         }
         if not dry_run:
-            await session.execute(delete(ChoiceTokenRow).where(ChoiceTokenRow.user_id.in_(idle_users)))
+            await session.execute(
+                delete(ChoiceTokenRow).where(ChoiceTokenRow.user_id.in_(idle_users))
+            )
             await session.execute(delete(ConversationRow).where(idle))
             await session.execute(delete(OutboxRow).where(old_messages))
     return report

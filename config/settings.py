@@ -139,7 +139,7 @@ class ScheduleSettings(Section):
 class StaffSettings(Section):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
     name: str = Field(min_length=1, max_length=120)
-    roles: list[Literal["staff", "admin"]] = Field(default_factory=lambda: ["staff"])
+    roles: list[Literal["staff", "admin"]] = Field(default=["staff"])
     procedures: list[str] = Field(default_factory=lambda: ["*"])
     telegram_id: str = ""
     matrix_id: str = ""
@@ -157,7 +157,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("var")
     timezone: str = "Europe/Madrid"
-    languages: list[Literal["ca", "es", "en"]] = Field(default_factory=lambda: ["ca", "es", "en"])
+    languages: list[Literal["ca", "es", "en"]] = Field(default=["ca", "es", "en"])
     default_language: Literal["ca", "es", "en"] = "ca"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

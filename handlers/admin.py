@@ -20,6 +20,11 @@ async def stats_table(uow: UnitOfWork) -> tuple[Counter[str], Counter[str], int]
     return by_status, by_procedure, sum(by_status.values())
 
 
+def _name(ctx: Ctx, code: str) -> str:
+    found = ctx.office.catalog.find(code)
+    return found.name.get(ctx.lang) if found else code  # a procedure since removed
+
+
 async def stats(ctx: Ctx) -> None:
     ctx.end()
     if not ctx.user.is_admin:
@@ -30,10 +35,9 @@ async def stats(ctx: Ctx) -> None:
     status_lines = "\n".join(
         f"• {ctx.t(f'status.{s.value}')}: {by_status.get(s.value, 0)}" for s in Status
     )
-    procedure_lines = "\n".join(
-        f"• {ctx.office.catalog.get(code).name.get(ctx.lang) if code in ctx.office.catalog else code}: {n}"
-        for code, n in by_procedure.most_common()
-    ) or "—"
+    procedure_lines = (
+        "\n".join(f"• {_name(ctx, code)}: {n}" for code, n in by_procedure.most_common()) or "—"
+    )
     held = by_status.get(Status.COMPLETED.value, 0) + by_status.get(Status.NO_SHOW.value, 0)
     rate = f"{100 * by_status.get(Status.NO_SHOW.value, 0) / held:.0f}%" if held else "—"
     ctx.say(

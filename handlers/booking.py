@@ -63,7 +63,9 @@ async def on_procedure(ctx: Ctx) -> None:
 
 
 async def ask_day(ctx: Ctx) -> None:
-    slots = await open_slots(ctx.uow, ctx.office, procedure(ctx), ctx.now, ignore=ctx.data.get("moving"))
+    slots = await open_slots(
+        ctx.uow, ctx.office, procedure(ctx), ctx.now, ignore=ctx.data.get("moving")
+    )
     days = sorted({s.start.astimezone(ctx.office.tz).date() for s in slots})
     if not days:
         ctx.say(ctx.t("book.nothing_free", days=ctx.office.rules.horizon_days))
@@ -75,7 +77,9 @@ async def ask_day(ctx: Ctx) -> None:
     options = [(f"day:{d.isoformat()}", format_short_day(d, ctx.lang)) for d in shown]
     if len(days) > DAYS_PER_PAGE:
         options.append(("more", ctx.t("book.more_days")))
-    ctx.ask(ctx.t("book.which_day"), options, flow=FLOW, step="day", back=not ctx.data.get("moving"))
+    ctx.ask(
+        ctx.t("book.which_day"), options, flow=FLOW, step="day", back=not ctx.data.get("moving")
+    )
 
 
 async def on_day(ctx: Ctx) -> None:
@@ -234,8 +238,11 @@ async def _move(ctx: Ctx, start: datetime) -> None:
         reference=moved.reference,
         kind=EventKind.RESCHEDULED,
         actor="citizen",
-        data={"from": current.start.isoformat(), "to": moved.start.isoformat(),
-              "staff": moved.staff_id},
+        data={
+            "from": current.start.isoformat(),
+            "to": moved.start.isoformat(),
+            "staff": moved.staff_id,
+        },
         at=ctx.now,
     )
     await notify.staff_of_move(ctx, current, moved)

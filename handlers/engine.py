@@ -23,7 +23,9 @@ from handlers.registry import COMMANDS, FLOWS, WORDS, main_menu
 log = logging.getLogger("videotramit.engine")
 
 MAX_TEXT = 2000
-_CONTROL = re.compile(r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -112,7 +114,11 @@ class Engine:
             )
             state = await uow.conversations.load(user.id)
             ctx = Ctx(
-                turn=turn, user=user, state=state, uow=uow, office=self._office,
+                turn=turn,
+                user=user,
+                state=state,
+                uow=uow,
+                office=self._office,
                 now=self._clock.now(),
             )
             await self._route(ctx)
@@ -207,6 +213,9 @@ class Engine:
         ctx.state.data["_options"] = options
         return Reply(
             text=prompt.text,
-            choices=tuple(Choice(token=t, label=label) for t, (_, label) in zip(tokens, prompt.options, strict=True)),
+            choices=tuple(
+                Choice(token=t, label=label)
+                for t, (_, label) in zip(tokens, prompt.options, strict=True)
+            ),
             columns=prompt.columns,
         )

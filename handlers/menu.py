@@ -26,7 +26,7 @@ async def enter(ctx: Ctx, *, greet: bool = False) -> None:
 async def handle(ctx: Ctx) -> None:
     from handlers.registry import COMMANDS
 
-    if ctx.choice in COMMANDS:
+    if ctx.choice is not None and ctx.choice in COMMANDS:
         await COMMANDS[ctx.choice](ctx)
         return
     ctx.say(ctx.t("error.choose"))

@@ -124,9 +124,7 @@ async def on_cancel(ctx: Ctx) -> None:
     if not can_cancel(appointment.status):
         ctx.say(ctx.t("my.cannot_cancel"))
     else:
-        cancelled = await ctx.uow.appointments.set_status(
-            appointment.id, Status.CANCELLED, ctx.now
-        )
+        cancelled = await ctx.uow.appointments.set_status(appointment.id, Status.CANCELLED, ctx.now)
         await ctx.uow.evidence.append(
             appointment_id=cancelled.id,
             reference=cancelled.reference,

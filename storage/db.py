@@ -102,7 +102,9 @@ async def upgrade(engine: AsyncEngine, url: str) -> None:
     except Exception as exc:
         text = str(exc).lower()
         if "readonly" in text or "read-only" in text or "unable to open" in text:
-            raise DatabaseError(f"the database cannot be written: {exc.__class__.__name__}") from exc
+            raise DatabaseError(
+                f"the database cannot be written: {exc.__class__.__name__}"
+            ) from exc
         raise
 
 

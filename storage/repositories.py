@@ -107,7 +107,9 @@ class SqlUsers:
         return to_user(row, self._staff)
 
     async def set_language(self, user_id: int, language: str) -> None:
-        await self._s.execute(update(UserRow).where(UserRow.id == user_id).values(language=language))
+        await self._s.execute(
+            update(UserRow).where(UserRow.id == user_id).values(language=language)
+        )
 
     async def accept_privacy(self, user_id: int, at: datetime) -> None:
         await self._s.execute(
@@ -314,7 +316,9 @@ class SqlAppointments:
         rows = (await self._s.execute(query)).all()
         return [Busy(staff_id=s, start=a, end=b) for s, a, b in rows]
 
-    async def load(self, staff_ids: Sequence[str], start: datetime, end: datetime) -> dict[str, int]:
+    async def load(
+        self, staff_ids: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, int]:
         query = (
             select(AppointmentRow.staff_id, func.count())
             .where(

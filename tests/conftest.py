@@ -10,9 +10,11 @@ import pytest
 
 from bot.app import App
 from bot.channels.memory import MemoryChannel
-from tests.support import Clock, ready_app, office_settings
+from tests.support import Clock, office_settings, ready_app
 
-POSTGRES_ADMIN = os.environ.get("VIDEOTRAMIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_ADMIN = os.environ.get(
+    "VIDEOTRAMIT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture

@@ -33,6 +33,8 @@ async def run_dialog(person: MemoryPerson, rows: Sequence[Row]) -> None:
         answer = person.text + "\n" + "\n".join(person.labels())
         for item in expected:
             if item.startswith("!"):
-                assert item[1:] not in answer, f"row {number} ({what!r}): {item[1:]!r} shown:\n{answer}"
+                assert item[1:] not in answer, (
+                    f"row {number} ({what!r}): {item[1:]!r} shown:\n{answer}"
+                )
             else:
                 assert item in answer, f"row {number} ({what!r}): expected {item!r} in:\n{answer}"

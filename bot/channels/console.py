@@ -11,7 +11,7 @@ import mimetypes
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from handlers.engine import Engine
 from handlers.messages import InFile, Reply, Turn, TurnKind
@@ -64,29 +64,30 @@ class ConsoleSession:
         self._out = out or (lambda text: print(text, flush=True))
         self._choices: list[str] = []
 
+    def _turn(self, kind: TurnKind, **values: Any) -> Turn:
+        return Turn(
+            channel=CHANNEL,
+            external_id=self._id,
+            address=self._id,
+            kind=kind,
+            display_name=self._name,
+            language_hint=self._language,
+            **values,
+        )
+
     def to_turn(self, line: str) -> Turn:
-        base = {
-            "channel": CHANNEL,
-            "external_id": self._id,
-            "address": self._id,
-            "display_name": self._name,
-            "language_hint": self._language,
-        }
         stripped = line.strip()
         if stripped.isdigit() and 0 < int(stripped) <= len(self._choices):
-            return Turn(kind=TurnKind.CHOICE, choice=self._choices[int(stripped) - 1], **base)
+            return self._turn(TurnKind.CHOICE, choice=self._choices[int(stripped) - 1])
         if stripped.startswith("/file"):
             path = Path(stripped[5:].strip()).expanduser()
-            data = path.read_bytes()
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            return Turn(
-                kind=TurnKind.FILE, file=InFile(name=path.name, data=data, declared_type=kind),
-                **base,
-            )
+            file = InFile(name=path.name, data=path.read_bytes(), declared_type=kind)
+            return self._turn(TurnKind.FILE, file=file)
         if stripped.startswith("/") and len(stripped) > 1:
             command, _, rest = stripped[1:].partition(" ")
-            return Turn(kind=TurnKind.COMMAND, command=command.split("@")[0], text=rest, **base)
-        return Turn(kind=TurnKind.TEXT, text=line.rstrip("\n"), **base)
+            return self._turn(TurnKind.COMMAND, command=command.split("@")[0], text=rest)
+        return self._turn(TurnKind.TEXT, text=line.rstrip("\n"))
 
     async def send(self, line: str) -> list[Reply]:
         try:

@@ -20,16 +20,23 @@ async def _ready_citizen(app: App, name: str, language: str = "en") -> object:
 async def _count_appointments(app: App) -> int:
     now = app.clock.now()
     async with app.uow() as uow:
-        return len(await uow.appointments.for_staff(None, now - timedelta(days=2), now + timedelta(days=60)))
+        return len(
+            await uow.appointments.for_staff(
+                None, now - timedelta(days=2), now + timedelta(days=60)
+            )
+        )
 
 
 async def test_free_text_where_a_choice_is_due_reasks(app: App) -> None:
     citizen = await _ready_citizen(app, "t1")
-    await run_dialog(citizen, [  # type: ignore[arg-type]
-        ("[Book an appointment]", ["Which procedure"]),
-        ("the one about my flat please", ["I didn't catch that", "Which procedure"]),
-        ("99", ["I didn't catch that"]),
-    ])
+    await run_dialog(
+        citizen,
+        [  # type: ignore[arg-type]
+            ("[Book an appointment]", ["Which procedure"]),
+            ("the one about my flat please", ["I didn't catch that", "Which procedure"]),
+            ("99", ["I didn't catch that"]),
+        ],
+    )
 
 
 async def test_stale_and_forged_buttons(app: App) -> None:

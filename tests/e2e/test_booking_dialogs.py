@@ -20,8 +20,10 @@ CATALAN: list[Row] = [
     ("[9:30]", ["confirmació per correu", "No cal"]),
     ("no és un correu", ["no sembla una adreça de correu"]),
     ("maria@example.cat", ["Ho confirmes?", "dilluns 30 de novembre a les 9:30"]),
-    ("[Confirmar]", ["Fet! La teva cita és la VT-", "dilluns 30 de novembre a les 9:30",
-                     "maria@example.cat"]),
+    (
+        "[Confirmar]",
+        ["Fet! La teva cita és la VT-", "dilluns 30 de novembre a les 9:30", "maria@example.cat"],
+    ),
     ("[Les meves cites]", ["Les teves cites", "dl. 30 de nov. 9:30"]),
     ("#1", ["Canviar el dia", "Anul·lar la cita"]),
     ("[Canviar el dia]", ["Quin dia et va bé?"]),
@@ -46,8 +48,10 @@ SPANISH: list[Row] = [
     ("[lun 30 nov]", ["Horas libres el lun 30 nov"]),
     ("[10:00]", ["confirmación por correo"]),
     ("[No hace falta]", ["¿Lo confirmas?", "lunes 30 de noviembre a las 10:00"]),
-    ("[Confirmar]", ["¡Hecho! Tu cita es la VT-", "lunes 30 de noviembre a las 10:00",
-                     "!confirmación en"]),
+    (
+        "[Confirmar]",
+        ["¡Hecho! Tu cita es la VT-", "lunes 30 de noviembre a las 10:00", "!confirmación en"],
+    ),
     ("ayuda", ["Siempre puedes", "cancelar"]),
     ("/my", ["Tus citas", "lun 30 nov 10:00"]),
     ("cancelar", ["De acuerdo, lo dejamos aquí", "¿Qué quieres hacer?"]),
@@ -72,9 +76,7 @@ ENGLISH: list[Row] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("language", "rows"), [("ca", CATALAN), ("es", SPANISH), ("en", ENGLISH)]
-)
+@pytest.mark.parametrize(("language", "rows"), [("ca", CATALAN), ("es", SPANISH), ("en", ENGLISH)])
 async def test_citizen_books_moves_and_cancels(app: App, language: str, rows: list[Row]) -> None:
     await run_dialog(person(app, f"citizen-{language}", language=language), rows)
 

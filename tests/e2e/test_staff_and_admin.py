@@ -27,17 +27,32 @@ async def test_agenda_and_no_show(app: App, clock: Clock, channel: MemoryChannel
     await run_dialog(anna, [("/today", ["No tens cap cita"])])
     await _book(app, "pere", "Volant", "9:00")
     await _book(app, "rosa", "Volant", "10:00")
-    await run_dialog(anna, [
-        ("/today", ["Agenda del dilluns 30 de novembre (2)", "9:00", "Pere", "10:00", "Rosa",
-                    "documents per rebre: 1"]),
-        ("[9:00]", ["Persona: Pere", "DNI, NIE o passaport", "!Marcar que no"]),  # too early
-    ])
+    await run_dialog(
+        anna,
+        [
+            (
+                "/today",
+                [
+                    "Agenda del dilluns 30 de novembre (2)",
+                    "9:00",
+                    "Pere",
+                    "10:00",
+                    "Rosa",
+                    "documents per rebre: 1",
+                ],
+            ),
+            ("[9:00]", ["Persona: Pere", "DNI, NIE o passaport", "!Marcar que no"]),  # too early
+        ],
+    )
     clock.advance(hours=1, minutes=20)  # 9:20
-    await run_dialog(anna, [
-        ("/today", ["Pere"]),
-        ("[9:00]", ["Marcar que no s'ha presentat"]),
-        ("[Marcar]", ["queda marcada com a no presentada", "no presentada"]),
-    ])
+    await run_dialog(
+        anna,
+        [
+            ("/today", ["Pere"]),
+            ("[9:00]", ["Marcar que no s'ha presentat"]),
+            ("[Marcar]", ["queda marcada com a no presentada", "no presentada"]),
+        ],
+    )
     await app.dispatcher.drain()
     assert any("No et vam poder atendre" in r.text for r in channel.inbox["pere"])
 
@@ -55,10 +70,13 @@ async def test_citizens_cannot_use_staff_commands(app: App) -> None:
     await citizen.command("start")
     await citizen.press("English")
     await citizen.press("I understand")
-    await run_dialog(citizen, [
-        ("/today", ["only for the office staff", "!Agenda"]),
-        ("/stats", ["only for administrators"]),
-    ])
+    await run_dialog(
+        citizen,
+        [
+            ("/today", ["only for the office staff", "!Agenda"]),
+            ("/stats", ["only for administrators"]),
+        ],
+    )
     clerk = person(app, "staff:anna", "Anna", "en")
     await run_dialog(clerk, [("/stats", ["only for administrators"])])
 
@@ -67,11 +85,21 @@ async def test_stats_counts_by_status_and_procedure(app: App) -> None:
     await _book(app, "pere", "Volant", "9:00")
     await _book(app, "rosa", "Certificat", "10:00")
     laia = person(app, "staff:laia", "Laia", "en")
-    await run_dialog(laia, [
-        ("/stats", ["Statistics (2 appointments)", "booked: 2", "cancelled: 0",
+    await run_dialog(
+        laia,
+        [
+            (
+                "/stats",
+                [
+                    "Statistics (2 appointments)",
+                    "booked: 2",
+                    "cancelled: 0",
                     "Proof of census registration (volant): 1",
-                    "Certificate of cohabitation: 1"]),
-    ])
+                    "Certificate of cohabitation: 1",
+                ],
+            ),
+        ],
+    )
 
 
 async def test_staff_are_told_of_new_bookings(app: App, channel: MemoryChannel) -> None:

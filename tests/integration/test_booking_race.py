@@ -43,8 +43,15 @@ async def _race(app: App) -> tuple[int, int]:
         async with app.uow() as uow:
             try:
                 await book_slot(
-                    uow, app.office, procedure=procedure, start=start,  # type: ignore[arg-type]
-                    citizen_id=citizen, citizen_name="", language="ca", email="", now=now,
+                    uow,
+                    app.office,
+                    procedure=procedure,
+                    start=start,  # type: ignore[arg-type]
+                    citizen_id=citizen,
+                    citizen_name="",
+                    language="ca",
+                    email="",
+                    now=now,
                 )
             except SlotTaken:
                 return False
@@ -53,7 +60,9 @@ async def _race(app: App) -> tuple[int, int]:
 
     results = await asyncio.gather(*(attempt(c, s) for c, s in zip(citizens, wanted, strict=True)))
     async with app.uow() as uow:
-        booked = await uow.appointments.for_staff(None, now - timedelta(days=1), now + timedelta(days=30))
+        booked = await uow.appointments.for_staff(
+            None, now - timedelta(days=1), now + timedelta(days=30)
+        )
     starts = Counter((a.staff_id, a.start) for a in booked)
     assert max(starts.values()) == 1, "a slot was booked twice"
     return sum(results), len(booked)
@@ -87,10 +96,21 @@ async def test_database_constraint_alone_refuses_an_overlap(app: App) -> None:
     start = now + timedelta(hours=3)
     end = start + timedelta(minutes=30)
     async with app.uow() as uow:
-        user = await uow.users.get_or_create("memory", "x", address="x", display_name="", language="ca")
-        common = dict(citizen_id=user.id, procedure="informacio", staff_id="anna", start=start,
-                      end=end, language="ca", email="", citizen_name="", now=now,
-                      cells=slot_cells(start, end, 30))
+        user = await uow.users.get_or_create(
+            "memory", "x", address="x", display_name="", language="ca"
+        )
+        common = dict(
+            citizen_id=user.id,
+            procedure="informacio",
+            staff_id="anna",
+            start=start,
+            end=end,
+            language="ca",
+            email="",
+            citizen_name="",
+            now=now,
+            cells=slot_cells(start, end, 30),
+        )
         await uow.appointments.book(reference="VT-AAAAAAA", **common)  # type: ignore[arg-type]
         with pytest.raises(SlotTaken):
             await uow.appointments.book(reference="VT-BBBBBBB", **common)  # type: ignore[arg-type]

@@ -36,18 +36,20 @@ def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
 
 
 def test_piped_chat_books_an_appointment(tmp_path: Path) -> None:
-    lines = "\n".join([
-        "/start",
-        "3",           # English
-        "1",           # I understand
-        "Book an appointment",
-        "Information and advice",
-        "1",           # the first free day
-        "1",           # the first free time
-        "No need",
-        "Confirm",
-        "/my",
-    ])
+    lines = "\n".join(
+        [
+            "/start",
+            "3",  # English
+            "1",  # I understand
+            "Book an appointment",
+            "Information and advice",
+            "1",  # the first free day
+            "1",  # the first free time
+            "No need",
+            "Confirm",
+            "/my",
+        ]
+    )
     result = _run(
         ["chat", "--as", "citizen", "--user", "Neus", "--config", str(_config(tmp_path))],
         input=lines + "\n",
@@ -119,12 +121,16 @@ def test_read_only_database_is_a_clear_failure(read_only_database: Path) -> None
 
 def test_stats_formats(tmp_path: Path) -> None:
     config = _config(tmp_path)
-    _run(["chat", "--user", "Rosa", "--config", str(config)],
-         input="/start\n1\n1\nDemanar cita\nVolant\n1\n1\nNo cal\nConfirmar\n")
+    _run(
+        ["chat", "--user", "Rosa", "--config", str(config)],
+        input="/start\n1\n1\nDemanar cita\nVolant\n1\n1\nNo cal\nConfirmar\n",
+    )
     csv_out = _run(["stats", "--format", "csv", "--config", str(config)])
     assert csv_out.returncode == 0, csv_out.stderr
-    assert csv_out.stdout.splitlines() == ["procedure,status,count",
-                                           "volant_empadronament,booked,1"]
+    assert csv_out.stdout.splitlines() == [
+        "procedure,status,count",
+        "volant_empadronament,booked,1",
+    ]
     json_out = _run(["stats", "--format", "json", "--config", str(config)])
     assert '"count": 1' in json_out.stdout
 
@@ -140,7 +146,9 @@ def test_run_serves_health_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     config = _config(tmp_path, f'[web]\nlisten = "127.0.0.1:{port}"\n')
     process = subprocess.Popen(
         VIDEOTRAMIT + ["run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         body = ""

@@ -493,8 +493,6 @@ class BotApiMethods:
             "max_connections": max(1, min(max_connections, 100)),
             "ip_address": p.get_str("ip_address"),
         }
-        if self._poller is not None:
-            self._poller.terminated = True
         if self._webhook_task is None or self._webhook_task.done():
             self._webhook_task = asyncio.create_task(self._webhook_loop())
         self._notify()

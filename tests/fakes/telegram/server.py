@@ -420,7 +420,7 @@ class TelegramEmulator(BotApiMethods):
         if chat.type == "private":
             chat.bot_member = True  # writing to the bot starts it
         if self._delivered_to_bot(chat, data):
-            self._enqueue("message", data)
+            self._enqueue("message", copy.deepcopy(data))
         self._notify()
         return msg
 

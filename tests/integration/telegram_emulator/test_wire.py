@@ -219,3 +219,26 @@ def test_html_parser_details() -> None:
     assert parse_html("AT&T &unknown; &#128075;") == ("AT&T &unknown; 👋", [])
     with pytest.raises(HtmlParseError, match='Tag "span" must have class "tg-spoiler"'):
         parse_html("<span>x</span>")
+
+
+async def test_set_webhook_descriptions_and_pending_poll(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    poll = asyncio.create_task(call(http, emu, "getUpdates", data={"timeout": "5"}))
+    await asyncio.sleep(0.1)
+    url = "http://127.0.0.1:9/hook"  # never reached: no update is queued
+    _, body, _ = await call(http, emu, "setWebhook", data={"url": url})
+    assert body == {"ok": True, "result": True, "description": "Webhook was set"}
+    status, body, _ = await poll
+    assert status == 200 and body["result"] == []
+    _, body, _ = await call(http, emu, "setWebhook", data={"url": url})
+    assert body["description"] == "Webhook is already set"
+    status, body, _ = await call(http, emu, "setWebhook", data={"url": url, "secret_token": "a b"})
+    assert (status, body["description"]) == (
+        400,
+        "Bad Request: secret token contains unallowed characters",
+    )
+    _, body, _ = await call(http, emu, "deleteWebhook")
+    assert body["description"] == "Webhook was deleted"
+    _, body, _ = await call(http, emu, "deleteWebhook")
+    assert body["description"] == "Webhook is already deleted"

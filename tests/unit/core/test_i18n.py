@@ -34,8 +34,11 @@ def test_every_key_used_in_the_code_exists() -> None:
 
     used: set[str] = set()
     for path in Path("handlers").glob("*.py"):
-        used |= set(re.findall(r"""(?:t|translate)\((?:[a-z.]+, )?["']([a-z_]+\.[a-z_.]+)["']""",
-                               path.read_text()))
+        used |= set(
+            re.findall(
+                r"""(?:t|translate)\((?:[a-z.]+, )?["']([a-z_]+\.[a-z_.]+)["']""", path.read_text()
+            )
+        )
     assert used, "the scan found nothing; the pattern is wrong"
     missing = used - set(catalog("en"))
     assert not missing

@@ -41,11 +41,11 @@ def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Mo
     [
         ("[schedule]\nslot_minuts = 30\n", "schedule.slot_minuts"),
         ("[schedule]\nslot_minutes = 25\n", "schedule.slot_minutes"),
-        ("[web]\nlisten = \"nowhere\"\n", "web.listen"),
-        ("timezone = \"Mars/Olympus\"\n", "timezone"),
-        ("[telegram]\nmode = \"carrier-pigeon\"\n", "telegram.mode"),
-        ("[[staff]]\nid = \"Anna Puig\"\nname = \"Anna\"\n", "staff.0.id"),
-        ("[schedule]\nreminders = [\"tomorrow\"]\n", "schedule.reminders"),
+        ('[web]\nlisten = "nowhere"\n', "web.listen"),
+        ('timezone = "Mars/Olympus"\n', "timezone"),
+        ('[telegram]\nmode = "carrier-pigeon"\n', "telegram.mode"),
+        ('[[staff]]\nid = "Anna Puig"\nname = "Anna"\n', "staff.0.id"),
+        ('[schedule]\nreminders = ["tomorrow"]\n', "schedule.reminders"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, toml: str, key: str) -> None:

@@ -49,16 +49,28 @@ def nearest_colour(rgb: tuple[int, ...]) -> str:
     )
 
 
+def pixel(image: Image.Image, xy: tuple[int, int]) -> tuple[int, ...]:
+    value = image.getpixel(xy)
+    assert isinstance(value, tuple)
+    return value
+
+
+def grey(image: Image.Image, xy: tuple[int, int]) -> int:
+    value = image.convert("L").getpixel(xy)
+    assert isinstance(value, int)
+    return value
+
+
 def corners(image: Image.Image) -> dict[str, str]:
     """Colour name seen at each corner (sampled 10% in from the edges)."""
     rgb = image.convert("RGB")
     w, h = rgb.size
     dx, dy = w // 10, h // 10
     return {
-        "top_left": nearest_colour(rgb.getpixel((dx, dy))),
-        "top_right": nearest_colour(rgb.getpixel((w - 1 - dx, dy))),
-        "bottom_left": nearest_colour(rgb.getpixel((dx, h - 1 - dy))),
-        "bottom_right": nearest_colour(rgb.getpixel((w - 1 - dx, h - 1 - dy))),
+        "top_left": nearest_colour(pixel(rgb, (dx, dy))),
+        "top_right": nearest_colour(pixel(rgb, (w - 1 - dx, dy))),
+        "bottom_left": nearest_colour(pixel(rgb, (dx, h - 1 - dy))),
+        "bottom_right": nearest_colour(pixel(rgb, (w - 1 - dx, h - 1 - dy))),
     }
 
 

@@ -60,8 +60,8 @@ def test_combine_photos_into_one_pdf() -> None:
     assert len(reader.pages) == 2
     first, second = (page.mediabox for page in reader.pages)
     assert first.height > first.width and second.width > second.height
-    embedded = reader.pages[0].images[0]
-    assert embedded.image.size == (1200, 1600)
+    embedded = reader.pages[0].images[0].image
+    assert embedded is not None and embedded.size == (1200, 1600)
     # Normalised photos are embedded as they are, not re-encoded.
     assert portrait.data in pdf
     assert combine_images_to_pdf([portrait.data, landscape.data], title="DNI") == pdf

@@ -155,7 +155,7 @@ def test_metadata_and_reproducibility(pdf: bytes) -> None:
     assert reader.metadata is not None
     assert reader.metadata.title == "Registry entry receipt VT/2026/000123"
     assert reader.metadata.author == "Ajuntament de Sant Joan de l'Horta"
-    assert reader.metadata["/CreationDate"].startswith("D:20260314092653")
+    assert str(reader.metadata["/CreationDate"]).startswith("D:20260314092653")
     assert build_receipt_pdf(sample_receipt(), LABELS) == pdf
 
 
