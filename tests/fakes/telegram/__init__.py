@@ -17,6 +17,10 @@ HTTP side: ``{root}/bot{token}/{method}`` (GET/POST; query, form-urlencoded, mul
 error_code, long-polling getUpdates with offsets, webhook delivery, flood control and fault
 injection. Control side: ``emu.user()``, ``VirtualUser`` / ``VirtualGroup``, ``emu.calls``,
 ``emu.stats``, ``emu.answered_callbacks``.
+
+Modules: ``server`` (lifecycle, control side, HTTP), ``methods`` (Bot API methods, webhook
+delivery), ``users`` (virtual users/groups), ``html`` (Telegram HTML parser ported from tdlib),
+``limits`` (flood control, fault injection, counters), ``models`` (stored state).
 """
 
 from .html import HtmlParseError, parse_html
