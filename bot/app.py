@@ -16,12 +16,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.channels.base import Channel
 from bot.dispatcher import Dispatcher
+from bot.links import LinkSigner
+from bot.services import Storage, build_services, open_storage
 from config.settings import ConfigError, Settings, embedded_text
 from domain.procedures import Catalog, CatalogError, parse_catalog
 from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
 from domain.slots import SlotRules
 from handlers.engine import Engine
-from handlers.ports import Clock, CouncilInfo, Office, UnitOfWorkFactory
+from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from storage import db
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
@@ -109,6 +111,7 @@ def build_office(settings: Settings) -> Office:
         ),
         languages=tuple(settings.languages),
         default_language=settings.default_language,
+        registry_prefix=council.registry_prefix,
     )
 
 
@@ -138,6 +141,9 @@ class App:
     outbox: OutboxStore
     clock: Clock
     uow: UnitOfWorkFactory
+    services: Services
+    storage: Storage
+    links: LinkSigner
     channels: dict[str, Channel] = field(default_factory=dict)
 
     async def prepare_database(self) -> None:
@@ -181,10 +187,12 @@ def build_app(
     engine = db.create_engine(settings.database_url)
     sessions = db.sessionmaker(engine)
     channel_map: dict[str, Channel] = dict(channels or {})
+    storage = open_storage(settings)
+    services, links = build_services(settings, storage)
     outbox = OutboxStore(sessions)
-    dispatcher = Dispatcher(outbox, channel_map, now=clock.now)
+    dispatcher = Dispatcher(outbox, channel_map, now=clock.now, files=storage.blobs.get)
     uow = uow_factory(sessions, staff_accounts(settings, office), on_commit=dispatcher.wake)
-    conversation = Engine(uow=uow, office=office, clock=clock)
+    conversation = Engine(uow=uow, office=office, clock=clock, services=services)
     return App(
         settings=settings,
         office=office,
@@ -195,5 +203,8 @@ def build_app(
         outbox=outbox,
         clock=clock,
         uow=uow,
+        services=services,
+        storage=storage,
+        links=links,
         channels=channel_map,
     )

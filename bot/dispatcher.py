@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.channels.base import Channel, Unreachable
 from domain.model import OutboxMessage
-from handlers.messages import Reply
+from handlers.messages import Choice, OutFile, Reply
 from storage.outbox import OutboxStore
 
 log = logging.getLogger("videotramit.dispatcher")
@@ -23,8 +24,18 @@ def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
 
 
-def reply_from(payload: Mapping[str, object]) -> Reply:
-    return Reply(text=str(payload.get("text", "")))
+FileLoader = Callable[[str], Awaitable[bytes]]
+
+
+async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Reply:
+    """Rebuild a Reply from its outbox payload (buttons, and a file by its blob hash)."""
+    choices = tuple(Choice(token=t, label=label) for t, label in payload.get("choices", []))
+    attached = payload.get("file")
+    file = None
+    if attached and files is not None:
+        data = await files(attached["sha256"])
+        file = OutFile(name=attached["name"], data=data, content_type=attached["type"])
+    return Reply(text=str(payload.get("text", "")), choices=choices, file=file)
 
 
 class Dispatcher:
@@ -35,7 +46,9 @@ class Dispatcher:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         idle_seconds: float = 2.0,
+        files: FileLoader | None = None,
     ) -> None:
+        self._files = files
         self._store = store
         self._channels = channels
         self._now = now
@@ -66,7 +79,7 @@ class Dispatcher:
         for position, message in enumerate(messages):
             channel = self._channels[message.channel]
             try:
-                await channel.deliver(message.address, reply_from(message.payload))
+                await channel.deliver(message.address, await reply_from(message.payload, self._files))
             except Unreachable as exc:
                 log.warning("recipient unreachable", extra={"outbox_id": message.id})
                 await self._store.unreachable(message, str(exc), self._now())

@@ -136,6 +136,17 @@ class ScheduleSettings(Section):
         return value
 
 
+class StorageSettings(Section):
+    """Encryption at rest. The master key comes from the environment
+    (VIDEOTRAMIT_STORAGE__MASTER_KEY, "id:base64" entries) or from key_file, which is
+    created (mode 0600) on first start when neither exists."""
+
+    master_key: SecretStr = SecretStr("")
+    key_file: str = ""
+    max_file_mb: int = Field(20, ge=1, le=100)
+    link_minutes: int = Field(10, ge=1, le=120)
+
+
 class StaffSettings(Section):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
     name: str = Field(min_length=1, max_length=120)
@@ -172,6 +183,7 @@ class Settings(BaseSettings):
     email: EmailSettings = EmailSettings()
     council: CouncilSettings = CouncilSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    storage: StorageSettings = StorageSettings()
     staff: list[StaffSettings] = Field(default_factory=list)
 
     @field_validator("timezone")
@@ -186,6 +198,10 @@ class Settings(BaseSettings):
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def key_file(self) -> Path:
+        return Path(self.storage.key_file) if self.storage.key_file else self.data_dir / "keys" / "master.keys"
 
     @property
     def database_url(self) -> str:

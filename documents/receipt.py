@@ -330,7 +330,7 @@ def _kv_table(rows: list[tuple[str, Flowable | str]], styles: dict[str, Paragrap
          value if isinstance(value, Flowable) else Paragraph(value, styles["base"])]
         for label, value in rows
     ]
-    table = Table(data, colWidths=[label_width, _CONTENT_WIDTH - label_width])
+    table = Table(data, colWidths=[label_width, _CONTENT_WIDTH - label_width], splitInRow=1)
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("BACKGROUND", (0, 0), (0, -1), _SHADE),
@@ -363,6 +363,7 @@ def _documents_table(receipt: Receipt, labels: Mapping[str, str],
         data,
         colWidths=[number_width, _CONTENT_WIDTH - hash_width - number_width, hash_width],
         repeatRows=1,
+        splitInRow=1,
     )
     table.setStyle(TableStyle([
         ("VALIGN", (0, 0), (-1, -1), "TOP"),

@@ -74,3 +74,28 @@ class OutboxMessage:
     payload: dict[str, Any]
     attempts: int
     user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDocument:
+    id: int
+    user_id: int
+    appointment_id: int | None
+    requirement: str
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    pages: int
+    warnings: tuple[str, ...]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedReceipt:
+    appointment_id: int
+    entry_number: str
+    csv_code: str
+    sha256: str
+    registered_at: datetime
+    language: str

@@ -10,7 +10,7 @@ from typing import Any
 from domain.model import ConversationState, User
 from handlers.i18n import translate
 from handlers.messages import OutFile, Reply, Turn
-from handlers.ports import Office, UnitOfWork
+from handlers.ports import Office, Services, UnitOfWork
 
 NAV_BACK = "nav:back"
 NAV_CANCEL = "nav:cancel"
@@ -23,6 +23,7 @@ class Prompt:
     text: str
     options: list[tuple[str, str]]
     columns: int = 1
+    panel: str = ""
 
 
 @dataclass(slots=True)
@@ -33,6 +34,7 @@ class Ctx:
     uow: UnitOfWork
     office: Office
     now: datetime
+    services: Services | None = None
     choice: str | None = None
     replies: list[Reply | Prompt] = field(default_factory=list)
 
@@ -60,6 +62,7 @@ class Ctx:
         back: bool = True,
         cancel: bool = True,
         columns: int = 1,
+        panel: str = "",
     ) -> None:
         """Ask a question with choices and wait for the answer at (flow, step)."""
         choices = list(options)
@@ -67,7 +70,7 @@ class Ctx:
             choices.append((NAV_BACK, self.t("nav.back")))
         if cancel:
             choices.append((NAV_CANCEL, self.t("nav.cancel")))
-        self.replies.append(Prompt(text=text, options=choices, columns=columns))
+        self.replies.append(Prompt(text=text, options=choices, columns=columns, panel=panel))
         self.wait(flow, step)
 
     def wait(self, flow: str, step: str) -> None:

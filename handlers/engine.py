@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from handlers.documents import receive_ahead
 from handlers.context import NAV_BACK, NAV_CANCEL, Ctx, Prompt, Step
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Choice, Reply, Turn, TurnKind
-from handlers.ports import Clock, Office, UnitOfWorkFactory
+from handlers.ports import Clock, Office, Services, UnitOfWorkFactory
 from handlers.registry import COMMANDS, FLOWS, WORDS, main_menu
 
 log = logging.getLogger("videotramit.engine")
@@ -68,11 +69,13 @@ class Engine:
         uow: UnitOfWorkFactory,
         office: Office,
         clock: Clock,
+        services: Services | None = None,
         flows: Mapping[str, Mapping[str, Step]] = FLOWS,
     ) -> None:
         self._uow = uow
         self._office = office
         self._clock = clock
+        self._services = services
         self._flows = flows
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
@@ -120,6 +123,7 @@ class Engine:
                 uow=uow,
                 office=self._office,
                 now=self._clock.now(),
+                services=self._services,
             )
             await self._route(ctx)
             replies = await self._finish(ctx)
@@ -152,7 +156,8 @@ class Engine:
             return
         step = self._step(ctx)
         if turn.kind is TurnKind.FILE and (step is None or not step.files):
-            ctx.say(ctx.t("error.file_not_expected"))
+            if not await receive_ahead(ctx):
+                ctx.say(ctx.t("error.file_not_expected"))
             await self._reprompt(ctx)
             return
         if step is None:
@@ -218,4 +223,5 @@ class Engine:
                 for t, (_, label) in zip(tokens, prompt.options, strict=True)
             ),
             columns=prompt.columns,
+            panel=prompt.panel,
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from domain.model import Appointment, User
+from domain.model import Appointment, StoredDocument, User
 from domain.procedures import Procedure
 from handlers.context import Ctx
 from handlers.i18n import format_when, translate
@@ -76,3 +76,23 @@ async def citizen_of_no_show(ctx: Ctx, appointment: Appointment) -> None:
         when=format_when(appointment.start, citizen.language, ctx.office.tz),
     )
     await to_user(ctx.uow, citizen, text, dedupe_key=f"noshow:{appointment.reference}")
+
+
+async def staff_of_document(
+    ctx: Ctx, appointment: Appointment, document: StoredDocument, requirement: str
+) -> None:
+    from handlers.documents import requirement_name
+
+    clerk = await ctx.uow.users.find_staff_user(appointment.staff_id)
+    if clerk is None:
+        return
+    warnings = ", ".join(translate(clerk.language, f"doc.quality_short.{w}") for w in document.warnings)
+    text = translate(
+        clerk.language,
+        "notify.staff_document",
+        reference=appointment.reference,
+        document=requirement_name(ctx, appointment, requirement, clerk.language),
+        filename=document.filename,
+        warnings=f" ({warnings})" if warnings else "",
+    )
+    await to_user(ctx.uow, clerk, text, dedupe_key=f"doc:{document.id}")

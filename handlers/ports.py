@@ -14,7 +14,8 @@ from typing import Any, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from domain.appointments import Status
-from domain.model import Appointment, ConversationState, User
+from domain.evidence import EvidenceRecord
+from domain.model import Appointment, ConversationState, IssuedReceipt, StoredDocument, User
 from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
 from domain.slots import Busy, SlotRules
@@ -90,6 +91,49 @@ class AppointmentsRepo(Protocol):
     async def counts(
         self, start: datetime | None, end: datetime | None
     ) -> list[tuple[str, str, int]]: ...
+    async def update(
+        self, appointment_id: int, *, details: dict[str, Any] | None = None, room: str | None = None
+    ) -> Appointment: ...
+    async def by_room(self, room: str) -> Appointment | None: ...
+
+
+class DocumentsRepo(Protocol):
+    async def add(
+        self,
+        *,
+        user_id: int,
+        appointment_id: int | None,
+        requirement: str,
+        sha256: str,
+        filename: str,
+        content_type: str,
+        size: int,
+        pages: int,
+        warnings: Sequence[str],
+        at: datetime,
+    ) -> StoredDocument: ...
+    async def get(self, document_id: int) -> StoredDocument | None: ...
+    async def for_appointment(self, appointment_id: int) -> list[StoredDocument]: ...
+    async def unattached(self, user_id: int) -> list[StoredDocument]: ...
+    async def attach(self, document_id: int, appointment_id: int) -> None: ...
+
+
+class ReceiptsRepo(Protocol):
+    async def next_sequence(self, year: int) -> int: ...
+    async def add(
+        self,
+        *,
+        appointment_id: int,
+        year: int,
+        sequence: int,
+        entry_number: str,
+        csv_code: str,
+        sha256: str,
+        registered_at: datetime,
+        language: str,
+    ) -> IssuedReceipt: ...
+    async def for_appointment(self, appointment_id: int) -> IssuedReceipt | None: ...
+    async def by_code(self, csv_code: str) -> IssuedReceipt | None: ...
 
 
 class OutboxRepo(Protocol):
@@ -116,6 +160,7 @@ class EvidenceRepo(Protocol):
         data: dict[str, Any],
         at: datetime,
     ) -> str: ...
+    async def records(self, appointment_id: int, reference: str) -> list[EvidenceRecord]: ...
 
 
 class UnitOfWork(Protocol):
@@ -130,6 +175,10 @@ class UnitOfWork(Protocol):
     def outbox(self) -> OutboxRepo: ...
     @property
     def evidence(self) -> EvidenceRepo: ...
+    @property
+    def documents(self) -> DocumentsRepo: ...
+    @property
+    def receipts(self) -> ReceiptsRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -167,9 +216,83 @@ class Office:
     council: CouncilInfo
     languages: tuple[str, ...]
     default_language: str
+    registry_prefix: str = "VT"
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)
 
     def eligible_staff(self, procedure: str) -> list[StaffMember]:
         return eligible_staff(self.staff, procedure)
+
+
+class DocumentRejected(Exception):
+    """A file was refused; `reason` is a short code the conversation translates."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedDocument:
+    sha256: str
+    filename: str
+    content_type: str
+    size: int
+    pages: int
+    warnings: tuple[str, ...]
+
+
+class DocumentsPort(Protocol):
+    async def accept(self, data: bytes, filename: str) -> AcceptedDocument:
+        """Check, normalise and store a file encrypted; raise DocumentRejected."""
+        ...
+
+    async def read(self, sha256: str) -> bytes: ...
+    async def store(self, data: bytes) -> str: ...
+
+
+class MeetingsNotConfigured(Exception):
+    pass
+
+
+class MeetingsPort(Protocol):
+    def new_room(self) -> str: ...
+    def join_url(
+        self, appointment: Appointment, *, role: str, user_id: str, name: str, now: datetime
+    ) -> str: ...
+
+
+class RecordingUnavailable(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class RecorderPort(Protocol):
+    @property
+    def automatic(self) -> bool: ...
+    async def start(self, appointment: Appointment) -> None: ...
+    async def stop(self, appointment: Appointment) -> None: ...
+
+
+class ReceiptsPort(Protocol):
+    @property
+    def logo(self) -> bytes | None: ...
+    async def render(self, receipt: Any, labels: dict[str, str]) -> bytes: ...
+    def verify_url(self, csv_code: str) -> str: ...
+
+
+class LinksPort(Protocol):
+    def file_link(self, document_id: int, viewer: str, now: datetime) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """The outside world a session needs, beyond the database."""
+
+    documents: DocumentsPort
+    meetings: MeetingsPort
+    recorder: RecorderPort
+    receipts: ReceiptsPort
+    links: LinksPort

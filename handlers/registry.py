@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 
-from handlers import admin, booking, menu, my_appointments, staff, start
+from handlers import (
+    admin,
+    agreement,
+    booking,
+    documents,
+    menu,
+    my_appointments,
+    session,
+    session_steps,
+    staff,
+    start,
+)
 from handlers.context import Ctx, Step
 
 FLOWS: Mapping[str, Mapping[str, Step]] = {
@@ -13,6 +24,9 @@ FLOWS: Mapping[str, Mapping[str, Step]] = {
     booking.FLOW: booking.STEPS,
     my_appointments.FLOW: my_appointments.STEPS,
     staff.FLOW: staff.STEPS,
+    session.FLOW: {**session.STEPS, **session_steps.STEPS},
+    documents.FLOW: documents.STEPS,
+    agreement.FLOW: agreement.STEPS,
 }
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from domain.appointments import Status, can_transition
 from domain.evidence import EventKind
 from domain.model import Appointment
-from handlers import menu, notify
+from handlers import menu, notify, session
 from handlers.context import Ctx, Step
 from handlers.i18n import format_day, format_time, format_when
 
@@ -124,6 +124,9 @@ async def ask_detail(ctx: Ctx) -> None:
         documents=docs,
     )
     options = []
+    if session.can_open(ctx, appointment):
+        key = "staff.continue_session" if appointment.status is Status.IN_SESSION else "staff.open_session"
+        options.append(("open", ctx.t(key)))
     if can_transition(appointment.status, Status.NO_SHOW) and ctx.now >= appointment.start:
         options.append(("no_show", ctx.t("staff.mark_no_show")))
     ctx.ask(text, options, flow=FLOW, step="detail")
@@ -133,6 +136,9 @@ async def on_detail(ctx: Ctx) -> None:
     appointment = await _visible_appointment(ctx, ctx.data.get("id"))
     if appointment is None:
         await ask_agenda(ctx)
+        return
+    if ctx.choice == "open":
+        await session.open_session(ctx, appointment.id)
         return
     if ctx.choice == "no_show":
         if not can_transition(appointment.status, Status.NO_SHOW) or ctx.now < appointment.start:

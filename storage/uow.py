@@ -12,8 +12,10 @@ from domain.schedule import StaffMember
 from storage.repositories import (
     SqlAppointments,
     SqlConversations,
+    SqlDocuments,
     SqlEvidence,
     SqlOutbox,
+    SqlReceipts,
     SqlUsers,
 )
 
@@ -38,6 +40,8 @@ class SqlUnitOfWork:
         self.appointments = SqlAppointments(self.session)
         self.outbox = SqlOutbox(self.session)
         self.evidence = SqlEvidence(self.session)
+        self.documents = SqlDocuments(self.session)
+        self.receipts = SqlReceipts(self.session)
         return self
 
     async def __aexit__(

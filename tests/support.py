@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,8 @@ from config.settings import Settings, load_settings
 MADRID = ZoneInfo("Europe/Madrid")
 # A Monday with no holiday around it; 08:00 local.
 MONDAY_8AM = datetime(2026, 11, 30, 8, 0, tzinfo=MADRID).astimezone(UTC)
+
+JITSI_SECRET = "test-secret-that-is-long-enough-for-hs256!"
 
 STAFF_TOML = """
 [[staff]]
@@ -57,6 +60,8 @@ def office_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings
         data_dir=str(data_dir),
         database={"url": database_url},
         schedule={"min_notice_hours": 1, "horizon_days": 14},
+        jitsi={"base_url": "https://meet.test", "app_secret": JITSI_SECRET},
+        web={"public_base_url": "https://oac.test"},
     )
     overrides.update(extra)
     return load_settings(None, overrides=overrides)
@@ -71,3 +76,12 @@ async def ready_app(settings: Settings, clock: Clock | None = None) -> tuple[App
 
 def person(app: App, external_id: str, name: str = "", language: str = "") -> MemoryPerson:
     return MemoryPerson(app.engine, external_id, name or external_id.title(), language)
+
+
+def document_photo(width: int = 1600, height: int = 1200, seed: int = 1) -> bytes:
+    """A sharp, well-exposed JPEG of a text page, as a phone would send it."""
+    from tests.unit.documents.imaging import document_image
+
+    buffer = io.BytesIO()
+    document_image(width, height, seed).save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()

@@ -1,0 +1,590 @@
+"""The Telegram channel: python-telegram-bot 22 as a transport, inside the service's loop.
+
+PTB fetches updates (long polling, or our own aiohttp route in webhook mode) and makes the
+HTTP calls; everything else is ours. One ``TypeHandler`` hands each update to a per-chat
+queue, so different chats are served concurrently while one chat's updates (and the bot's
+answers to them) keep their order. Each update becomes at most one Turn for the engine;
+its replies are sent in place, retried until Telegram acknowledges them. Proactive
+messages come from the outbox dispatcher through ``deliver()``.
+
+Message bodies are never logged above DEBUG, and the token never at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
+
+from telegram import (
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeChat,
+    LinkPreviewOptions,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.ext import Application, ContextTypes, TypeHandler
+
+from bot.channels.base import Unreachable
+from bot.channels.telegram import commands
+from bot.channels.telegram.limits import Backoff, Limits, Throttle, retrying
+from bot.channels.telegram.render import PARSE_MODE, Outgoing, chosen, escape, render
+from bot.channels.telegram.translate import (
+    ALLOWED_UPDATES,
+    CHANNEL,
+    GroupNotice,
+    Ignored,
+    Inbound,
+    classify,
+)
+from handlers.i18n import normalise_language, translate
+from handlers.messages import InFile, Reply, Turn
+
+log = logging.getLogger("videotramit.telegram")
+
+T = TypeVar("T")
+MiB = 1 << 20
+DOWNLOAD_LIMIT = 20 * MiB  # what the Bot API lets a bot download (getFile)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+class Conversation(Protocol):
+    async def handle(self, turn: Turn) -> list[Reply]: ...
+
+
+LanguageOf = Callable[[str], Awaitable[str | None]]
+
+
+@dataclass(frozen=True)
+class TelegramOptions:
+    token: str
+    base_url: str = "https://api.telegram.org"  # methods at {base_url}/bot{token}/{method}
+    mode: str = "polling"  # or "webhook"
+    webhook_url: str = ""  # {public_base_url}/telegram/webhook
+    webhook_secret: str = ""
+    languages: tuple[str, ...] = ("ca", "es", "en")
+    default_language: str = "ca"
+    staff_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # telegram id -> roles
+    limits: Limits = Limits()
+    replies: Backoff = Backoff(attempts=10, within=300.0)  # in place: try hard
+    proactive: Backoff = Backoff(attempts=4, within=60.0)  # the outbox retries later anyway
+    poll_timeout: int = 10  # long-poll seconds
+    max_active_chats: int = 64  # chats served at the same time
+    download_limit: int = DOWNLOAD_LIMIT
+    group_notice_every: float = 600.0  # seconds between "I only work in private" in a group
+    connect_timeout: float = 5.0
+    read_timeout: float = 10.0
+    write_timeout: float = 10.0
+    pool_timeout: float = 10.0
+    media_timeout: float = 60.0  # uploads and downloads of files
+    stop_timeout: float = 8.0  # in-flight turns get this long to finish on stop()
+
+
+class TelegramChannel:
+    """The ``Channel`` for Telegram. Build with ``build_channel`` (bot/channels/telegram)."""
+
+    name = CHANNEL
+
+    def __init__(
+        self,
+        options: TelegramOptions,
+        conversation: Conversation,
+        *,
+        language_of: LanguageOf | None = None,
+    ) -> None:
+        if not options.token:
+            raise ValueError("a Telegram bot token is required")
+        self.options = options
+        self._conversation = conversation
+        self._language_of = language_of
+        self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
+        self.bot_id = 0
+        self.username = ""
+        # per-chat work queues (order within a chat, concurrency across chats)
+        self._queues: dict[int, deque[Update]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(options.max_active_chats)
+        self._pending = 0
+        self.last_update_id = 0
+        self._panels: OrderedDict[tuple[int, str], int] = OrderedDict()
+        self._group_told: dict[int, float] = {}
+        self.counters: dict[str, int] = {
+            "updates": 0,
+            "turns": 0,
+            "sent": 0,
+            "retries": 0,
+            "failed": 0,
+            "refused_files": 0,
+        }
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def mode(self) -> str:
+        return self.options.mode
+
+    @property
+    def running(self) -> bool:
+        return self._app is not None and self._app.running
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or being handled (tests and benchmarks wait for this)."""
+        return self._pending == 0
+
+    def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        o = self.options
+        root = o.base_url.rstrip("/")
+        builder = (
+            Application.builder()
+            .token(o.token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .rate_limiter(Throttle(o.limits))
+            .connection_pool_size(max(8, o.max_active_chats))
+            .connect_timeout(o.connect_timeout)
+            .read_timeout(o.read_timeout)
+            .write_timeout(o.write_timeout)
+            .pool_timeout(o.pool_timeout)
+            .media_write_timeout(o.media_timeout)
+            .get_updates_connect_timeout(o.connect_timeout)
+            .get_updates_read_timeout(o.read_timeout)
+            .get_updates_pool_timeout(o.pool_timeout)
+            .job_queue(None)
+        )
+        if o.mode == "webhook":
+            builder = builder.updater(None)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self._on_update))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def start(self) -> None:
+        if self._app is not None:
+            return
+        app = self._build()
+        # getMe; PTB does not retry it, so we do (a bad token is final).
+        await retrying(app.initialize, Backoff(attempts=5, within=60.0))
+        self._app = app
+        self.bot_id, self.username = app.bot.id, app.bot.username or ""
+        await self._register_commands()
+        await app.start()
+        if self.options.mode == "webhook":
+            await retrying(
+                lambda: app.bot.set_webhook(
+                    self.options.webhook_url,
+                    secret_token=self.options.webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                ),
+                Backoff(attempts=5, within=60.0),
+            )
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=self.options.poll_timeout,
+                allowed_updates=list(ALLOWED_UPDATES),
+                error_callback=self._on_poll_error,
+            )
+        log.info(
+            "telegram channel started",
+            extra={"bot": self.username, "mode": self.options.mode},
+        )
+
+    async def stop(self) -> None:
+        app, self._app = self._app, None
+        if app is None:
+            return
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()  # confirms the updates fetched so far
+            if app.running:
+                await app.stop()  # hands what is left in PTB's queue to ours
+            await self._wait_idle(self.options.stop_timeout)
+        finally:
+            for task in list(self._workers.values()):
+                task.cancel()
+            for task in list(self._workers.values()):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            self._workers.clear()
+            self._queues.clear()
+            self._pending = 0
+            with contextlib.suppress(Exception):
+                await app.shutdown()
+            log.info("telegram channel stopped")
+
+    async def _wait_idle(self, timeout: float) -> None:  # noqa: ASYNC109
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+
+    def _live(self) -> Application[Any, Any, Any, Any, Any, Any]:
+        if self._app is None:
+            raise RuntimeError("the Telegram channel is not running")
+        return self._app
+
+    async def _register_commands(self) -> None:
+        """Command menus per language: citizens everywhere in private chats; staff and
+        administrators get theirs in their own chat only."""
+        app = self._live()
+        o = self.options
+
+        async def put(names: tuple[str, ...], scope: Any, language: str | None) -> None:
+            menu = commands.menu(language or o.default_language, names)
+            try:
+                await retrying(
+                    lambda: app.bot.set_my_commands(menu, scope=scope, language_code=language),
+                    Backoff(attempts=3, within=20.0),
+                )
+            except TelegramError as exc:
+                log.warning(
+                    "could not set the command menu",
+                    extra={"scope": scope.type, "error": exc.__class__.__name__},
+                )
+
+        everyone = BotCommandScopeAllPrivateChats()
+        for language in (*o.languages, None):
+            await put(commands.CITIZEN, everyone, language)
+        for telegram_id, roles in o.staff_roles.items():
+            if not telegram_id.lstrip("-").isdigit():
+                continue
+            scope = BotCommandScopeChat(int(telegram_id))
+            for language in (*o.languages, None):
+                await put(commands.commands_for(roles), scope, language)
+
+    # ------------------------------------------------------------------ incoming
+
+    async def accept_webhook(self, data: dict[str, Any]) -> None:
+        """An update POSTed to /telegram/webhook (secret already checked by the route)."""
+        app = self._live()
+        update = Update.de_json(data, app.bot)
+        await app.update_queue.put(update)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """PTB calls this for every update, one at a time: queue it for its chat and return."""
+        self.counters["updates"] += 1
+        self.last_update_id = max(self.last_update_id, update.update_id)
+        chat = update.effective_chat
+        key = chat.id if chat is not None else 0
+        self._pending += 1
+        self._queues.setdefault(key, deque()).append(update)
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._serve_chat(key))
+
+    async def _serve_chat(self, key: int) -> None:
+        try:
+            while True:
+                queue = self._queues.get(key)
+                if not queue:
+                    return
+                update = queue.popleft()
+                try:
+                    async with self._slots:
+                        await self._process(update)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    self.counters["failed"] += 1
+                    log.error(
+                        "telegram update failed",
+                        extra={"update_id": update.update_id, "error": self._describe(exc)},
+                    )
+                finally:
+                    self._pending -= 1
+        finally:
+            if not self._queues.get(key):
+                self._queues.pop(key, None)
+            self._workers.pop(key, None)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        log.error("telegram handler error", extra={"error": self._describe(context.error)})
+
+    def _on_poll_error(self, exc: TelegramError) -> None:
+        log.warning("telegram polling error", extra={"error": self._describe(exc)})
+
+    def _describe(self, exc: BaseException | None) -> str:
+        """Class and message with the token blanked out (httpx errors may quote URLs)."""
+        if exc is None:
+            return ""
+        text = f"{exc.__class__.__name__}: {exc}"
+        return text.replace(self.options.token, "<token>")[:300]
+
+    async def _process(self, update: Update) -> None:
+        event = classify(update, bot_id=self.bot_id, bot_username=self.username)
+        if isinstance(event, Ignored):
+            log.debug("telegram update ignored", extra={"reason": event.reason})
+            if event.callback_query_id:
+                await self._answer(event.callback_query_id)
+            return
+        if isinstance(event, GroupNotice):
+            if event.callback_query_id:
+                await self._answer(event.callback_query_id)
+            await self._group_notice(event)
+            return
+        await self._inbound(event)
+
+    async def _inbound(self, event: Inbound) -> None:
+        turn = event.turn
+        chat_id = event.chat_id
+        log.debug("telegram turn", extra={"kind": turn.kind.value, "chat": chat_id})
+        press = event.press
+        if press is not None:
+            await self._answer(press.query_id)  # first, so the client's spinner stops
+            if press.label is not None and press.message_id is not None:
+                await self._mark_chosen(chat_id, press.message_id, press.message_text, press.label)
+        if event.file is not None:
+            fetched = await self._fetch(event)
+            if fetched is None:
+                return
+            turn = fetched
+        self.counters["turns"] += 1
+        replies = await self._conversation.handle(turn)
+        for reply in replies:
+            try:
+                await self._send(chat_id, reply, self.options.replies)
+            except Forbidden:
+                log.info("telegram user blocked the bot during a turn", extra={"chat": chat_id})
+                return
+            except TelegramError as exc:
+                self.counters["failed"] += 1
+                log.error(
+                    "telegram reply not delivered",
+                    extra={"chat": chat_id, "error": self._describe(exc)},
+                )
+
+    async def _answer(self, query_id: str) -> None:
+        app = self._live()
+        try:
+            await retrying(
+                lambda: app.bot.answer_callback_query(query_id),
+                Backoff(attempts=4, within=10.0),
+                self._note_retry,
+            )
+        except TelegramError as exc:  # e.g. "query is too old": nothing left to do
+            log.debug("callback not answered", extra={"error": exc.__class__.__name__})
+
+    async def _mark_chosen(
+        self, chat_id: int, message_id: int, text: str | None, label: str
+    ) -> None:
+        """Remove the pressed message's buttons (so they cannot be pressed twice) and show
+        what was chosen. The session panel keeps its buttons: it is redrawn in place."""
+        if any(mid == message_id for (chat, _), mid in self._panels.items() if chat == chat_id):
+            return
+        app = self._live()
+        edited = chosen(text, label) if text else None
+
+        async def edit() -> Any:
+            if edited is not None:
+                return await app.bot.edit_message_text(
+                    edited,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=PARSE_MODE,
+                    reply_markup=None,
+                    link_preview_options=NO_PREVIEW,
+                )
+            return await app.bot.edit_message_reply_markup(
+                chat_id=chat_id, message_id=message_id, reply_markup=None
+            )
+
+        try:
+            await retrying(edit, self.options.replies, self._note_retry)
+        except BadRequest as exc:  # already edited, too old, deleted: the engine still answers
+            log.debug("pressed message not edited", extra={"error": str(exc)[:120]})
+        except TelegramError as exc:
+            log.warning("pressed message not edited", extra={"error": self._describe(exc)})
+
+    async def _language(self, turn: Turn) -> str:
+        language = None
+        if self._language_of is not None:
+            with contextlib.suppress(Exception):
+                language = await self._language_of(turn.external_id)
+        if language not in self.options.languages:
+            language = normalise_language(turn.language_hint, self.options.default_language)
+        if language not in self.options.languages:
+            language = self.options.default_language
+        return language
+
+    async def _say(self, chat_id: int, turn: Turn, key: str, **values: Any) -> None:
+        text = translate(await self._language(turn), key, **values)
+        try:
+            await self._send(chat_id, Reply(text=text), self.options.replies)
+        except TelegramError as exc:
+            log.warning("telegram notice not delivered", extra={"error": self._describe(exc)})
+
+    async def _fetch(self, event: Inbound) -> Turn | None:
+        """Download a photo or document (after checking its size) into a FILE turn."""
+        ref = event.file
+        assert ref is not None
+        app = self._live()
+        limit = self.options.download_limit
+        too_big = {"max_mb": limit // MiB}
+        if ref.size is not None and ref.size > limit:
+            self.counters["refused_files"] += 1
+            log.info("telegram file refused: too big", extra={"size": ref.size})
+            await self._say(event.chat_id, event.turn, "error.file_too_big", **too_big)
+            return None
+        try:
+            tg_file = await retrying(
+                lambda: app.bot.get_file(ref.file_id), self.options.replies, self._note_retry
+            )
+            if tg_file.file_size is not None and tg_file.file_size > limit:
+                raise BadRequest("File is too big")
+            data = await retrying(
+                lambda: tg_file.download_as_bytearray(
+                    read_timeout=self.options.media_timeout,
+                    connect_timeout=self.options.connect_timeout,
+                    pool_timeout=self.options.pool_timeout,
+                ),
+                self.options.replies,
+                self._note_retry,
+            )
+        except BadRequest as exc:
+            if "too big" in str(exc).lower():
+                self.counters["refused_files"] += 1
+                await self._say(event.chat_id, event.turn, "error.file_too_big", **too_big)
+            else:
+                log.warning("telegram file not fetched", extra={"error": self._describe(exc)})
+                await self._say(event.chat_id, event.turn, "error.internal")
+            return None
+        except TelegramError as exc:
+            log.warning("telegram file not fetched", extra={"error": self._describe(exc)})
+            await self._say(event.chat_id, event.turn, "error.internal")
+            return None
+        if len(data) > limit:
+            self.counters["refused_files"] += 1
+            await self._say(event.chat_id, event.turn, "error.file_too_big", **too_big)
+            return None
+        file = InFile(name=ref.name, data=bytes(data), declared_type=ref.declared_type)
+        return replace(event.turn, file=file)
+
+    async def _group_notice(self, event: GroupNotice) -> None:
+        """Once in a while, in a group: "I only work in private chats" and a link. Nothing
+        from a group ever reaches the engine, and nothing personal is ever sent there."""
+        now = time.monotonic()
+        told = self._group_told.get(event.chat_id)
+        if told is not None and now - told < self.options.group_notice_every:
+            return
+        self._group_told[event.chat_id] = now
+        language = normalise_language(event.language_hint, self.options.default_language)
+        if language not in self.options.languages:
+            language = self.options.default_language
+        text = translate(language, "telegram.private_only", link=f"https://t.me/{self.username}")
+        try:
+            await self._send(event.chat_id, Reply(text=text), self.options.proactive)
+        except TelegramError as exc:  # kicked, or the group is gone
+            log.info("group notice not delivered", extra={"error": exc.__class__.__name__})
+
+    # ------------------------------------------------------------------ outgoing
+
+    def _note_retry(self, exc: BaseException) -> None:
+        self.counters["retries"] += 1
+        log.debug("telegram call retried", extra={"error": exc.__class__.__name__})
+
+    async def deliver(self, address: str, reply: Reply) -> None:
+        """A proactive message from the outbox; returns once Telegram acknowledged it."""
+        try:
+            chat_id = int(address)
+        except ValueError:
+            raise Unreachable(f"not a Telegram chat id: {address[:40]!r}") from None
+        try:
+            await self._send(chat_id, reply, self.options.proactive)
+        except Forbidden as exc:  # blocked, deactivated, never started the bot
+            raise Unreachable(str(exc)) from exc
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                raise Unreachable(str(exc)) from exc
+            raise
+        except InvalidToken as exc:  # the outbox retries; the operator must fix the token
+            raise RuntimeError("the Telegram token was rejected") from exc
+
+    async def _send(self, chat_id: int, reply: Reply, backoff: Backoff) -> None:
+        outgoing = render(reply)
+        if reply.panel and await self._edit_panel(chat_id, reply.panel, outgoing, backoff):
+            return
+        last: Message | None = None
+        for item in outgoing:
+            last = await retrying(
+                lambda item=item: self._send_one(chat_id, item),  # type: ignore[misc]
+                backoff,
+                self._note_retry,
+            )
+            self.counters["sent"] += 1
+        if reply.panel and last is not None:
+            self._remember_panel(chat_id, reply.panel, last.message_id)
+
+    async def _send_one(self, chat_id: int, item: Outgoing) -> Message:
+        bot = self._live().bot
+        if item.file is not None:
+            return await bot.send_document(
+                chat_id,
+                document=item.file.data,
+                filename=item.file.name,
+                caption=item.html or None,
+                parse_mode=PARSE_MODE if item.html else None,
+                reply_markup=item.keyboard,
+                read_timeout=self.options.media_timeout,
+                write_timeout=self.options.media_timeout,
+            )
+        return await bot.send_message(
+            chat_id,
+            item.html,
+            parse_mode=PARSE_MODE,
+            reply_markup=item.keyboard,
+            link_preview_options=NO_PREVIEW,
+        )
+
+    def _remember_panel(self, chat_id: int, panel: str, message_id: int) -> None:
+        key = (chat_id, panel)
+        self._panels[key] = message_id
+        self._panels.move_to_end(key)
+        while len(self._panels) > 10_000:
+            self._panels.popitem(last=False)
+
+    async def _edit_panel(
+        self, chat_id: int, panel: str, outgoing: list[Outgoing], backoff: Backoff
+    ) -> bool:
+        """Redraw the panel in its previous message. False: send a new message instead."""
+        message_id = self._panels.get((chat_id, panel))
+        if message_id is None or len(outgoing) != 1 or outgoing[0].file is not None:
+            return False
+        item = outgoing[0]
+        bot = self._live().bot
+        try:
+            await retrying(
+                lambda: bot.edit_message_text(
+                    item.html,
+                    chat_id=chat_id,
+                    message_id=message_id,
+                    parse_mode=PARSE_MODE,
+                    reply_markup=item.keyboard,
+                    link_preview_options=NO_PREVIEW,
+                ),
+                backoff,
+                self._note_retry,
+            )
+        except BadRequest as exc:
+            if "not modified" in str(exc).lower():
+                return True
+            # Too old, deleted, not editable: a fresh panel at the bottom of the chat.
+            self._panels.pop((chat_id, panel), None)
+            return False
+        self.counters["sent"] += 1
+        self._remember_panel(chat_id, panel, message_id)
+        return True
+
+
+__all__ = [
+    "DOWNLOAD_LIMIT",
+    "Conversation",
+    "NetworkError",
+    "TelegramChannel",
+    "TelegramOptions",
+    "escape",
+]

@@ -1,0 +1,166 @@
+"""Staying within Telegram's limits, and retrying what can be retried.
+
+* ``Throttle`` is a PTB rate limiter: every message-sending call waits for its chat's bucket
+  (about 1 message/s in a private chat, with a short burst; 20/min in a group) and for the
+  bot's overall bucket (30/s by default, a little less so that clock jitter between us and
+  Telegram does not cost a 429). Other calls (answerCallbackQuery, getFile...) are not
+  throttled, as Telegram does not count them.
+* ``retrying`` runs one Bot API call with tenacity: ``RetryAfter`` (429) waits exactly what
+  Telegram asked (plus a little), network errors, timeouts and 5xx back off exponentially
+  with jitter; anything else (400, 403...) is final and raised at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dtm
+import random
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from aiolimiter import AsyncLimiter
+from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.ext import BaseRateLimiter
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+T = TypeVar("T")
+
+# Bot API methods Telegram counts against the per-chat and overall message limits.
+THROTTLED = frozenset(
+    {
+        "sendMessage", "sendDocument", "sendPhoto", "sendAudio", "sendVideo", "sendVoice",
+        "sendAnimation", "sendSticker", "sendMediaGroup", "sendLocation", "sendContact",
+        "copyMessage", "forwardMessage", "editMessageText", "editMessageCaption",
+        "editMessageReplyMarkup", "editMessageMedia",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Client-side sending limits. A rate of 0 turns that limiter off (tests only)."""
+
+    per_chat_rate: float = 1.0  # messages per second in one private chat...
+    per_chat_burst: int = 3  # ...after a short burst, as Telegram tolerates
+    group_per_minute: float = 20.0
+    overall_rate: float = 29.0  # Telegram's ~30/s, with a margin for clock jitter
+
+    @classmethod
+    def off(cls) -> Limits:
+        return cls(per_chat_rate=0, per_chat_burst=1, group_per_minute=0, overall_rate=0)
+
+
+class Throttle(BaseRateLimiter[dict[str, Any]]):
+    """Waits for the chat's and the bot's buckets before each message-sending call."""
+
+    MAX_IDLE_BUCKETS = 5000
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self._overall: AsyncLimiter | None = None
+        self._chats: dict[object, AsyncLimiter] = {}
+        self._groups: dict[object, AsyncLimiter] = {}
+
+    async def initialize(self) -> None:
+        if self.limits.overall_rate > 0:
+            self._overall = AsyncLimiter(self.limits.overall_rate, 1.0)
+
+    async def shutdown(self) -> None:
+        self._chats.clear()
+        self._groups.clear()
+
+    def _bucket(
+        self, table: dict[object, AsyncLimiter], key: object, burst: float, period: float
+    ) -> AsyncLimiter:
+        limiter = table.get(key)
+        if limiter is None:
+            if len(table) > self.MAX_IDLE_BUCKETS:
+                # Forget chats whose bucket is full again: they have been quiet long enough.
+                for stale in [k for k, v in table.items() if v.has_capacity(v.max_rate)]:
+                    del table[stale]
+            limiter = table[key] = AsyncLimiter(burst, period)
+        return limiter
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: dict[str, Any] | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint in THROTTLED:
+            chat = data.get("chat_id")
+            limits = self.limits
+            is_group = isinstance(chat, str) or (isinstance(chat, int) and chat < 0)
+            if chat is not None and is_group and limits.group_per_minute > 0:
+                burst = max(limits.group_per_minute, 1)
+                await self._bucket(self._groups, chat, burst, 60.0).acquire()
+            if chat is not None and limits.per_chat_rate > 0:
+                burst = max(limits.per_chat_burst, 1)
+                period = burst / limits.per_chat_rate
+                await self._bucket(self._chats, chat, burst, period).acquire()
+            if self._overall is not None:
+                await self._overall.acquire()
+        return await callback(*args, **kwargs)
+
+
+def seconds(value: int | float | dtm.timedelta) -> float:
+    return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
+
+
+def transient(exc: BaseException) -> bool:
+    """Worth trying again: flood control, network trouble, timeouts, 5xx (not 4xx)."""
+    if isinstance(exc, RetryAfter):
+        return True
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """How hard to try one call before giving up (then the caller decides)."""
+
+    attempts: int = 10
+    within: float = 300.0  # seconds
+    first: float = 0.5
+    cap: float = 30.0
+
+    def wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, RetryAfter):
+            # Exactly what Telegram asked for, and a hair more so we never come back early.
+            return seconds(exc.retry_after) + 0.1 + random.uniform(0, 0.2)
+        delay = min(self.cap, self.first * 2 ** (state.attempt_number - 1))
+        return delay * random.uniform(0.5, 1.0)
+
+
+async def retrying(
+    call: Callable[[], Awaitable[T]],
+    backoff: Backoff,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> T:
+    """Run ``call`` until it succeeds, fails for good, or the backoff budget is spent."""
+
+    def before_sleep(state: RetryCallState) -> None:
+        if on_retry is not None and state.outcome is not None:
+            exc = state.outcome.exception()
+            if exc is not None:
+                on_retry(exc)
+
+    async for attempt in AsyncRetrying(
+        retry=retry_if_exception(transient),
+        wait=backoff.wait,
+        stop=stop_after_attempt(backoff.attempts) | stop_after_delay(backoff.within),
+        before_sleep=before_sleep,
+        reraise=True,
+    ):
+        with attempt:
+            return await call()
+    raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover

@@ -1,0 +1,215 @@
+"""The concrete outside world behind handlers.ports.Services: encrypted document storage,
+Jitsi links, Jibri, the receipt renderer and signed file links. Built by bot/app.py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.links import LinkSigner, derive_link_key
+from config.settings import ConfigError, Settings
+from documents.intake import IntakeLimits, IntakeRejected, intake
+from documents.receipt import build_receipt_pdf
+from domain.model import Appointment
+from handlers.ports import (
+    AcceptedDocument,
+    DocumentRejected,
+    MeetingsNotConfigured,
+    RecordingUnavailable,
+    Services,
+)
+from jitsi.jibri import JibriBusy, JibriClient, JibriError, JibriLogin, JibriRefused
+from jitsi.rooms import join_url, new_room_name
+from jitsi.tokens import JitsiAuth, Participant, TokenError, mint_token, session_window
+from storage.blobs import BlobStore, EncryptedFileBlobStore, Keyring, KeyringError
+
+log = logging.getLogger("videotramit.services")
+
+
+class StoredDocuments:
+    def __init__(self, blobs: BlobStore, limits: IntakeLimits) -> None:
+        self.blobs = blobs
+        self._limits = limits
+
+    async def accept(self, data: bytes, filename: str) -> AcceptedDocument:
+        try:
+            result = await asyncio.to_thread(intake, data, filename, limits=self._limits)
+        except IntakeRejected as refused:
+            raise DocumentRejected(refused.reason) from None
+        await self.blobs.put(result.data)
+        return AcceptedDocument(
+            sha256=result.sha256,
+            filename=result.filename,
+            content_type=result.content_type,
+            size=len(result.data),
+            pages=result.pages,
+            warnings=result.warnings,
+        )
+
+    async def read(self, sha256: str) -> bytes:
+        return await self.blobs.get(sha256)
+
+    async def store(self, data: bytes) -> str:
+        return await self.blobs.put(data)
+
+
+class JitsiMeetings:
+    def __init__(self, settings: Settings) -> None:
+        self._jitsi = settings.jitsi
+        self._auth: JitsiAuth | None = None
+
+    def auth(self) -> JitsiAuth:
+        if self._auth is None:
+            self._auth = build_jitsi_auth(self._jitsi)
+        return self._auth
+
+    def new_room(self) -> str:
+        return new_room_name()
+
+    def join_url(
+        self, appointment: Appointment, *, role: str, user_id: str, name: str, now: datetime
+    ) -> str:
+        not_before, expires = session_window(
+            appointment.start,
+            appointment.end,
+            self._jitsi.lead_minutes,
+            self._jitsi.grace_minutes,
+            now=now,
+        )
+        token = mint_token(
+            self.auth(),
+            room=appointment.room,
+            user=Participant(id=user_id, name=name or user_id),
+            role="staff" if role == "staff" else "citizen",
+            not_before=not_before,
+            expires=expires,
+            issued_at=now,
+        )
+        return join_url(self._jitsi.base_url, appointment.room, token)
+
+
+def build_jitsi_auth(jitsi: Any) -> JitsiAuth:
+    """JitsiAuth from the [jitsi] settings; MeetingsNotConfigured when nothing is set."""
+    secret = jitsi.app_secret.get_secret_value()
+    if not secret and not jitsi.private_key_file:
+        raise MeetingsNotConfigured("set [jitsi] app_secret or private_key_file")
+    pem = None
+    if jitsi.private_key_file:
+        try:
+            pem = Path(jitsi.private_key_file).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"jitsi.private_key_file: cannot read it ({exc.strerror})") from exc
+    try:
+        return JitsiAuth(
+            app_id=jitsi.app_id,
+            app_secret=secret,
+            private_key_pem=pem,
+            kid=jitsi.kid,
+            issuer=jitsi.issuer,
+            audience=jitsi.audience,
+            subject=jitsi.subject,
+        )
+    except TokenError as exc:
+        raise ConfigError(str(exc)) from exc
+
+
+class JibriRecorder:
+    def __init__(self, settings: Settings) -> None:
+        self._jibri = settings.jibri
+        self._base_url = settings.jitsi.base_url
+
+    @property
+    def automatic(self) -> bool:
+        return bool(self._jibri.auto_start and self._jibri.api_url)
+
+    def _login(self) -> JibriLogin | None:
+        if not self._jibri.recorder_user:
+            return None
+        return JibriLogin(
+            self._jibri.xmpp_domain,
+            self._jibri.recorder_user,
+            self._jibri.recorder_password.get_secret_value(),
+        )
+
+    async def start(self, appointment: Appointment) -> None:
+        try:
+            async with JibriClient(self._jibri.api_url) as client:
+                await client.start_file_recording(
+                    appointment.room, self._base_url, appointment.room, self._login()
+                )
+        except JibriBusy:
+            raise RecordingUnavailable("busy") from None
+        except JibriRefused as exc:
+            raise RecordingUnavailable("refused") from exc
+        except JibriError as exc:
+            raise RecordingUnavailable("unavailable") from exc
+
+    async def stop(self, appointment: Appointment) -> None:
+        try:
+            async with JibriClient(self._jibri.api_url) as client:
+                await client.stop()
+        except JibriError as exc:
+            raise RecordingUnavailable("unavailable") from exc
+
+
+class ReceiptRenderer:
+    def __init__(self, public_base_url: str, logo: bytes | None) -> None:
+        self._base = public_base_url.rstrip("/")
+        self.logo = logo
+
+    async def render(self, receipt: Any, labels: dict[str, str]) -> bytes:
+        return await asyncio.to_thread(build_receipt_pdf, receipt, labels)
+
+    def verify_url(self, csv_code: str) -> str:
+        return f"{self._base}/verify/{csv_code}"
+
+
+@dataclass
+class Storage:
+    keyring: Keyring
+    blobs: EncryptedFileBlobStore
+
+
+def open_storage(settings: Settings) -> Storage:
+    try:
+        keyring = Keyring.from_env_or_file(
+            settings.storage.master_key.get_secret_value() or None,
+            settings.key_file,
+            create_if_missing=True,
+        )
+    except KeyringError as exc:
+        raise ConfigError(f"storage.master_key / storage.key_file: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"storage.key_file: cannot use {settings.key_file} ({exc})") from exc
+    return Storage(keyring, EncryptedFileBlobStore(settings.data_dir / "blobs", keyring))
+
+
+def _logo(settings: Settings) -> bytes | None:
+    if not settings.council.logo_file:
+        return None
+    try:
+        return Path(settings.council.logo_file).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"council.logo_file: cannot read it ({exc.strerror})") from exc
+
+
+def build_services(settings: Settings, storage: Storage) -> tuple[Services, LinkSigner]:
+    _, master = storage.keyring.current()
+    links = LinkSigner(
+        derive_link_key(master),
+        settings.web.public_base_url,
+        timedelta(minutes=settings.storage.link_minutes),
+    )
+    limits = IntakeLimits(max_bytes=settings.storage.max_file_mb * 1024 * 1024)
+    services = Services(
+        documents=StoredDocuments(storage.blobs, limits),
+        meetings=JitsiMeetings(settings),
+        recorder=JibriRecorder(settings),
+        receipts=ReceiptRenderer(settings.web.public_base_url, _logo(settings)),
+        links=links,
+    )
+    return services, links

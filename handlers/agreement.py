@@ -1,0 +1,160 @@
+"""The citizen's agreement: staff send the summary, the citizen taps I agree / I do not.
+
+The exact text shown is stored (encrypted, by its SHA-256) and its hash goes into the
+evidence, so what the citizen agreed to can be proved later, word for word.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from domain.appointments import Status
+from domain.evidence import EventKind
+from domain.model import Appointment
+from handlers import documents, menu, notify, session
+from handlers.context import Ctx, Step
+from handlers.i18n import translate
+from handlers.push import push_prompt
+
+FLOW = "agree"
+
+
+async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str:
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    form = appointment.details.get("form", {})
+    identity = appointment.details.get("identity", {})
+    fields = "\n".join(
+        f"• {f.label.get(language)}: {shown_value(f, form[f.code], language)}"
+        for f in procedure.fields
+        if f.code in form
+    ) or "—"
+    received = await ctx.uow.documents.for_appointment(appointment.id)
+    docs = "\n".join(
+        f"• {documents.requirement_name(ctx, appointment, d.requirement, language)} ({d.filename})"
+        for d in received
+    ) or "—"
+    member = ctx.office.staff_member(appointment.staff_id)
+    return translate(
+        language,
+        "agreement.summary",
+        reference=appointment.reference,
+        procedure=procedure.name.get(language),
+        who=appointment.citizen_name,
+        id=identity.get("masked", "—"),
+        fields=fields,
+        documents=docs,
+        clerk=member.name if member else appointment.staff_id,
+        council=ctx.office.council.name,
+    )
+
+
+def shown_value(field: object, value: str, language: str) -> str:
+    choice = getattr(field, "choice", None)
+    if callable(choice):
+        picked = choice(value)
+        if picked is not None:
+            return str(picked.label.get(language))
+    if value in ("yes", "no"):
+        return translate(language, f"field.{value}")
+    return value
+
+
+async def send_for_agreement(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    form = appointment.details.get("form", {})
+    missing = [f.label.get(ctx.lang) for f in procedure.fields if f.required and f.code not in form]
+    if appointment.details.get("identity", {}).get("status") != "verified":
+        ctx.say(ctx.t("agreement.needs_identity"))
+    elif missing:
+        ctx.say(ctx.t("agreement.needs_fields", fields=", ".join(missing)))
+    else:
+        await _send(ctx, appointment)
+    await session.show_panel(ctx)
+
+
+async def _send(ctx: Ctx, appointment: Appointment) -> None:
+    assert ctx.services is not None
+    citizen = await ctx.uow.users.get(appointment.citizen_id)
+    text = await summary_text(ctx, appointment, citizen.language)
+    data = text.encode("utf-8")
+    digest = await ctx.services.documents.store(data)
+    assert digest == hashlib.sha256(data).hexdigest()
+    await push_prompt(
+        ctx.uow,
+        citizen,
+        text=text,
+        flow=FLOW,
+        step="decide",
+        data={"id": appointment.id, "sha256": digest},
+        options=[
+            ("agree", translate(citizen.language, "agreement.agree")),
+            ("decline", translate(citizen.language, "agreement.decline")),
+        ],
+    )
+    agreement = {"status": "pending", "sha256": digest, "sent_at": ctx.now.isoformat(),
+                 "language": citizen.language}
+    await session.save_details(ctx, appointment, agreement=agreement)
+    await session.record(
+        ctx, appointment, EventKind.SUMMARY_SENT, {"sha256": digest, "language": citizen.language}
+    )
+    ctx.say(ctx.t("agreement.sent"))
+
+
+async def ask_decision(ctx: Ctx) -> None:
+    ctx.ask(
+        ctx.t("agreement.reask"),
+        [("agree", ctx.t("agreement.agree")), ("decline", ctx.t("agreement.decline"))],
+        flow=FLOW,
+        step="decide",
+        back=False,
+        cancel=False,
+    )
+
+
+async def on_decision(ctx: Ctx) -> None:
+    appointment = await ctx.uow.appointments.get(int(ctx.data.get("id", 0)))
+    agreement = appointment.details.get("agreement", {}) if appointment else {}
+    current = (
+        appointment is not None
+        and appointment.citizen_id == ctx.user.id
+        and appointment.status is Status.IN_SESSION
+        and agreement.get("status") == "pending"
+        and agreement.get("sha256") == ctx.data.get("sha256")
+    )
+    if not current or appointment is None:
+        ctx.say(ctx.t("error.stale"))
+        ctx.end()
+        await menu.enter(ctx)
+        return
+    if ctx.choice not in ("agree", "decline"):
+        ctx.say(ctx.t("error.choose"))
+        await ask_decision(ctx)
+        return
+    agreed = ctx.choice == "agree"
+    agreement = {**agreement, "status": "agreed" if agreed else "declined",
+                 "at": ctx.now.isoformat()}
+    details = {**appointment.details, "agreement": agreement}
+    await ctx.uow.appointments.update(appointment.id, details=details)
+    await ctx.uow.evidence.append(
+        appointment_id=appointment.id,
+        reference=appointment.reference,
+        kind=EventKind.CITIZEN_AGREED if agreed else EventKind.CITIZEN_DECLINED,
+        actor="citizen",
+        data={"summary_sha256": agreement["sha256"], "channel": ctx.user.channel},
+        at=ctx.now,
+    )
+    ctx.say(ctx.t("agreement.thanks" if agreed else "agreement.declined"))
+    clerk = await ctx.uow.users.find_staff_user(appointment.staff_id)
+    if clerk is not None:
+        key = "notify.staff_agreed" if agreed else "notify.staff_declined"
+        await notify.to_user(
+            ctx.uow, clerk, translate(clerk.language, key, reference=appointment.reference)
+        )
+    ctx.end()
+
+
+STEPS = {"decide": Step(enter=ask_decision, handle=on_decision)}

@@ -1,0 +1,106 @@
+"""Citizens send documents: photographed now at the clerk's request, or ahead of the call.
+
+Each file is checked and normalised (documents/), stored encrypted, attached to the
+appointment and hashed into its evidence; the clerk is told at once.
+"""
+
+from __future__ import annotations
+
+from domain.appointments import Status
+from domain.evidence import EventKind
+from domain.model import Appointment
+from handlers import notify
+from handlers.context import Ctx, Step
+from handlers.i18n import translate
+from handlers.ports import DocumentRejected
+
+FLOW = "upload"
+
+
+def requirement_name(ctx: Ctx, appointment: Appointment, code: str, language: str) -> str:
+    procedure = ctx.office.catalog.find(appointment.procedure)
+    required = procedure.document(code) if procedure and code else None
+    return required.name.get(language) if required else translate(language, "doc.other")
+
+
+async def ask_upload(ctx: Ctx) -> None:
+    appointment = await ctx.uow.appointments.get(int(ctx.data.get("id", 0)))
+    if appointment is None:
+        ctx.end()
+        return
+    name = requirement_name(ctx, appointment, str(ctx.data.get("requirement", "")), ctx.lang)
+    ctx.ask(ctx.t("doc.please_send", document=name), [], flow=FLOW, step="file", back=False)
+
+
+async def on_upload(ctx: Ctx) -> None:
+    appointment = await ctx.uow.appointments.get(int(ctx.data.get("id", 0)))
+    if appointment is None or appointment.citizen_id != ctx.user.id:
+        ctx.end()
+        return
+    if ctx.turn.file is None:
+        ctx.say(ctx.t("doc.send_as_photo"))
+        await ask_upload(ctx)
+        return
+    requirement = str(ctx.data.get("requirement", ""))
+    if await receive(ctx, appointment, requirement):
+        ctx.end()
+    else:
+        await ask_upload(ctx)
+
+
+async def receive_ahead(ctx: Ctx) -> bool:
+    """A file sent outside a request: attach it to the citizen's next appointment."""
+    mine = await ctx.uow.appointments.for_citizen(ctx.user.id, active_only=True)
+    if not mine:
+        return False
+    current = [a for a in mine if a.status is Status.IN_SESSION]
+    await receive(ctx, (current or mine)[0], "")
+    return True
+
+
+async def receive(ctx: Ctx, appointment: Appointment, requirement: str) -> bool:
+    file = ctx.turn.file
+    assert file is not None and ctx.services is not None
+    try:
+        accepted = await ctx.services.documents.accept(file.data, file.name)
+    except DocumentRejected as refused:
+        ctx.say(ctx.t(f"doc.rejected.{refused.reason}"))
+        return False
+    stored = await ctx.uow.documents.add(
+        user_id=ctx.user.id,
+        appointment_id=appointment.id,
+        requirement=requirement,
+        sha256=accepted.sha256,
+        filename=accepted.filename,
+        content_type=accepted.content_type,
+        size=accepted.size,
+        pages=accepted.pages,
+        warnings=accepted.warnings,
+        at=ctx.now,
+    )
+    await ctx.uow.evidence.append(
+        appointment_id=appointment.id,
+        reference=appointment.reference,
+        kind=EventKind.DOCUMENT_RECEIVED,
+        actor="citizen",
+        data={
+            "document": stored.id,
+            "requirement": requirement,
+            "sha256": accepted.sha256,
+            "filename": accepted.filename,
+            "content_type": accepted.content_type,
+            "size": accepted.size,
+            "pages": accepted.pages,
+            "warnings": list(accepted.warnings),
+        },
+        at=ctx.now,
+    )
+    name = requirement_name(ctx, appointment, requirement, ctx.lang)
+    ctx.say(ctx.t("doc.received", document=name, reference=appointment.reference))
+    for warning in accepted.warnings:
+        ctx.say(ctx.t(f"doc.quality.{warning}"))
+    await notify.staff_of_document(ctx, appointment, stored, requirement)
+    return True
+
+
+STEPS = {"file": Step(enter=ask_upload, handle=on_upload, files=True)}

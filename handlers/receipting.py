@@ -1,0 +1,113 @@
+"""The receipt (Ley 39/2015 art. 16.3): registry entry number from the official clock,
+gap-free per year, a CSV verification code, the PDF sent to the citizen in the chat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from domain.evidence import EventKind
+from domain.receipts import Receipt, format_entry_number, new_csv_code
+from handlers import documents, session
+from handlers.agreement import shown_value
+from handlers.context import Ctx
+from handlers.i18n import catalog, translate
+from handlers.push import push_file
+
+
+def receipt_labels(language: str) -> dict[str, str]:
+    prefix = "receipt."
+    return {k[len(prefix) :]: v for k, v in catalog(language).items() if k.startswith(prefix)}
+
+
+async def issue_receipt(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    if appointment.details.get("receipt"):
+        ctx.say(ctx.t("receipt_issue.already", entry=appointment.details["receipt"]))
+    elif appointment.details.get("agreement", {}).get("status") != "agreed":
+        ctx.say(ctx.t("receipt_issue.needs_agreement"))
+    else:
+        entry = await _issue(ctx, appointment.id)
+        ctx.say(ctx.t("receipt_issue.done", entry=entry))
+    await session.show_panel(ctx)
+
+
+async def _issue(ctx: Ctx, appointment_id: int) -> str:
+    assert ctx.services is not None
+    appointment = await ctx.uow.appointments.get(appointment_id)
+    assert appointment is not None
+    citizen = await ctx.uow.users.get(appointment.citizen_id)
+    language = citizen.language
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    details = appointment.details
+    registered_at = ctx.now.astimezone(ctx.office.tz)
+    year = registered_at.year
+    sequence = await ctx.uow.receipts.next_sequence(year)
+    entry = format_entry_number(ctx.office.registry_prefix, year, sequence)
+    csv_code = new_csv_code()
+    form = details.get("form", {})
+    received = await ctx.uow.documents.for_appointment(appointment.id)
+    member = ctx.office.staff_member(appointment.staff_id)
+    agreement: dict[str, Any] = details["agreement"]
+    receipt = Receipt(
+        entry_number=entry,
+        registered_at=registered_at,
+        language=language,  # type: ignore[arg-type]
+        council_name=ctx.office.council.name,
+        council_address=ctx.office.council.address,
+        logo=ctx.services.receipts.logo,
+        citizen_name=appointment.citizen_name,
+        citizen_id_masked=details.get("identity", {}).get("masked", "—"),
+        procedure_name=procedure.name.get(language),
+        reference=appointment.reference,
+        application=tuple(
+            (f.label.get(language), shown_value(f, form[f.code], language))
+            for f in procedure.fields
+            if f.code in form
+        ),
+        documents=tuple(
+            (
+                f"{documents.requirement_name(ctx, appointment, d.requirement, language)}"
+                f" ({d.filename})",
+                d.sha256,
+            )
+            for d in received
+        ),
+        agreement_text_sha256=agreement["sha256"],
+        agreed_at=datetime.fromisoformat(agreement["at"]),
+        clerk_name=member.name if member else appointment.staff_id,
+        csv_code=csv_code,
+        verify_url=ctx.services.receipts.verify_url(csv_code),
+        agreement_statement=translate(language, "agreement.statement"),
+        timezone=str(ctx.office.tz),
+    )
+    pdf = await ctx.services.receipts.render(receipt, receipt_labels(language))
+    digest = await ctx.services.documents.store(pdf)
+    await ctx.uow.receipts.add(
+        appointment_id=appointment.id,
+        year=year,
+        sequence=sequence,
+        entry_number=entry,
+        csv_code=csv_code,
+        sha256=digest,
+        registered_at=registered_at,
+        language=language,
+    )
+    await session.save_details(ctx, appointment, receipt=entry)
+    await session.record(
+        ctx, appointment, EventKind.RECEIPT_ISSUED,
+        {"entry_number": entry, "sha256": digest, "csv": csv_code},
+    )
+    await push_file(
+        ctx.uow,
+        citizen,
+        text=translate(language, "receipt_issue.for_citizen", entry=entry, code=csv_code),
+        sha256=digest,
+        name=f"{entry.replace('/', '-')}.pdf",
+        content_type="application/pdf",
+        dedupe_key=f"receipt:{entry}",
+    )
+    return entry

@@ -1,0 +1,287 @@
+"""The panel's work: identity check, documents (view, request), application data."""
+
+from __future__ import annotations
+
+import hashlib
+
+from domain.evidence import EventKind
+from domain.identity import IdKind, InvalidIdNumber, validate_id
+from domain.procedures import validate_field
+from handlers import documents, session
+from handlers.context import Ctx, Step
+from handlers.i18n import translate
+from handlers.push import push_prompt
+
+FLOW = session.FLOW
+
+
+# --- identity -------------------------------------------------------------------------
+
+
+async def ask_id_kind(ctx: Ctx) -> None:
+    options = [(kind.value, ctx.t(f"identity.kind.{kind.value}")) for kind in IdKind]
+    ctx.ask(ctx.t("identity.which"), options, flow=FLOW, step="id_kind", cancel=False)
+
+
+async def on_id_kind(ctx: Ctx) -> None:
+    if ctx.choice not in {kind.value for kind in IdKind}:
+        ctx.say(ctx.t("error.choose"))
+        await ask_id_kind(ctx)
+        return
+    ctx.data["id_kind"] = ctx.choice
+    await ask_id_number(ctx)
+
+
+async def ask_id_number(ctx: Ctx) -> None:
+    kind = ctx.t(f"identity.kind.{ctx.data.get('id_kind', 'dni')}")
+    ctx.ask(ctx.t("identity.number", kind=kind), [], flow=FLOW, step="id_number", cancel=False)
+
+
+async def on_id_number(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    try:
+        number = validate_id(ctx.text, ctx.data.get("id_kind"))
+    except InvalidIdNumber as invalid:
+        ctx.say(ctx.t(f"identity.error.{invalid.reason}"))
+        await ask_id_number(ctx)
+        return
+    # Only the masked number is kept, here and in the evidence.
+    ctx.data["id_masked"] = number.masked
+    ctx.data["id_kind"] = number.kind.value
+    ctx.ask(
+        ctx.t("identity.face", masked=number.masked),
+        [("yes", ctx.t("identity.face_yes")), ("no", ctx.t("identity.face_no"))],
+        flow=FLOW,
+        step="id_face",
+        cancel=False,
+    )
+
+
+async def on_id_face(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None or "id_masked" not in ctx.data:
+        await session.show_panel(ctx)
+        return
+    if ctx.choice not in ("yes", "no"):
+        ctx.say(ctx.t("error.choose"))
+        await ask_id_number(ctx)
+        return
+    verified = ctx.choice == "yes"
+    identity = {
+        "status": "verified" if verified else "mismatch",
+        "kind": ctx.data.pop("id_kind"),
+        "masked": ctx.data.pop("id_masked"),
+        "at": ctx.now.isoformat(),
+    }
+    await session.save_details(ctx, appointment, identity=identity)
+    kind = EventKind.IDENTITY_VALIDATED if verified else "identity_rejected"
+    await session.record(ctx, appointment, kind, {k: identity[k] for k in ("kind", "masked")})
+    ctx.say(ctx.t("identity.verified" if verified else "identity.mismatch"))
+    await session.show_panel(ctx)
+
+
+# --- documents ------------------------------------------------------------------------
+
+
+async def show_documents(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    received = await ctx.uow.documents.for_appointment(appointment.id)
+    have = {d.requirement for d in received}
+    requested = set(appointment.details.get("requested", []))
+    lines = []
+    for required in procedure.documents:
+        state = "received" if required.code in have else (
+            "requested" if required.code in requested else "missing"
+        )
+        lines.append(ctx.t(f"docs.line.{state}", document=required.name.get(ctx.lang)))
+    lines += [ctx.t("docs.line.extra", document=d.filename) for d in received if not d.requirement]
+    options = [
+        (f"view:{d.id}", ctx.t("docs.view", document=documents.requirement_name(
+            ctx, appointment, d.requirement, ctx.lang) if d.requirement else d.filename))
+        for d in received
+    ]
+    options += [
+        (f"ask:{r.code}", ctx.t("docs.request", document=r.name.get(ctx.lang)))
+        for r in procedure.documents
+        if r.code not in have
+    ]
+    options.append(("ask:", ctx.t("docs.request_other")))
+    ctx.ask(
+        ctx.t("docs.title", lines="\n".join(lines) or "—"),
+        options,
+        flow=FLOW,
+        step="documents",
+        cancel=False,
+    )
+
+
+async def on_documents(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    choice = ctx.choice or ""
+    if appointment is None:
+        await session.show_panel(ctx)
+    elif choice.startswith("view:") and choice[5:].isdigit():
+        await view_document(ctx, int(choice[5:]))
+    elif choice.startswith("ask:"):
+        await request_document(ctx, choice[4:])
+    else:
+        ctx.say(ctx.t("error.choose"))
+        await show_documents(ctx)
+
+
+async def view_document(ctx: Ctx, document_id: int) -> None:
+    appointment = await session.assigned(ctx)
+    document = await ctx.uow.documents.get(document_id)
+    assert ctx.services is not None
+    if appointment is None or document is None or document.appointment_id != appointment.id:
+        ctx.say(ctx.t("error.choose"))
+        await show_documents(ctx)
+        return
+    link = ctx.services.links.file_link(document.id, f"staff:{ctx.user.staff_id}", ctx.now)
+    warnings = ", ".join(ctx.t(f"doc.quality_short.{w}") for w in document.warnings)
+    ctx.say(ctx.t("docs.link", document=document.filename, url=link,
+                  warnings=f" ({warnings})" if warnings else ""))
+    await show_documents(ctx)
+
+
+async def request_document(ctx: Ctx, code: str) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    if code and procedure.document(code) is None:
+        ctx.say(ctx.t("error.choose"))
+        await show_documents(ctx)
+        return
+    citizen = await ctx.uow.users.get(appointment.citizen_id)
+    name = documents.requirement_name(ctx, appointment, code, citizen.language)
+    await push_prompt(
+        ctx.uow,
+        citizen,
+        text=translate(citizen.language, "doc.please_send", document=name),
+        flow=documents.FLOW,
+        step="file",
+        data={"id": appointment.id, "requirement": code},
+    )
+    requested = sorted(set(appointment.details.get("requested", [])) | {code})
+    await session.save_details(ctx, appointment, requested=requested)
+    await session.record(ctx, appointment, "document_requested", {"requirement": code})
+    staff_name = documents.requirement_name(ctx, appointment, code, ctx.lang)
+    ctx.say(ctx.t("docs.requested", document=staff_name))
+    await session.show_panel(ctx)
+
+
+# --- application data -----------------------------------------------------------------
+
+
+async def ask_field(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    ctx.data["procedure"] = procedure.code
+    form = appointment.details.get("form", {})
+    wanted = ctx.data.get("field")
+    field = procedure.field(wanted) if isinstance(wanted, str) else None
+    if field is None:
+        skipped = set(ctx.data.get("skipped", []))
+        field = next(
+            (f for f in procedure.fields if f.code not in form and f.code not in skipped), None
+        )
+    if field is None:
+        await choose_field(ctx)
+        return
+    ctx.data["field"] = field.code
+    label = field.label.get(ctx.lang)
+    current = form.get(field.code)
+    text = ctx.t("field.ask", label=label, hint=ctx.t(f"field.hint.{field.type}"))
+    if current is not None:
+        text += "\n" + ctx.t("field.current", value=current)
+    options: list[tuple[str, str]] = []
+    if field.type == "choice":
+        options = [(c.code, c.label.get(ctx.lang)) for c in field.choices]
+    elif field.type == "yesno":
+        options = [("yes", ctx.t("field.yes")), ("no", ctx.t("field.no"))]
+    if not field.required:
+        options.append(("skip", ctx.t("field.skip")))
+    options.append(("panel", ctx.t("field.to_panel")))
+    ctx.ask(text, options, flow=FLOW, step="field", back=False, cancel=False, columns=2)
+
+
+async def choose_field(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    form = appointment.details.get("form", {})
+    lines = "\n".join(
+        f"• {f.label.get(ctx.lang)}: {form.get(f.code, '—')}" for f in procedure.fields
+    )
+    options = [(f"edit:{f.code}", f.label.get(ctx.lang)) for f in procedure.fields]
+    options.append(("panel", ctx.t("field.to_panel")))
+    ctx.ask(ctx.t("field.all_done", lines=lines), options, flow=FLOW, step="fields",
+            back=False, cancel=False)
+
+
+async def on_choose_field(ctx: Ctx) -> None:
+    choice = ctx.choice or ""
+    if choice.startswith("edit:"):
+        ctx.data["field"] = choice[5:]
+        await ask_field(ctx)
+    else:
+        ctx.data.pop("field", None)
+        await session.show_panel(ctx)
+
+
+async def on_field(ctx: Ctx) -> None:
+    appointment = await session.assigned(ctx)
+    if appointment is None:
+        await session.show_panel(ctx)
+        return
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    field = procedure.field(str(ctx.data.get("field", "")))
+    if ctx.choice == "panel" or field is None:
+        ctx.data.pop("field", None)
+        await session.show_panel(ctx)
+        return
+    form = dict(appointment.details.get("form", {}))
+    if ctx.choice == "skip" and not field.required:
+        form.pop(field.code, None)
+        ctx.data["skipped"] = sorted(set(ctx.data.get("skipped", [])) | {field.code})
+        value: str | None = None
+    else:
+        value, error = validate_field(field, ctx.choice or ctx.text)
+        if error is not None:
+            ctx.say(ctx.t(f"field.error.{error}"))
+            await ask_field(ctx)
+            return
+    if value is not None:
+        form[field.code] = value
+    await session.save_details(ctx, appointment, form=form)
+    # The evidence keeps a fingerprint of the value, not the personal data itself.
+    digest = hashlib.sha256(value.encode("utf-8")).hexdigest() if value is not None else None
+    await session.record(
+        ctx, appointment, EventKind.DATA_FILLED, {"field": field.code, "sha256": digest}
+    )
+    ctx.data.pop("field", None)
+    await ask_field(ctx)
+
+
+STEPS = {
+    "id_kind": Step(enter=ask_id_kind, handle=on_id_kind, back="panel"),
+    "id_number": Step(enter=ask_id_number, handle=on_id_number, back="id_kind"),
+    "id_face": Step(enter=ask_id_number, handle=on_id_face, back="id_number"),
+    "documents": Step(enter=show_documents, handle=on_documents, back="panel"),
+    "field": Step(enter=ask_field, handle=on_field, back="panel"),
+    "fields": Step(enter=choose_field, handle=on_choose_field, back="panel"),
+}
