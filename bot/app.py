@@ -176,6 +176,24 @@ class App:
         await self.db_engine.dispose()
 
 
+# --- Telegram channel (issue 3) -------------------------------------------------------
+def add_telegram(
+    settings: Settings,
+    conversation: Engine,
+    sessions: async_sessionmaker[Any],
+    channels: dict[str, Channel],
+) -> None:
+    """Register the Telegram channel when `[telegram] enabled` (unless one was passed in)."""
+    if not settings.telegram.enabled or "telegram" in channels:
+        return
+    from bot.channels.telegram import build_channel
+
+    channels["telegram"] = build_channel(settings, conversation, sessions)
+
+
+# --- end Telegram channel ----------------------------------------------------------------
+
+
 def build_app(
     settings: Settings,
     *,
@@ -193,6 +211,7 @@ def build_app(
     dispatcher = Dispatcher(outbox, channel_map, now=clock.now, files=storage.blobs.get)
     uow = uow_factory(sessions, staff_accounts(settings, office), on_commit=dispatcher.wake)
     conversation = Engine(uow=uow, office=office, clock=clock, services=services)
+    add_telegram(settings, conversation, sessions, channel_map)  # issue 3
     return App(
         settings=settings,
         office=office,

@@ -52,6 +52,27 @@ def _parser() -> argparse.ArgumentParser:
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
     stats.add_argument("--config")
 
+    link = sub.add_parser("room-link", help="print a join URL with a freshly minted JWT")
+    link.add_argument("reference")
+    link.add_argument("--for", dest="role", choices=["staff", "citizen"], required=True)
+    link.add_argument("--user", default="", help="staff id, or the participant id to put in it")
+    link.add_argument("--config")
+
+    recording = sub.add_parser("recording", help="call recordings")
+    recording.add_argument("action", choices=["ingest"])
+    recording.add_argument("directory", type=Path, help="Jibri's session directory")
+    recording.add_argument("--config")
+
+    evidence = sub.add_parser("evidence", help="verify or export an appointment's evidence")
+    evidence_sub = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
+    verify = evidence_sub.add_parser("verify", help="exit 0 if intact, else name what broke")
+    verify.add_argument("target", help="appointment reference or BUNDLE.zip")
+    verify.add_argument("--config")
+    export = evidence_sub.add_parser("export", help="write a bundle a third party can check")
+    export.add_argument("reference")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--config")
+
     purge = sub.add_parser("purge", help="apply the retention policy")
     purge.add_argument("--dry-run", action="store_true")
     purge.add_argument("--config")
@@ -196,12 +217,94 @@ async def _cmd_purge(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+async def _with_app(
+    args: argparse.Namespace, job: Callable[[Any], Coroutine[Any, Any, int]]
+) -> int:
+    from bot.app import build_app
+    from bot.evidence_ops import OperationFailed
+
+    app = build_app(_settings(args))
+    try:
+        await app.prepare_database()
+        return await job(app)
+    except OperationFailed as exc:
+        raise Failure(str(exc)) from exc
+    finally:
+        await app.close()
+
+
+async def _cmd_room_link(args: argparse.Namespace) -> int:
+    from bot.evidence_ops import room_link
+    from handlers.ports import MeetingsNotConfigured
+
+    async def job(app: Any) -> int:
+        try:
+            print(await room_link(app, args.reference, args.role, args.user))
+        except MeetingsNotConfigured as exc:
+            raise ConfigError(f"jitsi.app_secret: {exc}") from exc
+        return EXIT_OK
+
+    return await _with_app(args, job)
+
+
+async def _cmd_recording(args: argparse.Namespace) -> int:
+    from bot.evidence_ops import ingest_recording
+
+    async def job(app: Any) -> int:
+        done = await ingest_recording(app, args.directory)
+        state = "was already stored" if done.already else "stored"
+        print(f"{done.reference}: recording {done.sha256} ({done.size} bytes) {state}")
+        return EXIT_OK
+
+    return await _with_app(args, job)
+
+
+async def _cmd_evidence(args: argparse.Namespace) -> int:
+    from bot.evidence_ops import export_reference, verify_reference
+
+    if args.action == "verify" and args.target.lower().endswith(".zip"):
+        from storage.evidence_bundle import verify_bundle
+
+        if not Path(args.target).is_file():
+            raise Failure(f"{args.target}: no such file")
+        result = await asyncio.to_thread(verify_bundle, args.target)
+        if not result.ok:
+            print(f"BROKEN: {result.first_problem}")
+            return EXIT_FAILURE
+        print(
+            f"intact: {result.appointment_ref}, {result.records} records, {result.files} files,"
+            f" last hash {result.last_hash}"
+        )
+        return EXIT_OK
+
+    async def verify(app: Any) -> int:
+        check = await verify_reference(app, args.target)
+        if not check.ok:
+            print(f"BROKEN: {check.problem}")
+            return EXIT_FAILURE
+        print(f"intact: {check.records} records, {check.files} files")
+        return EXIT_OK
+
+    async def export(app: Any) -> int:
+        manifest = await export_reference(app, args.reference, args.out)
+        print(
+            f"wrote {args.out}: {manifest['record_count']} records, "
+            f"{len(manifest['files'])} files, last hash {manifest['last_hash']}"
+        )
+        return EXIT_OK
+
+    return await _with_app(args, verify if args.action == "verify" else export)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "demo": _cmd_demo,
     "chat": _cmd_chat,
     "run": _cmd_run,
     "db": _cmd_db,
     "stats": _cmd_stats,
+    "room-link": _cmd_room_link,
+    "recording": _cmd_recording,
+    "evidence": _cmd_evidence,
     "purge": _cmd_purge,
 }
 

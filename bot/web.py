@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import hmac
+import json
+import logging
+
 from aiohttp import web
 from sqlalchemy import text
 
@@ -34,9 +38,42 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(text=body, content_type="text/plain", charset="utf-8")
 
 
+# --- Telegram webhook (issue 3) ---------------------------------------------------------
+async def telegram_webhook(request: web.Request) -> web.Response:
+    """Updates POSTed by Telegram (`[telegram] mode = "webhook"`), authenticated by the
+    secret token given to setWebhook. The update is queued; Telegram gets 200 at once."""
+    from bot.channels.telegram import SECRET_HEADER, TelegramChannel
+
+    channel = request.app[APP_KEY].channels.get("telegram")
+    if not isinstance(channel, TelegramChannel) or channel.mode != "webhook":
+        raise web.HTTPNotFound()
+    expected = channel.options.webhook_secret.encode()
+    given = request.headers.get(SECRET_HEADER, "").encode()
+    if not expected or not hmac.compare_digest(given, expected):
+        logging.getLogger("videotramit.web").warning("telegram webhook: wrong secret token")
+        return web.Response(status=403, text="forbidden")
+    try:
+        update = json.loads(await request.read())
+    except ValueError:
+        return web.Response(status=400, text="not JSON")
+    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+        return web.Response(status=400, text="not an update")
+    try:
+        await channel.accept_webhook(update)
+    except RuntimeError:  # not started yet, or stopping: Telegram will deliver it again
+        return web.Response(status=503, text="not ready")
+    except (KeyError, TypeError, ValueError):
+        return web.Response(status=400, text="not an update")
+    return web.Response(status=200)
+
+
+# --- end Telegram webhook ----------------------------------------------------------------
+
+
 def build_web(app: App) -> web.Application:
     server = web.Application(client_max_size=25 * 1024 * 1024)
     server[APP_KEY] = app
     server.router.add_get("/healthz", healthz)
     server.router.add_get("/metrics", metrics)
+    server.router.add_post("/telegram/webhook", telegram_webhook)  # issue 3
     return server

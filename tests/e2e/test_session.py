@@ -18,17 +18,20 @@ from tests.support import JITSI_SECRET, Clock, document_photo, person
 
 async def _booked_citizen(app: App, name: str = "Joan Pujol") -> MemoryPerson:
     citizen = person(app, "joan", name=name, language="en")
-    await run_dialog(citizen, [
-        ("/start", ["Hello"]),
-        ("[English]", ["Before we start"]),
-        ("[I understand]", ["What would you like to do?"]),
-        ("[Book an appointment]", ["Which procedure"]),
-        ("[Census registration]", ["Which day"]),
-        ("[Mon 30 Nov]", ["Free times"]),
-        ("[9:00]", ["email"]),
-        ("[No need]", ["Shall I book it?"]),
-        ("[Confirm]", ["Your appointment reference is"]),
-    ])
+    await run_dialog(
+        citizen,
+        [
+            ("/start", ["Hello"]),
+            ("[English]", ["Before we start"]),
+            ("[I understand]", ["What would you like to do?"]),
+            ("[Book an appointment]", ["Which procedure"]),
+            ("[Census registration]", ["Which day"]),
+            ("[Mon 30 Nov]", ["Free times"]),
+            ("[9:00]", ["email"]),
+            ("[No need]", ["Shall I book it?"]),
+            ("[Confirm]", ["Your appointment reference is"]),
+        ],
+    )
     return citizen
 
 
@@ -49,13 +52,25 @@ def _decode(url: str) -> dict[str, object]:
 async def _open(app: App, clock: Clock) -> MemoryPerson:
     clock.current = clock.current + timedelta(minutes=45)  # 8:45, a quarter before
     anna = person(app, "staff:anna", "Anna Puig", "en")
-    await run_dialog(anna, [
-        ("/today", ["9:00", "Joan Pujol"]),
-        ("[9:00]", ["Open the session"]),
-        ("[Open the session]", ["Session VT-", "Link (moderator): https://meet.test/vt-",
-                                "Recording: not started", "1 Identity: pending",
-                                "✘ ID card", "3 Data: 0/6 fields", "4 Agreement: not sent"]),
-    ])
+    await run_dialog(
+        anna,
+        [
+            ("/today", ["9:00", "Joan Pujol"]),
+            ("[9:00]", ["Open the session"]),
+            (
+                "[Open the session]",
+                [
+                    "Session VT-",
+                    "Link (moderator): https://meet.test/vt-",
+                    "Recording: not started",
+                    "1 Identity: pending",
+                    "✘ ID card",
+                    "3 Data: 0/6 fields",
+                    "4 Agreement: not sent",
+                ],
+            ),
+        ],
+    )
     return anna
 
 
@@ -78,15 +93,18 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
     assert claims["nbf"] <= clock.now().timestamp() < claims["exp"]
     assert staff_claims["context"]["user"]["moderator"] == "true"
 
-    await run_dialog(anna, [
-        ("[Identity]", ["Which identity document"]),
-        ("[DNI]", ["Write the DNI number"]),
-        ("12345678A", ["check letter does not match"]),
-        ("12.345.678-z", ["****5678Z is valid", "Does the face"]),
-        ("[Yes, it matches]", ["Identity verified", "1 Identity: ✔ verified (DNI ****5678Z)"]),
-        ("[Documents]", ["✘ ID card", "Ask for ID card"]),
-        ("[Ask for ID card]", ["I've asked the citizen", "2 Documents:"]),
-    ])
+    await run_dialog(
+        anna,
+        [
+            ("[Identity]", ["Which identity document"]),
+            ("[DNI]", ["Write the DNI number"]),
+            ("12345678A", ["check letter does not match"]),
+            ("12.345.678-z", ["****5678Z is valid", "Does the face"]),
+            ("[Yes, it matches]", ["Identity verified", "1 Identity: ✔ verified (DNI ****5678Z)"]),
+            ("[Documents]", ["✘ ID card", "Ask for ID card"]),
+            ("[Ask for ID card]", ["I've asked the citizen", "2 Documents:"]),
+        ],
+    )
 
     # The citizen is asked in their chat, takes the photo and sends it at once.
     [asked] = await _deliver(app, channel, "joan")
@@ -96,25 +114,28 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
     [told] = await _deliver(app, channel, "staff:anna")
     assert "received ID card" in told
 
-    await run_dialog(anna, [
-        ("[Refresh]", ["✔ ID card"]),
-        ("[Documents]", ["See ID card"]),
-        ("[See ID card]", ["https://oac.test/files/"]),
-        ("[Back]", ["Session VT-"]),
-        ("[Send for agreement]", ["These fields are still needed"]),
-        ("[Data]", ["Reason for the request", "Moving from another town"]),
-        ("[Moving from another town]", ["New address"]),
-        ("", ["This field is needed"]),
-        ("Carrer <b>Major</b> & 3, 2n 1a", ["Postcode"]),
-        ("0819", ["not a postal code"]),
-        ("08191", ["Number of people"]),
-        ("ab", ["not a number"]),
-        ("2", ["Town or country you come from", "Leave empty"]),
-        ("[Leave empty]", ["Contact phone"]),
-        ("612 345 678", ["All fields are filled", "+34612345678"]),
-        ("[Back to the panel]", ["3 Data: 5/6 fields"]),
-        ("[Send for agreement]", ["Summary sent", "4 Agreement: sent, waiting"]),
-    ])
+    await run_dialog(
+        anna,
+        [
+            ("[Refresh]", ["✔ ID card"]),
+            ("[Documents]", ["See ID card"]),
+            ("[See ID card]", ["https://oac.test/files/"]),
+            ("[Back]", ["Session VT-"]),
+            ("[Send for agreement]", ["These fields are still needed"]),
+            ("[Data]", ["Reason for the request", "Moving from another town"]),
+            ("[Moving from another town]", ["New address"]),
+            ("", ["This field is needed"]),
+            ("Carrer <b>Major</b> & 3, 2n 1a", ["Postcode"]),
+            ("0819", ["not a postal code"]),
+            ("08191", ["Number of people"]),
+            ("ab", ["not a number"]),
+            ("2", ["Town or country you come from", "Leave empty"]),
+            ("[Leave empty]", ["Contact phone"]),
+            ("612 345 678", ["All fields are filled", "+34612345678"]),
+            ("[Back to the panel]", ["3 Data: 5/6 fields"]),
+            ("[Send for agreement]", ["Summary sent", "4 Agreement: sent, waiting"]),
+        ],
+    )
 
     [summary] = await _deliver(app, channel, "joan")
     assert "Carrer <b>Major</b> & 3, 2n 1a" in summary
@@ -127,12 +148,15 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
     [agreed] = await _deliver(app, channel, "staff:anna")
     assert "agreed" in agreed
 
-    await run_dialog(anna, [
-        ("[Receipt]", ["Receipt VT/2026/000001 issued", "5 Receipt: VT/2026/000001"]),
-        ("[Receipt]", ["already been issued"]),
-        ("[End]", ["End session"]),
-        ("[End the session]", ["has ended", "Agenda"]),
-    ])
+    await run_dialog(
+        anna,
+        [
+            ("[Receipt]", ["Receipt VT/2026/000001 issued", "5 Receipt: VT/2026/000001"]),
+            ("[Receipt]", ["already been issued"]),
+            ("[End]", ["End session"]),
+            ("[End the session]", ["has ended", "Agenda"]),
+        ],
+    )
     await app.dispatcher.drain()
     receipt = next(r for r in channel.inbox["joan"] if r.file is not None)
     assert receipt.file is not None and receipt.file.name == "VT-2026-000001.pdf"
@@ -150,9 +174,17 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
         records = await uow.evidence.records(appointment.id, appointment.reference)
     kinds = [r.kind for r in records]
     assert kinds[0] == "booked"
-    for kind in ("session_started", "identity_validated", "document_requested",
-                 "document_received", "data_filled", "summary_sent", "citizen_agreed",
-                 "receipt_issued", "session_ended"):
+    for kind in (
+        "session_started",
+        "identity_validated",
+        "document_requested",
+        "document_received",
+        "data_filled",
+        "summary_sent",
+        "citizen_agreed",
+        "receipt_issued",
+        "session_ended",
+    ):
         assert kind in kinds, kind
     assert verify_chain(records).ok
     assert appointment.status.value == "completed"
@@ -164,10 +196,16 @@ async def _agree_buttons(app: App, address: str) -> dict[str, str]:
     from storage.models import OutboxRow
 
     async with app.sessions() as session:
-        rows = (await session.execute(select(OutboxRow).where(OutboxRow.address == address)
-                                      .order_by(OutboxRow.id))).scalars().all()
+        rows = (
+            (
+                await session.execute(
+                    select(OutboxRow).where(OutboxRow.address == address).order_by(OutboxRow.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
     for row in reversed(rows):
         if row.payload.get("choices"):
             return {label: token for token, label in row.payload["choices"]}
     raise AssertionError("no buttons were sent")
-

@@ -28,13 +28,13 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Unreachable
 from bot.channels.telegram import commands
 from bot.channels.telegram.limits import Backoff, Limits, Throttle, retrying
-from bot.channels.telegram.render import PARSE_MODE, Outgoing, chosen, escape, render
+from bot.channels.telegram.render import PARSE_MODE, Outgoing, chosen, render
 from bot.channels.telegram.translate import (
     ALLOWED_UPDATES,
     CHANNEL,
@@ -111,6 +111,8 @@ class TelegramChannel:
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(options.max_active_chats)
         self._pending = 0
+        self._idle_event = asyncio.Event()
+        self._idle_event.set()
         self.last_update_id = 0
         self._panels: OrderedDict[tuple[int, str], int] = OrderedDict()
         self._group_told: dict[int, float] = {}
@@ -205,7 +207,7 @@ class TelegramChannel:
                 await app.updater.stop()  # confirms the updates fetched so far
             if app.running:
                 await app.stop()  # hands what is left in PTB's queue to ours
-            await self._wait_idle(self.options.stop_timeout)
+            await self.wait_idle(self.options.stop_timeout)
         finally:
             for task in list(self._workers.values()):
                 task.cancel()
@@ -215,14 +217,18 @@ class TelegramChannel:
             self._workers.clear()
             self._queues.clear()
             self._pending = 0
+            self._idle_event.set()
             with contextlib.suppress(Exception):
                 await app.shutdown()
             log.info("telegram channel stopped")
 
-    async def _wait_idle(self, timeout: float) -> None:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while self._pending and time.monotonic() < deadline:
-            await asyncio.sleep(0.02)
+    async def wait_idle(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until nothing is queued or being handled; False if that took too long."""
+        try:
+            await asyncio.wait_for(self._idle_event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def _live(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:
@@ -273,6 +279,7 @@ class TelegramChannel:
         chat = update.effective_chat
         key = chat.id if chat is not None else 0
         self._pending += 1
+        self._idle_event.clear()
         self._queues.setdefault(key, deque()).append(update)
         if key not in self._workers:
             self._workers[key] = asyncio.create_task(self._serve_chat(key))
@@ -297,6 +304,8 @@ class TelegramChannel:
                     )
                 finally:
                     self._pending -= 1
+                    if self._pending == 0:
+                        self._idle_event.set()
         finally:
             if not self._queues.get(key):
                 self._queues.pop(key, None)
@@ -510,14 +519,13 @@ class TelegramChannel:
             return
         last: Message | None = None
         for item in outgoing:
-            last = await retrying(
-                lambda item=item: self._send_one(chat_id, item),  # type: ignore[misc]
-                backoff,
-                self._note_retry,
-            )
+            last = await self._send_retrying(chat_id, item, backoff)
             self.counters["sent"] += 1
         if reply.panel and last is not None:
             self._remember_panel(chat_id, reply.panel, last.message_id)
+
+    async def _send_retrying(self, chat_id: int, item: Outgoing, backoff: Backoff) -> Message:
+        return await retrying(lambda: self._send_one(chat_id, item), backoff, self._note_retry)
 
     async def _send_one(self, chat_id: int, item: Outgoing) -> Message:
         bot = self._live().bot
@@ -580,11 +588,4 @@ class TelegramChannel:
         return True
 
 
-__all__ = [
-    "DOWNLOAD_LIMIT",
-    "Conversation",
-    "NetworkError",
-    "TelegramChannel",
-    "TelegramOptions",
-    "escape",
-]
+__all__ = ["DOWNLOAD_LIMIT", "Conversation", "LanguageOf", "TelegramChannel", "TelegramOptions"]

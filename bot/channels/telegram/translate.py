@@ -165,16 +165,16 @@ def classify(update: Update, *, bot_id: int, bot_username: str) -> Event:
 
     if query is not None:
         data = query.data or ""
-        message = query.message
+        pressed = query.message
         label = None
         text = None
         message_id = None
-        if isinstance(message, Message):
-            label = _label(message, data)
-            text = message.text
-            message_id = message.message_id
-        elif message is not None:
-            message_id = message.message_id
+        if isinstance(pressed, Message):
+            label = _label(pressed, data)
+            text = pressed.text
+            message_id = pressed.message_id
+        elif pressed is not None:  # too old for Telegram to include it
+            message_id = pressed.message_id
         if not data:
             return Ignored("button without data", query.id)
         press = Press(query.id, message_id, data, label, text)

@@ -1,0 +1,98 @@
+"""A whole session, quickly, for tests that need one done (evidence, web, demo checks)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.app import App
+from bot.channels.memory import MemoryPerson
+from domain.model import Appointment
+from tests.dialog import run_dialog
+from tests.support import Clock, document_photo, person
+
+
+async def book(app: App, citizen: MemoryPerson, time: str = "9:00") -> None:
+    await run_dialog(
+        citizen,
+        [
+            ("/start", []),
+            ("[English]", []),
+            ("[I understand]", []),
+            ("[Book an appointment]", []),
+            ("[Proof of census registration]", []),
+            ("[Mon 30 Nov]", []),
+            (f"[{time}]", []),
+            ("[No need]", []),
+            ("[Confirm]", ["Your appointment reference is"]),
+        ],
+    )
+
+
+async def pending_buttons(app: App, address: str) -> dict[str, str]:
+    """The live buttons of the last proactive message with buttons sent to `address`."""
+    from sqlalchemy import select
+
+    from storage.models import OutboxRow
+
+    async with app.sessions() as session:
+        query = select(OutboxRow).where(OutboxRow.address == address).order_by(OutboxRow.id)
+        rows = (await session.execute(query)).scalars().all()
+    for row in reversed(rows):
+        if row.payload.get("choices"):
+            return {label: token for token, label in row.payload["choices"]}
+    raise AssertionError("no buttons were sent")
+
+
+async def full_session(
+    app: App, clock: Clock, *, agree: bool = True, citizen_id: str = "joan"
+) -> Appointment:
+    """Book 'volant' at 9:00 on the test Monday and run the session to its end."""
+    citizen = person(app, citizen_id, name="Joan Pujol", language="en")
+    await book(app, citizen)
+    clock.current = clock.current + timedelta(minutes=50)
+    anna = person(app, "staff:anna", "Anna Puig", "en")
+    await run_dialog(
+        anna,
+        [
+            ("/today", []),
+            ("[9:00]", []),
+            ("[Open the session]", ["Session VT-"]),
+            ("[Identity]", []),
+            ("[DNI]", []),
+            ("12345678Z", []),
+            ("[Yes, it matches]", []),
+            ("[Documents]", []),
+            ("[Ask for ID card]", ["I've asked"]),
+        ],
+    )
+    await citizen.send_file("dni.jpg", document_photo())
+    assert "received" in citizen.text
+    await run_dialog(anna, [("[Data]", ["passport number"])])
+    # Answer every field with the first option or a plausible value until all are filled.
+    for _ in range(10):
+        if "All fields are filled" in anna.text:
+            break
+        labels = [label for label in anna.labels() if label not in ("Back to the panel",)]
+        if "passport number" in anna.text:
+            await anna.say("X1111111G")
+        elif "Leave empty" in labels:
+            await anna.press("Leave empty")
+        elif labels:
+            await anna.press_nth(0)
+        else:
+            await anna.say("To apply for a school place")
+    await run_dialog(
+        anna, [("[Back to the panel]", []), ("[Send for agreement]", ["Summary sent"])]
+    )
+    buttons = await pending_buttons(app, citizen_id)
+    await citizen.press_token(buttons["I agree" if agree else "I do not agree"])
+    if agree:
+        await run_dialog(anna, [("[Receipt]", ["issued"])])
+    await run_dialog(anna, [("[End]", []), ("[End the session]", ["has ended"])])
+    await app.dispatcher.drain()
+    async with app.uow() as uow:
+        user = await uow.users.get_or_create(
+            "memory", citizen_id, address=citizen_id, display_name="", language="en"
+        )
+        [appointment] = await uow.appointments.for_citizen(user.id, active_only=False)
+    return appointment
