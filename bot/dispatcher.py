@@ -79,7 +79,9 @@ class Dispatcher:
         for position, message in enumerate(messages):
             channel = self._channels[message.channel]
             try:
-                await channel.deliver(message.address, await reply_from(message.payload, self._files))
+                await channel.deliver(
+                    message.address, await reply_from(message.payload, self._files)
+                )
             except Unreachable as exc:
                 log.warning("recipient unreachable", extra={"outbox_id": message.id})
                 await self._store.unreachable(message, str(exc), self._now())

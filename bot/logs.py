@@ -21,10 +21,7 @@ class MaskIdNumbers(logging.Filter):
         if isinstance(record.msg, str):
             record.msg = mask_ids(record.msg)
         if record.args:
-            record.args = tuple(
-                mask_ids(a) if isinstance(a, str) else a
-                for a in record.args
-            )
+            record.args = tuple(mask_ids(a) if isinstance(a, str) else a for a in record.args)
         return True
 
 

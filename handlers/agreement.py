@@ -23,16 +23,22 @@ async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str
     procedure = ctx.office.catalog.get(appointment.procedure)
     form = appointment.details.get("form", {})
     identity = appointment.details.get("identity", {})
-    fields = "\n".join(
-        f"• {f.label.get(language)}: {shown_value(f, form[f.code], language)}"
-        for f in procedure.fields
-        if f.code in form
-    ) or "—"
+    fields = (
+        "\n".join(
+            f"• {f.label.get(language)}: {shown_value(f, form[f.code], language)}"
+            for f in procedure.fields
+            if f.code in form
+        )
+        or "—"
+    )
     received = await ctx.uow.documents.for_appointment(appointment.id)
-    docs = "\n".join(
-        f"• {documents.requirement_name(ctx, appointment, d.requirement, language)} ({d.filename})"
-        for d in received
-    ) or "—"
+    name = documents.requirement_name
+    docs = (
+        "\n".join(
+            f"• {name(ctx, appointment, d.requirement, language)} ({d.filename})" for d in received
+        )
+        or "—"
+    )
     member = ctx.office.staff_member(appointment.staff_id)
     return translate(
         language,
@@ -95,8 +101,12 @@ async def _send(ctx: Ctx, appointment: Appointment) -> None:
             ("decline", translate(citizen.language, "agreement.decline")),
         ],
     )
-    agreement = {"status": "pending", "sha256": digest, "sent_at": ctx.now.isoformat(),
-                 "language": citizen.language}
+    agreement = {
+        "status": "pending",
+        "sha256": digest,
+        "sent_at": ctx.now.isoformat(),
+        "language": citizen.language,
+    }
     await session.save_details(ctx, appointment, agreement=agreement)
     await session.record(
         ctx, appointment, EventKind.SUMMARY_SENT, {"sha256": digest, "language": citizen.language}
@@ -135,8 +145,11 @@ async def on_decision(ctx: Ctx) -> None:
         await ask_decision(ctx)
         return
     agreed = ctx.choice == "agree"
-    agreement = {**agreement, "status": "agreed" if agreed else "declined",
-                 "at": ctx.now.isoformat()}
+    agreement = {
+        **agreement,
+        "status": "agreed" if agreed else "declined",
+        "at": ctx.now.isoformat(),
+    }
     details = {**appointment.details, "agreement": agreement}
     await ctx.uow.appointments.update(appointment.id, details=details)
     await ctx.uow.evidence.append(

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from handlers.documents import receive_ahead
 from handlers.context import NAV_BACK, NAV_CANCEL, Ctx, Prompt, Step
+from handlers.documents import receive_ahead
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Choice, Reply, Turn, TurnKind
 from handlers.ports import Clock, Office, Services, UnitOfWorkFactory

@@ -86,7 +86,9 @@ async def staff_of_document(
     clerk = await ctx.uow.users.find_staff_user(appointment.staff_id)
     if clerk is None:
         return
-    warnings = ", ".join(translate(clerk.language, f"doc.quality_short.{w}") for w in document.warnings)
+    warnings = ", ".join(
+        translate(clerk.language, f"doc.quality_short.{w}") for w in document.warnings
+    )
     text = translate(
         clerk.language,
         "notify.staff_document",

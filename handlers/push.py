@@ -40,7 +40,13 @@ async def push_prompt(
 
 
 async def push_file(
-    uow: UnitOfWork, user: User, *, text: str, sha256: str, name: str, content_type: str,
+    uow: UnitOfWork,
+    user: User,
+    *,
+    text: str,
+    sha256: str,
+    name: str,
+    content_type: str,
     dedupe_key: str | None = None,
 ) -> None:
     """A file for someone (the receipt): the outbox keeps the blob's hash, not the bytes."""

@@ -98,7 +98,9 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
     )
     await session.save_details(ctx, appointment, receipt=entry)
     await session.record(
-        ctx, appointment, EventKind.RECEIPT_ISSUED,
+        ctx,
+        appointment,
+        EventKind.RECEIPT_ISSUED,
         {"entry_number": entry, "sha256": digest, "csv": csv_code},
     )
     await push_file(

@@ -98,7 +98,10 @@ async def open_session(ctx: Ctx, appointment_id: int) -> None:
         ctx.uow,
         citizen,
         translate(
-            citizen.language, "session.call_ready", url=citizen_link, reference=appointment.reference
+            citizen.language,
+            "session.call_ready",
+            url=citizen_link,
+            reference=appointment.reference,
         ),
     )
     if first_time and ctx.services.recorder.automatic:
@@ -113,7 +116,9 @@ async def start_recording(ctx: Ctx, appointment: Appointment) -> None:
     try:
         await ctx.services.recorder.start(appointment)
     except RecordingUnavailable as failure:
-        await save_details(ctx, appointment, recording={"status": "failed", "reason": failure.reason})
+        await save_details(
+            ctx, appointment, recording={"status": "failed", "reason": failure.reason}
+        )
         await record(ctx, appointment, "recording_failed", {"reason": failure.reason})
         ctx.say(ctx.t(f"session.recording_failed.{failure.reason}"))
         return
@@ -138,15 +143,21 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
     )
     identity = details.get("identity", {})
     id_line = (
-        ctx.t("panel.identity_ok", kind=ctx.t(f"identity.kind.{identity['kind']}"),
-              masked=identity["masked"])
+        ctx.t(
+            "panel.identity_ok",
+            kind=ctx.t(f"identity.kind.{identity['kind']}"),
+            masked=identity["masked"],
+        )
         if identity.get("status") == "verified"
         else ctx.t("panel.pending")
     )
     received = {d.requirement for d in await ctx.uow.documents.for_appointment(appointment.id)}
-    docs = " · ".join(
-        f"{_tick(d.code in received)} {d.name.get(ctx.lang)}" for d in procedure.documents
-    ) or "—"
+    docs = (
+        " · ".join(
+            f"{_tick(d.code in received)} {d.name.get(ctx.lang)}" for d in procedure.documents
+        )
+        or "—"
+    )
     extra = len([r for r in received if not r])
     if extra:
         docs += " · " + ctx.t("panel.other_documents", count=extra)

@@ -8,6 +8,7 @@ from domain.evidence import EventKind
 from domain.identity import IdKind, InvalidIdNumber, validate_id
 from domain.procedures import validate_field
 from handlers import documents, session
+from handlers.agreement import shown_value
 from handlers.context import Ctx, Step
 from handlers.i18n import translate
 from handlers.push import push_prompt
@@ -97,14 +98,23 @@ async def show_documents(ctx: Ctx) -> None:
     requested = set(appointment.details.get("requested", []))
     lines = []
     for required in procedure.documents:
-        state = "received" if required.code in have else (
-            "requested" if required.code in requested else "missing"
+        state = (
+            "received"
+            if required.code in have
+            else ("requested" if required.code in requested else "missing")
         )
         lines.append(ctx.t(f"docs.line.{state}", document=required.name.get(ctx.lang)))
     lines += [ctx.t("docs.line.extra", document=d.filename) for d in received if not d.requirement]
     options = [
-        (f"view:{d.id}", ctx.t("docs.view", document=documents.requirement_name(
-            ctx, appointment, d.requirement, ctx.lang) if d.requirement else d.filename))
+        (
+            f"view:{d.id}",
+            ctx.t(
+                "docs.view",
+                document=documents.requirement_name(ctx, appointment, d.requirement, ctx.lang)
+                if d.requirement
+                else d.filename,
+            ),
+        )
         for d in received
     ]
     options += [
@@ -146,8 +156,14 @@ async def view_document(ctx: Ctx, document_id: int) -> None:
         return
     link = ctx.services.links.file_link(document.id, f"staff:{ctx.user.staff_id}", ctx.now)
     warnings = ", ".join(ctx.t(f"doc.quality_short.{w}") for w in document.warnings)
-    ctx.say(ctx.t("docs.link", document=document.filename, url=link,
-                  warnings=f" ({warnings})" if warnings else ""))
+    ctx.say(
+        ctx.t(
+            "docs.link",
+            document=document.filename,
+            url=link,
+            warnings=f" ({warnings})" if warnings else "",
+        )
+    )
     await show_documents(ctx)
 
 
@@ -225,12 +241,20 @@ async def choose_field(ctx: Ctx) -> None:
     procedure = ctx.office.catalog.get(appointment.procedure)
     form = appointment.details.get("form", {})
     lines = "\n".join(
-        f"• {f.label.get(ctx.lang)}: {form.get(f.code, '—')}" for f in procedure.fields
+        f"• {f.label.get(ctx.lang)}: "
+        + (shown_value(f, form[f.code], ctx.lang) if f.code in form else "—")
+        for f in procedure.fields
     )
     options = [(f"edit:{f.code}", f.label.get(ctx.lang)) for f in procedure.fields]
     options.append(("panel", ctx.t("field.to_panel")))
-    ctx.ask(ctx.t("field.all_done", lines=lines), options, flow=FLOW, step="fields",
-            back=False, cancel=False)
+    ctx.ask(
+        ctx.t("field.all_done", lines=lines),
+        options,
+        flow=FLOW,
+        step="fields",
+        back=False,
+        cancel=False,
+    )
 
 
 async def on_choose_field(ctx: Ctx) -> None:

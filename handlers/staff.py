@@ -125,7 +125,11 @@ async def ask_detail(ctx: Ctx) -> None:
     )
     options = []
     if session.can_open(ctx, appointment):
-        key = "staff.continue_session" if appointment.status is Status.IN_SESSION else "staff.open_session"
+        key = (
+            "staff.continue_session"
+            if appointment.status is Status.IN_SESSION
+            else "staff.open_session"
+        )
         options.append(("open", ctx.t(key)))
     if can_transition(appointment.status, Status.NO_SHOW) and ctx.now >= appointment.start:
         options.append(("no_show", ctx.t("staff.mark_no_show")))

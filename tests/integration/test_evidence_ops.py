@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from datetime import datetime
@@ -83,7 +84,8 @@ async def test_export_gives_a_bundle_that_verifies_without_the_database(
     assert manifest["appointment"] == appointment.reference
     check = verify_bundle(out)
     assert check.ok, check.first_problem
-    result = subprocess.run(
+    result = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "-m", "bot.cli", "evidence", "verify", str(out)],
         capture_output=True,
         text=True,

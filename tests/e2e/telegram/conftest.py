@@ -84,15 +84,16 @@ class Person:
         self.bot = bot
         self.user = user
         self.last: list[ChatMessage] = []
+        self.text = ""
 
     def _new(self) -> list[ChatMessage]:
         self.last = list(self.user.unread)
         self.user.mark_read()
+        # What the person sees of the answer now: texts and button labels.
+        self.text = "\n".join(
+            [m.text or "" for m in self.last] + [b for m in self.last for b in m.button_texts]
+        )
         return self.last
-
-    @property
-    def text(self) -> str:
-        return "\n".join(m.text or "" for m in self.last)
 
     async def say(self, text: str) -> list[ChatMessage]:
         await self.user.send_text(text)

@@ -10,8 +10,9 @@ from tests.support import Clock
 from .conftest import Person, running_bot
 
 
-async def book(person: Person, procedure: str = "Alta", day: str = "dl. 30 de nov.",
-               time: str = "9:30") -> str:
+async def book(
+    person: Person, procedure: str = "Alta", day: str = "dl. 30 de nov.", time: str = "9:30"
+) -> str:
     """/start → Català → D'acord → Demanar cita → procedure → day → time → No cal → Confirmar;
     returns the booking reference."""
     await person.command("start")
@@ -78,10 +79,12 @@ async def test_book_move_and_cancel_by_buttons(emu: TelegramEmulator, tmp_path: 
         await maria.command("my")
         assert "No tens cap cita pendent." in maria.text
 
-        # Every press was answered, and no keyboard but the newest can still be pressed.
-        assert len(emu.answered_callbacks) >= 20
-        inbox = maria.user.inbox
-        assert all(not m.buttons for m in inbox[:-1] if m.message_id < inbox[-2].message_id)
+        # Every press was answered, and no pressed keyboard can be pressed again.
+        assert len(emu.answered_callbacks) == 17
+        messages = emu.chats[maria.user.id].messages
+        for answer in emu.answered_callbacks:
+            pressed = messages[answer["message_id"]]
+            assert not pressed.buttons and "→ " in pressed.text
         assert not [c for c in emu.calls if c.status >= 400]
 
 
@@ -100,15 +103,16 @@ async def test_language_from_the_client_and_deep_link(
         assert "Before we start" in ben.text or "Which language" in ben.text
 
 
-async def test_command_menus_per_language_and_role(
-    emu: TelegramEmulator, tmp_path: Path
-) -> None:
+async def test_command_menus_per_language_and_role(emu: TelegramEmulator, tmp_path: Path) -> None:
     from .conftest import ANNA_TG, LAIA_TG
 
     async with running_bot(emu, tmp_path, Clock()):
-        for language, book_text in (("ca", "Demanar una cita"), ("es", "Pedir una cita"),
-                                    ("en", "Book an appointment")):
-            citizen = emu.user(id=5010 + len(language) + ord(language[0]), language_code=language)
+        for user_id, language, book_text in (
+            (5011, "ca", "Demanar una cita"),
+            (5012, "es", "Pedir una cita"),
+            (5013, "en", "Book an appointment"),
+        ):
+            citizen = emu.user(id=user_id, language_code=language)
             menu = {c["command"]: c["description"] for c in citizen.visible_commands()}
             assert list(menu) == ["start", "book", "my", "help", "language", "cancel"]
             assert menu["book"] == book_text
@@ -127,7 +131,7 @@ async def test_markup_in_names_and_texts_is_shown_literally(
         joan = bot.person(emu.user(id=5020, first_name="<b>Joan", last_name="& Co</b>"))
         await book(joan, day="dl. 30 de nov.", time="10:00")
         await joan.say("<i>hola</i> & <a href='x'>adeu</a>")
-        assert "No t'he entès" in joan.text or "Tria una de les opcions" in joan.text or joan.text
+        assert joan.last and all(not m.entities for m in joan.last)
         anna = bot.person(emu.user(id=ANNA_TG, first_name="Anna", language_code="ca"))
         await anna.command("today")
         agenda = next(m for m in anna.last if "10:00" in (m.text or ""))
