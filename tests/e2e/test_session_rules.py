@@ -1,0 +1,181 @@
+"""Who may do what in a session, a citizen who does not agree, and Jibri."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from bot.app import App
+from bot.channels.memory import MemoryChannel
+from domain.model import ConversationState
+from tests.dialog import run_dialog
+from tests.fakes.jibri_api import FakeJibriApi
+from tests.session_kit import book, full_session
+from tests.support import Clock, office_settings, person, ready_app
+
+
+async def test_a_citizen_who_does_not_agree_gets_no_receipt(app: App, clock: Clock) -> None:
+    appointment = await full_session(app, clock, agree=False)
+    async with app.uow() as uow:
+        records = await uow.evidence.records(appointment.id, appointment.reference)
+        assert await uow.receipts.for_appointment(appointment.id) is None
+    kinds = [r.kind for r in records]
+    assert "citizen_declined" in kinds
+    assert "citizen_agreed" not in kinds and "receipt_issued" not in kinds
+    assert appointment.details["agreement"]["status"] == "declined"
+
+
+async def test_the_receipt_needs_the_agreement(app: App, clock: Clock) -> None:
+    citizen = person(app, "rosa", language="en")
+    await book(app, citizen)
+    clock.advance(minutes=50)
+    anna = person(app, "staff:anna", "Anna Puig", "en")
+    await run_dialog(
+        anna,
+        [
+            ("/today", []),
+            ("[9:00]", []),
+            ("[Open the session]", ["Session"]),
+            ("[Receipt]", ["has to agree with the summary first", "5 Receipt: —"]),
+            ("[Send for agreement]", ["Verify the citizen's identity first"]),
+        ],
+    )
+
+
+async def test_another_clerk_cannot_act_on_the_session(app: App, clock: Clock) -> None:
+    citizen = person(app, "rosa", language="en")
+    await book(app, citizen)  # 'volant' is served by Anna only
+    clock.advance(minutes=50)
+    marc = person(app, "staff:marc", "Marc Soler", "en")
+    await run_dialog(marc, [("/today", ["no appointments", "!Rosa"])])
+    async with app.uow() as uow:
+        [appointment] = await uow.appointments.for_staff(
+            "anna", clock.now(), clock.now() + timedelta(hours=3)
+        )
+        marc_user = await uow.users.get_or_create(
+            "memory", "staff:marc", address="staff:marc", display_name="", language="en"
+        )
+        # A state pointing at Anna's session, as a forged or stale client could produce.
+        await uow.conversations.save(
+            marc_user.id,
+            ConversationState(
+                flow="session",
+                step="panel",
+                data={"id": appointment.id, "_options": [["identity", "Identity"]]},
+            ),
+        )
+        await uow.commit()
+    await run_dialog(marc, [("Identity", ["not assigned to you", "!Which identity document"])])
+    async with app.uow() as uow:
+        current = await uow.appointments.get(appointment.id)
+    assert current is not None and current.status.value == "booked"
+
+
+async def test_a_citizen_never_gets_a_moderator_link(app: App, clock: Clock) -> None:
+    citizen = person(app, "rosa", language="en")
+    await book(app, citizen)
+    await run_dialog(
+        citizen,
+        [
+            ("/today", ["only for the office staff"]),
+            ("/stats", ["only for administrators"]),
+        ],
+    )
+    clock.advance(minutes=50)
+    anna = person(app, "staff:anna", "Anna Puig", "en")
+    await run_dialog(anna, [("/today", []), ("[9:00]", []), ("[Open the session]", ["Session"])])
+    channel = app.channels["memory"]
+    assert isinstance(channel, MemoryChannel)
+    await app.dispatcher.drain()
+    [ready] = channel.inbox["rosa"]
+    assert "moderator" not in ready.text.lower()
+    import jwt
+
+    token = ready.text.split("#jwt=")[1].split()[0]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["context"]["user"]["moderator"] == "false"
+    assert claims["context"]["user"]["affiliation"] == "member"
+
+
+async def _jibri_app(tmp_path: Path, jibri: FakeJibriApi, clock: Clock) -> App:
+    settings = office_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
+        tmp_path,
+        jibri={
+            "api_url": jibri.url,
+            "auto_start": True,
+            "xmpp_domain": "recorder.meet.test",
+            "recorder_user": "recorder",
+            "recorder_password": "pw",
+        },
+    )
+    app, _ = await ready_app(settings, clock)
+    return app
+
+
+async def test_recording_starts_with_the_session(tmp_path: Path, clock: Clock) -> None:
+    async with FakeJibriApi() as jibri:
+        app = await _jibri_app(tmp_path, jibri, clock)
+        try:
+            await book(app, person(app, "rosa", language="en"))
+            clock.advance(minutes=50)
+            anna = person(app, "staff:anna", "Anna Puig", "en")
+            await run_dialog(
+                anna,
+                [
+                    ("/today", []),
+                    ("[9:00]", []),
+                    ("[Open the session]", ["Recording: in progress"]),
+                ],
+            )
+            assert jibri.busy and jibri.last_start is not None
+            call = jibri.last_start["callParams"]["callUrlInfo"]
+            assert call["baseUrl"] == "https://meet.test" and call["callName"].startswith("vt-")
+            await run_dialog(anna, [("[End]", []), ("[End the session]", ["has ended"])])
+            assert not jibri.busy  # stopService was called
+        finally:
+            await app.close()
+
+
+async def test_a_busy_recorder_is_reported_to_staff(tmp_path: Path, clock: Clock) -> None:
+    async with FakeJibriApi() as jibri:
+        jibri.busy = True
+        app = await _jibri_app(tmp_path, jibri, clock)
+        try:
+            await book(app, person(app, "rosa", language="en"))
+            clock.advance(minutes=50)
+            anna = person(app, "staff:anna", "Anna Puig", "en")
+            await run_dialog(
+                anna,
+                [
+                    ("/today", []),
+                    ("[9:00]", []),
+                    ("[Open the session]", ["the recorder is busy", "Recording: failed"]),
+                ],
+            )
+        finally:
+            await app.close()
+
+
+async def test_an_unreachable_recorder_does_not_stop_the_session(
+    tmp_path: Path, clock: Clock
+) -> None:
+    async with FakeJibriApi() as jibri:
+        url = jibri.url
+    settings_jibri = FakeJibriApi()
+    settings_jibri.url = url  # nothing listens there any more
+    app = await _jibri_app(tmp_path, settings_jibri, clock)
+    try:
+        await book(app, person(app, "rosa", language="en"))
+        clock.advance(minutes=50)
+        anna = person(app, "staff:anna", "Anna Puig", "en")
+        await run_dialog(
+            anna,
+            [
+                ("/today", []),
+                ("[9:00]", []),
+                ("[Open the session]", ["the recorder does not answer", "1 Identity: pending"]),
+            ],
+        )
+    finally:
+        await app.close()
