@@ -13,7 +13,7 @@ from typing import Any
 from bot.links import LinkSigner, derive_link_key
 from config.settings import ConfigError, Settings
 from documents.intake import IntakeLimits, IntakeRejected, intake
-from documents.receipt import build_receipt_pdf
+from documents.receipt import build_receipt_pdf, sign_pdf_async
 from domain.model import Appointment
 from handlers.ports import (
     AcceptedDocument,
@@ -157,12 +157,24 @@ class JibriRecorder:
 
 
 class ReceiptRenderer:
-    def __init__(self, public_base_url: str, logo: bytes | None) -> None:
+    def __init__(
+        self,
+        public_base_url: str,
+        logo: bytes | None,
+        seal: Path | None = None,
+        passphrase: str = "",
+    ) -> None:
         self._base = public_base_url.rstrip("/")
         self.logo = logo
+        self._seal = seal
+        self._passphrase = passphrase
 
     async def render(self, receipt: Any, labels: dict[str, str]) -> bytes:
-        return await asyncio.to_thread(build_receipt_pdf, receipt, labels)
+        pdf = await asyncio.to_thread(build_receipt_pdf, receipt, labels)
+        if self._seal is None:
+            return pdf
+        # PAdES signature with the council's seal, added as an incremental update.
+        return await sign_pdf_async(pdf, self._seal, self._passphrase or None)
 
     def verify_url(self, csv_code: str) -> str:
         return f"{self._base}/verify/{csv_code}"
@@ -197,6 +209,15 @@ def _logo(settings: Settings) -> bytes | None:
         raise ConfigError(f"council.logo_file: cannot read it ({exc.strerror})") from exc
 
 
+def _seal(settings: Settings) -> Path | None:
+    if not settings.council.signing_certificate:
+        return None
+    path = Path(settings.council.signing_certificate)
+    if not path.is_file():
+        raise ConfigError(f"council.signing_certificate: {path} is not a readable file")
+    return path
+
+
 def build_services(settings: Settings, storage: Storage) -> tuple[Services, LinkSigner]:
     _, master = storage.keyring.current()
     links = LinkSigner(
@@ -209,7 +230,12 @@ def build_services(settings: Settings, storage: Storage) -> tuple[Services, Link
         documents=StoredDocuments(storage.blobs, limits),
         meetings=JitsiMeetings(settings),
         recorder=JibriRecorder(settings),
-        receipts=ReceiptRenderer(settings.web.public_base_url, _logo(settings)),
+        receipts=ReceiptRenderer(
+            settings.web.public_base_url,
+            _logo(settings),
+            _seal(settings),
+            settings.council.signing_passphrase.get_secret_value(),
+        ),
         links=links,
     )
     return services, links

@@ -1,4 +1,5 @@
-"""The one aiohttp server: health, metrics, and (later) webhooks, files and verification."""
+"""The one aiohttp server: health, metrics, webhooks (Telegram, Jibri), document links and
+receipt verification. Each part registers its own routes in `build_web`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import App
+from bot.web_files import add_file_routes  # issue 4
+from bot.web_jibri import add_jibri_routes, jibri_metrics  # issue 5
+from bot.web_verify import add_verify_routes  # issue 4
 
 APP_KEY = web.AppKey("videotramit", App)
 
@@ -35,6 +39,7 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE videotramit_outbox_delivered_total counter\n"
         f"videotramit_outbox_delivered_total {app.dispatcher.delivered}\n"
     )
+    body += jibri_metrics(request.app)  # issue 5
     return web.Response(text=body, content_type="text/plain", charset="utf-8")
 
 
@@ -76,4 +81,7 @@ def build_web(app: App) -> web.Application:
     server.router.add_get("/healthz", healthz)
     server.router.add_get("/metrics", metrics)
     server.router.add_post("/telegram/webhook", telegram_webhook)  # issue 3
+    add_file_routes(server, app)  # issue 4: /files/{token}
+    add_verify_routes(server, app)  # issue 4: /verify, /verify/{code}
+    add_jibri_routes(server, app)  # issue 5: /jibri/v1/status, /jibri/v1/session/status
     return server

@@ -104,9 +104,7 @@ def _language_links(language: str, path: str) -> str:
         else:
             href = escape(f"{path}?lang={code}")
             items.append(f'<li><a href="{href}" lang="{code}" hreflang="{code}">{name}</a></li>')
-    return (
-        f'<nav aria-label="{t(language, "languages")}"><ul>{"".join(items)}</ul></nav>'
-    )
+    return f'<nav aria-label="{t(language, "languages")}"><ul>{"".join(items)}</ul></nav>'
 
 
 def render_page(

@@ -110,6 +110,8 @@ class CouncilSettings(Section):
     controller: str = ""
     dpo_contact: str = ""
     retention: str = ""
+    signing_certificate: str = ""
+    signing_passphrase: SecretStr = SecretStr("")
 
 
 class ScheduleSettings(Section):
@@ -201,7 +203,11 @@ class Settings(BaseSettings):
 
     @property
     def key_file(self) -> Path:
-        return Path(self.storage.key_file) if self.storage.key_file else self.data_dir / "keys" / "master.keys"
+        return (
+            Path(self.storage.key_file)
+            if self.storage.key_file
+            else self.data_dir / "keys" / "master.keys"
+        )
 
     @property
     def database_url(self) -> str:

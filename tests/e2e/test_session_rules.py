@@ -179,3 +179,30 @@ async def test_an_unreachable_recorder_does_not_stop_the_session(
         )
     finally:
         await app.close()
+
+
+async def test_receipts_are_sealed_when_the_council_has_a_certificate(
+    tmp_path: Path, clock: Clock
+) -> None:
+    from tests.certs import make_council_p12, validate
+
+    seal = tmp_path / "seal.p12"
+    cert = make_council_p12(seal, b"seal-pass")
+    settings = office_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
+        tmp_path,
+        council={"signing_certificate": str(seal), "signing_passphrase": "seal-pass"},
+    )
+    app, _ = await ready_app(settings, clock)
+    try:
+        appointment = await full_session(app, clock)
+        async with app.uow() as uow:
+            receipt = await uow.receipts.for_appointment(appointment.id)
+        assert receipt is not None
+        signed = await app.services.documents.read(receipt.sha256)
+    finally:
+        await app.close()
+    import asyncio
+
+    status = await asyncio.to_thread(validate, signed, cert)  # pyHanko runs its own loop
+    assert status.intact and status.valid and status.trusted  # type: ignore[attr-defined]

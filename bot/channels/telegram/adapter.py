@@ -135,6 +135,9 @@ class TelegramChannel:
     def running(self) -> bool:
         return self._app is not None and self._app.running
 
+    def chat_idle(self, chat_id: int) -> bool:
+        return chat_id not in self._workers
+
     @property
     def idle(self) -> bool:
         """Nothing queued or being handled (tests and benchmarks wait for this)."""

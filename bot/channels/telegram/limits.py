@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dtm
 import random
+import warnings
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -21,6 +22,7 @@ from typing import Any, TypeVar
 from aiolimiter import AsyncLimiter
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -116,6 +118,13 @@ def seconds(value: int | float | dtm.timedelta) -> float:
     return value.total_seconds() if isinstance(value, dtm.timedelta) else float(value)
 
 
+def retry_after(exc: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait (PTB 22 warns that the type will change)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        return seconds(exc.retry_after)
+
+
 def transient(exc: BaseException) -> bool:
     """Worth trying again: flood control, network trouble, timeouts, 5xx (not 4xx)."""
     if isinstance(exc, RetryAfter):
@@ -136,7 +145,7 @@ class Backoff:
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, RetryAfter):
             # Exactly what Telegram asked for, and a hair more so we never come back early.
-            return seconds(exc.retry_after) + 0.1 + random.uniform(0, 0.2)
+            return retry_after(exc) + 0.1 + random.uniform(0, 0.2)
         delay = min(self.cap, self.first * 2 ** (state.attempt_number - 1))
         return delay * random.uniform(0.5, 1.0)
 

@@ -61,11 +61,18 @@ class RunningBot:
     runner: web.AppRunner | None = None
     people: dict[int, Person] = field(default_factory=dict)
 
-    async def settle(self, timeout: float = 15.0) -> None:  # noqa: ASYNC109
-        """Wait until every update sent so far has been handled and answered."""
+    async def settle(self, chat_id: int | None = None, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Wait until every update sent so far has been handled and answered (in one chat,
+        or everywhere)."""
         target = self.emu._next_update_id - 1
         deadline = time.monotonic() + timeout
-        while not (self.channel.last_update_id >= target and self.channel.idle):
+
+        def done() -> bool:
+            if self.channel.last_update_id < target:
+                return False
+            return self.channel.idle if chat_id is None else self.channel.chat_idle(chat_id)
+
+        while not done():
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"bot not settled: seen {self.channel.last_update_id} of {target}, "
@@ -97,12 +104,12 @@ class Person:
 
     async def say(self, text: str) -> list[ChatMessage]:
         await self.user.send_text(text)
-        await self.bot.settle()
+        await self.bot.settle(self.user.chat_id)
         return self._new()
 
     async def command(self, command: str, payload: str | None = None) -> list[ChatMessage]:
         await self.user.send_command(command, payload)
-        await self.bot.settle()
+        await self.bot.settle(self.user.chat_id)
         return self._new()
 
     def keyboard_message(self, label: str) -> tuple[ChatMessage, str]:
@@ -117,7 +124,7 @@ class Person:
     async def press(self, label: str) -> list[ChatMessage]:
         message, text = self.keyboard_message(label)
         press = await self.user.press(message, text)
-        await self.bot.settle()
+        await self.bot.settle(self.user.chat_id)
         assert press.answered, "every button press is answered (answerCallbackQuery)"
         return self._new()
 
@@ -125,18 +132,18 @@ class Person:
         """Press the ``index``-th button (from 0) of the newest message with buttons."""
         message = next(m for m in reversed(self.user.inbox) if m.buttons)
         press = await self.user.press(message, message.button_texts[index])
-        await self.bot.settle()
+        await self.bot.settle(self.user.chat_id)
         assert press.answered
         return self._new()
 
     async def send_photo(self, data: bytes) -> list[ChatMessage]:
         await self.user.send_photo(data)
-        await self.bot.settle()
+        await self.bot.settle(self.user.chat_id)
         return self._new()
 
     async def send_document(self, data: bytes, name: str, mime: str | None = None) -> list[Any]:
         await self.user.send_document(data, name, mime)
-        await self.bot.settle()
+        await self.bot.settle(self.user.chat_id)
         return self._new()
 
 

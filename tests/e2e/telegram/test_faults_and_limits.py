@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.channels.telegram import Limits
@@ -15,6 +16,9 @@ from tests.fakes.telegram_api import ChatMessage, TelegramEmulator
 from tests.support import Clock
 
 from .conftest import Person, RunningBot, running_bot
+
+# PTB 22 itself warns about RetryAfter.retry_after's future type each time it raises one.
+pytestmark = pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
 
 SCRIPT = [
     ("command", "start"),
@@ -78,8 +82,11 @@ async def test_blocked_user_is_marked_unreachable(emu: TelegramEmulator, tmp_pat
         async with bot.app.uow() as uow:
             for person in (pol, ada):
                 user = await uow.users.get_or_create(
-                    "telegram", str(person.user.id), address=str(person.user.id),
-                    display_name="", language="ca",
+                    "telegram",
+                    str(person.user.id),
+                    address=str(person.user.id),
+                    display_name="",
+                    language="ca",
                 )
                 await notify.to_user(uow, user, "Recordatori: <demà> a les 9:30 & adeu")
             await uow.commit()
@@ -93,8 +100,9 @@ async def test_blocked_user_is_marked_unreachable(emu: TelegramEmulator, tmp_pat
             outbox = (await session.execute(select(OutboxRow))).scalars().all()
         assert users[str(pol.user.id)] is True
         assert users[str(ada.user.id)] is False
-        assert sorted((row.address, row.delivered_at is not None, row.failed_at is not None)
-                      for row in outbox) == [("6201", False, True), ("6202", True, False)]
+        assert sorted(
+            (row.address, row.delivered_at is not None, row.failed_at is not None) for row in outbox
+        ) == [("6201", False, True), ("6202", True, False)]
         assert ada.user.inbox[-1].text == "Recordatori: <demà> a les 9:30 & adeu"
         assert len(emu.calls_to("sendMessage")) > 0
         # Tried once, not retried forever:
@@ -131,7 +139,10 @@ async def test_flood_limits_are_respected(tmp_path: Path) -> None:
 
 async def queue(uow: object, chat_id: int, text: str) -> None:
     await uow.outbox.enqueue(  # type: ignore[attr-defined]
-        channel="telegram", address=str(chat_id), payload={"text": text}, user_id=None,
+        channel="telegram",
+        address=str(chat_id),
+        payload={"text": text},
+        user_id=None,
         not_before=Clock().now(),
     )
 

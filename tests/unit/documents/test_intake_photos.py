@@ -74,8 +74,15 @@ def test_all_metadata_removed() -> None:
     assert not stored.getexif().get_ifd(0x8825)
     for key in ("exif", "xmp", "comment", "icc_profile", "photoshop"):
         assert key not in stored.info
-    for needle in (b"Exif\x00\x00", b"secret-xmp", b"secret-comment", b"PhoneMaker",
-                   b"PhoneModel", b"fake-icc", b"2026:03:14"):
+    for needle in (
+        b"Exif\x00\x00",
+        b"secret-xmp",
+        b"secret-comment",
+        b"PhoneMaker",
+        b"PhoneModel",
+        b"fake-icc",
+        b"2026:03:14",
+    ):
         assert needle not in result.data
     assert result.sha256 == hashlib.sha256(result.data).hexdigest()
     assert result.source_sha256 == hashlib.sha256(data).hexdigest()
@@ -92,7 +99,9 @@ def test_heic_accepted_upright_and_without_metadata() -> None:
     result = intake(data, "IMG_0001.HEIC")
 
     assert (result.kind, result.content_type, result.source_format) == (
-        "image", "image/jpeg", "heic",
+        "image",
+        "image/jpeg",
+        "heic",
     )
     assert result.filename == "IMG_0001.jpg"
     image = stored_image(result.data)

@@ -22,6 +22,7 @@ from documents.receipt import (
     sign_pdf_async,
 )
 from domain.receipts import Receipt, new_csv_code
+from tests.certs import make_council_p12, validate
 
 LABELS = {
     "title": "Registry entry receipt",
@@ -144,6 +145,7 @@ def test_markup_prints_literally(pdf: bytes) -> None:
 def test_qr_code_decodes_to_the_verify_url(pdf: bytes) -> None:
     import pypdfium2 as pdfium
     import zxingcpp
+
     page = pdfium.PdfDocument(pdf)[0]
     image = page.render(scale=2).to_pil()
     decoded = [barcode.text for barcode in zxingcpp.read_barcodes(image)]
@@ -227,56 +229,8 @@ def test_official_time_in_summer() -> None:
 
 @pytest.fixture(scope="module")
 def council_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.hazmat.primitives.serialization import pkcs12
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([
-        x509.NameAttribute(NameOID.COUNTRY_NAME, "ES"),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Ajuntament de Prova"),
-        x509.NameAttribute(NameOID.COMMON_NAME, "Segell d'òrgan de prova"),
-    ])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + dt.timedelta(days=365))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True, content_commitment=True, key_encipherment=False,
-                data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                crl_sign=True, encipher_only=False, decipher_only=False,
-            ),
-            critical=True,
-        )
-        .sign(key, hashes.SHA256())
-    )
     path = tmp_path_factory.mktemp("cert") / "council.p12"
-    path.write_bytes(pkcs12.serialize_key_and_certificates(
-        b"council", key, cert, None, serialization.BestAvailableEncryption(b"s3cret")
-    ))
-    return path, cert.public_bytes(serialization.Encoding.DER)
-
-
-def validate(signed: bytes, cert_der: bytes) -> object:
-    from asn1crypto import x509 as asn1_x509
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    reader = PdfFileReader(io.BytesIO(signed))
-    (signature,) = reader.embedded_signatures
-    assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"  # PAdES
-    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(cert_der)])
-    return validate_pdf_signature(signature, context)
+    return path, make_council_p12(path)
 
 
 def test_signed_receipt_validates(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
@@ -288,9 +242,7 @@ def test_signed_receipt_validates(pdf: bytes, council_certificate: tuple[Path, b
     assert MARKUP_NAME in text_of(signed)
 
 
-async def test_signing_from_async_code(
-    pdf: bytes, council_certificate: tuple[Path, bytes]
-) -> None:
+async def test_signing_from_async_code(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
     p12, cert_der = council_certificate
     signed = await sign_pdf_async(pdf, p12, b"s3cret")
     status = await asyncio.to_thread(validate, signed, cert_der)

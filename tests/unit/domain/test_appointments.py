@@ -15,14 +15,24 @@ from domain.appointments import (
     transition,
 )
 
-B, S, C, X, N = (Status.BOOKED, Status.IN_SESSION, Status.COMPLETED, Status.CANCELLED,
-                 Status.NO_SHOW)
+B, S, C, X, N = (
+    Status.BOOKED,
+    Status.IN_SESSION,
+    Status.COMPLETED,
+    Status.CANCELLED,
+    Status.NO_SHOW,
+)
 LEGAL = {(B, S), (B, X), (B, N), (S, C), (S, X), (S, N)}
 
 
 def test_values_are_stable_strings() -> None:
-    assert [s.value for s in Status] == ["booked", "in_session", "completed", "cancelled",
-                                         "no_show"]
+    assert [s.value for s in Status] == [
+        "booked",
+        "in_session",
+        "completed",
+        "cancelled",
+        "no_show",
+    ]
     assert Status("no_show") is N
 
 

@@ -44,8 +44,15 @@ def test_shipped_catalogue_parses_and_is_complete() -> None:
     procedures = catalog.procedures()
     assert len(procedures) >= 7
     assert [p.code for p in catalog.information()] == ["informacio"]
-    for code in ("padro_alta", "certificat_convivencia", "bonificacio_ibi", "obres_menors",
-                 "serveis_socials", "targeta_aparcament", "volant_empadronament"):
+    for code in (
+        "padro_alta",
+        "certificat_convivencia",
+        "bonificacio_ibi",
+        "obres_menors",
+        "serveis_socials",
+        "targeta_aparcament",
+        "volant_empadronament",
+    ):
         assert code in catalog
     for procedure in catalog:
         assert 15 <= procedure.duration_minutes <= 30
@@ -64,8 +71,18 @@ def test_shipped_catalogue_parses_and_is_complete() -> None:
 
 def test_shipped_catalogue_uses_many_field_types() -> None:
     used = {f.type for p in parse_catalog(shipped_text()) for f in p.fields}
-    assert used >= {"text", "date", "number", "email", "phone", "choice", "yesno",
-                    "id_number", "postal_code", "iban"}
+    assert used >= {
+        "text",
+        "date",
+        "number",
+        "email",
+        "phone",
+        "choice",
+        "yesno",
+        "id_number",
+        "postal_code",
+        "iban",
+    }
 
 
 # --------------------------------------------------------------------------- catalogue
@@ -112,46 +129,86 @@ def test_localized_text_falls_back_to_catalan_then_first() -> None:
         ("", "catalogue.procedure: missing"),
         ('title = "x"\n' + entry(), "catalogue.title: unknown key"),
         ("procedure = []", "the catalogue is empty"),
-        (entry().replace("duration_minutes = 20", "duration_minutes = 0"),
-         "procedure[0](x).duration_minutes"),
-        (entry().replace("duration_minutes = 20", 'duration_minutes = "20"'),
-         "procedure[0](x).duration_minutes"),
-        (entry().replace("duration_minutes", "duration_minute"),
-         "procedure[0](x).duration_minute: unknown key"),
-        (entry().replace('name = { ca = "Name ca", es = "Name es", en = "Name en" }', ""),
-         "procedure[0](x).name: missing"),
+        (
+            entry().replace("duration_minutes = 20", "duration_minutes = 0"),
+            "procedure[0](x).duration_minutes",
+        ),
+        (
+            entry().replace("duration_minutes = 20", 'duration_minutes = "20"'),
+            "procedure[0](x).duration_minutes",
+        ),
+        (
+            entry().replace("duration_minutes", "duration_minute"),
+            "procedure[0](x).duration_minute: unknown key",
+        ),
+        (
+            entry().replace('name = { ca = "Name ca", es = "Name es", en = "Name en" }', ""),
+            "procedure[0](x).name: missing",
+        ),
         (entry().replace(', en = "Desc en"', ""), "procedure[0](x).description.en: missing"),
         (entry().replace('es = "Name es"', 'es = ""'), "procedure[0](x).name.es"),
         (entry(code="Bad-Code"), "procedure[0].code: 'Bad-Code' is not a valid code"),
         (entry(kind="other"), "procedure[0](x).kind: 'other'"),
         (entry("a") + entry("a"), "procedure[1](a).code: 'a' appears twice"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "dat"\nlabel = {t("L")}\n'),
-         "procedure[0](x).fields[0].type: unknown field type 'dat'"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
-                     "required = 1\n"),
-         "procedure[0](x).fields[0].required"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
-                     "max_length = -3\n"),
-         "procedure[0](x).fields[0].max_length"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "choice"\nlabel = {t("L")}\n'),
-         "procedure[0](x).fields[0].choices: expected a list"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "choice"\nlabel = {t("L")}\n'
-                     "choices = []\n"),
-         "procedure[0](x).fields[0].choices: a choice field needs"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "choice"\nlabel = {t("L")}\n'
-                     f'choices = [{{ code = "a", label = {t("A")} }}, '
-                     f'{{ code = "a", label = {t("B")} }}]\n'),
-         "procedure[0](x).fields[0].choices[1].code: 'a' appears twice"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
-                     f'choices = [{{ code = "a", label = {t("A")} }}]\n'),
-         "procedure[0](x).fields[0].choices: only fields of type 'choice'"),
-        (entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
-                     f'[[procedure.fields]]\ncode = "f"\ntype = "date"\nlabel = {t("L")}\n'),
-         "procedure[0](x).fields[1].code: 'f' appears twice"),
-        (entry(extra=f'[[procedure.documents]]\ncode = "d"\nnam = {t("D")}\n'),
-         "procedure[0](x).documents[0].nam: unknown key"),
-        (entry(extra='[[procedure.documents]]\ncode = "d"\nname = { ca = "D" }\n'),
-         "procedure[0](x).documents[0].name.es: missing translation"),
+        (
+            entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "dat"\nlabel = {t("L")}\n'),
+            "procedure[0](x).fields[0].type: unknown field type 'dat'",
+        ),
+        (
+            entry(
+                extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
+                "required = 1\n"
+            ),
+            "procedure[0](x).fields[0].required",
+        ),
+        (
+            entry(
+                extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
+                "max_length = -3\n"
+            ),
+            "procedure[0](x).fields[0].max_length",
+        ),
+        (
+            entry(extra=f'[[procedure.fields]]\ncode = "f"\ntype = "choice"\nlabel = {t("L")}\n'),
+            "procedure[0](x).fields[0].choices: expected a list",
+        ),
+        (
+            entry(
+                extra=f'[[procedure.fields]]\ncode = "f"\ntype = "choice"\nlabel = {t("L")}\n'
+                "choices = []\n"
+            ),
+            "procedure[0](x).fields[0].choices: a choice field needs",
+        ),
+        (
+            entry(
+                extra=f'[[procedure.fields]]\ncode = "f"\ntype = "choice"\nlabel = {t("L")}\n'
+                f'choices = [{{ code = "a", label = {t("A")} }}, '
+                f'{{ code = "a", label = {t("B")} }}]\n'
+            ),
+            "procedure[0](x).fields[0].choices[1].code: 'a' appears twice",
+        ),
+        (
+            entry(
+                extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
+                f'choices = [{{ code = "a", label = {t("A")} }}]\n'
+            ),
+            "procedure[0](x).fields[0].choices: only fields of type 'choice'",
+        ),
+        (
+            entry(
+                extra=f'[[procedure.fields]]\ncode = "f"\ntype = "text"\nlabel = {t("L")}\n'
+                f'[[procedure.fields]]\ncode = "f"\ntype = "date"\nlabel = {t("L")}\n'
+            ),
+            "procedure[0](x).fields[1].code: 'f' appears twice",
+        ),
+        (
+            entry(extra=f'[[procedure.documents]]\ncode = "d"\nnam = {t("D")}\n'),
+            "procedure[0](x).documents[0].nam: unknown key",
+        ),
+        (
+            entry(extra='[[procedure.documents]]\ncode = "d"\nname = { ca = "D" }\n'),
+            "procedure[0](x).documents[0].name.es: missing translation",
+        ),
     ],
 )
 def test_bad_catalogues_name_the_offending_key(text: str, fragment: str) -> None:

@@ -53,8 +53,16 @@ def test_references_do_not_repeat() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["VT-7K3M9PQ", "vt-7k3m9pq", "7K3M9PQ", "7k3m 9pq", " VT 7K3-M9PQ ", "vt7k3m9pq", "VT.7K3M9PQ",
-     "VT–7K3M9PQ"],
+    [
+        "VT-7K3M9PQ",
+        "vt-7k3m9pq",
+        "7K3M9PQ",
+        "7k3m 9pq",
+        " VT 7K3-M9PQ ",
+        "vt7k3m9pq",
+        "VT.7K3M9PQ",
+        "VT–7K3M9PQ",
+    ],
 )
 def test_normalise_is_tolerant(typed: str) -> None:
     assert normalise_reference(typed) == "VT-7K3M9PQ"
@@ -63,9 +71,23 @@ def test_normalise_is_tolerant(typed: str) -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    [None, "", "VT-", "VT-7K3M9P", "VT-7K3M9PQR", "7K3M9P", "VT-7K3M9P0", "VT-7K3M9PO",
-     "VT-7K3M9PI", "VT-7K3M9P1", "VT-7K3M9PL", "VT-7K3M9PU", "XX-7K3M9PQ", "hola",
-     "VT-7K3M9PÇ"],
+    [
+        None,
+        "",
+        "VT-",
+        "VT-7K3M9P",
+        "VT-7K3M9PQR",
+        "7K3M9P",
+        "VT-7K3M9P0",
+        "VT-7K3M9PO",
+        "VT-7K3M9PI",
+        "VT-7K3M9P1",
+        "VT-7K3M9PL",
+        "VT-7K3M9PU",
+        "XX-7K3M9PQ",
+        "hola",
+        "VT-7K3M9PÇ",
+    ],
 )
 def test_normalise_refuses_what_is_not_a_reference(typed: str | None) -> None:
     assert normalise_reference(typed) is None

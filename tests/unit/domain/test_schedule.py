@@ -41,8 +41,12 @@ def test_day_ranges_and_lists() -> None:
 
 @pytest.mark.parametrize(
     "rule",
-    ["mon-wed,fri 08:30-13:30", "Mon-Wed, Fri 08:30-13:30", "monday-wednesday,friday 8:30-13:30",
-     "mon-wed,fri   08:30-13:30  "],
+    [
+        "mon-wed,fri 08:30-13:30",
+        "Mon-Wed, Fri 08:30-13:30",
+        "monday-wednesday,friday 8:30-13:30",
+        "mon-wed,fri   08:30-13:30  ",
+    ],
 )
 def test_spelling_variants(rule: str) -> None:
     hours = WeeklyHours.parse([rule])
@@ -104,8 +108,9 @@ def test_staff_member_build_and_eligibility() -> None:
     anna = StaffMember.build("anna", "Anna", hours=["mon-fri 09:00-14:00"])
     marc = StaffMember.build("marc", "Marc", procedures=["padro_alta"], hours=["mon 09:00-10:00"])
     laia = StaffMember.build("laia", "Laia", roles=["admin"], procedures=[], hours=[])
-    nuria = StaffMember.build("nuria", "Núria", roles=["staff", "admin"], procedures=[],
-                              hours=["tue 09:00-10:00"])
+    nuria = StaffMember.build(
+        "nuria", "Núria", roles=["staff", "admin"], procedures=[], hours=["tue 09:00-10:00"]
+    )
     idle = StaffMember.build("idle", "Idle", hours=[])
     assert anna.serves("x") and anna.procedures == frozenset({"*"})
     assert marc.serves("padro_alta") and not marc.serves("obres_menors")
@@ -160,8 +165,10 @@ name = "Diada"
         ("[[holiday]]\ndate = 2026-01-01\nnom = 'x'\n", "holiday[0].nom: unknown key"),
         ("[[holiday]]\ndate = 2026-01-01\nscope = 'galaxy'\n", "holiday[0].scope"),
         ("[[holiday]]\ndate = 2026-01-01\nname = 3\n", "holiday[0].name"),
-        ("[[holiday]]\ndate = 2026-01-01\n[[holiday]]\ndate = 2026-01-01\n",
-         "holiday[1].date: 2026-01-01 is listed twice"),
+        (
+            "[[holiday]]\ndate = 2026-01-01\n[[holiday]]\ndate = 2026-01-01\n",
+            "holiday[1].date: 2026-01-01 is listed twice",
+        ),
         ("[[holidays]]\ndate = 2026-01-01\n", "unknown key 'holidays'"),
         ("holiday = 3\n", "expected [[holiday]]"),
     ],
@@ -189,9 +196,23 @@ def _easter(year: int) -> date:
 def test_shipped_holidays() -> None:
     text = resources.files("config").joinpath("holidays.toml").read_text(encoding="utf-8")
     holidays = parse_holidays(text)
-    catalonia_2026 = {date(2026, m, d) for m, d in [
-        (1, 1), (1, 6), (4, 3), (4, 6), (5, 1), (6, 24), (8, 15), (9, 11), (10, 12), (12, 8),
-        (12, 25), (12, 26)]}
+    catalonia_2026 = {
+        date(2026, m, d)
+        for m, d in [
+            (1, 1),
+            (1, 6),
+            (4, 3),
+            (4, 6),
+            (5, 1),
+            (6, 24),
+            (8, 15),
+            (9, 11),
+            (10, 12),
+            (12, 8),
+            (12, 25),
+            (12, 26),
+        ]
+    }
     assert catalonia_2026 <= holidays
     assert _easter(2026) == date(2026, 4, 5) and _easter(2027) == date(2027, 3, 28)
     for year in (2026, 2027):

@@ -57,8 +57,12 @@ def local_times(slots: list[Slot]) -> list[str]:
 def test_grid_of_a_working_range_in_utc_sorted() -> None:
     slots = slots_on_day(TUESDAY, 30, [member()], frozenset(), [], rules(), EARLY_MONDAY)
     assert local_times(slots) == ["09:00", "09:30", "10:00", "10:30"]
-    assert [s.start for s in slots] == [utc(2026, 3, 3, 8), utc(2026, 3, 3, 8, 30),
-                                        utc(2026, 3, 3, 9), utc(2026, 3, 3, 9, 30)]
+    assert [s.start for s in slots] == [
+        utc(2026, 3, 3, 8),
+        utc(2026, 3, 3, 8, 30),
+        utc(2026, 3, 3, 9),
+        utc(2026, 3, 3, 9, 30),
+    ]
     assert all(s.start.tzinfo is UTC and s.end.tzinfo is UTC for s in slots)
     assert all(s.end - s.start == timedelta(minutes=30) for s in slots)
     assert all(s.staff_ids == ("a",) for s in slots)
@@ -121,8 +125,12 @@ def test_slot_exists_while_one_of_two_staff_is_free() -> None:
     staff = [member("a"), member("b")]
     slots = slots_on_day(TUESDAY, 30, staff, frozenset(), busy, rules(), EARLY_MONDAY)
     by_time = {t: s.staff_ids for t, s in zip(local_times(slots), slots, strict=True)}
-    assert by_time == {"09:00": ("a", "b"), "09:30": ("b",), "10:00": ("a", "b"),
-                       "10:30": ("a", "b")}
+    assert by_time == {
+        "09:00": ("a", "b"),
+        "09:30": ("b",),
+        "10:00": ("a", "b"),
+        "10:30": ("a", "b"),
+    }
     both_busy = [*busy, Busy("b", local(2026, 3, 3, 9, 30), local(2026, 3, 3, 10, 0))]
     slots = slots_on_day(TUESDAY, 30, staff, frozenset(), both_busy, rules(), EARLY_MONDAY)
     assert "09:30" not in local_times(slots)
@@ -150,8 +158,10 @@ def test_naive_datetimes_are_refused() -> None:
 
 
 def test_prebuilt_index_gives_the_same_answer() -> None:
-    busy = [Busy("a", local(2026, 3, 3, 9, 30), local(2026, 3, 3, 10, 0)),
-            Busy("a", local(2026, 3, 3, 9, 45), local(2026, 3, 3, 10, 45))]
+    busy = [
+        Busy("a", local(2026, 3, 3, 9, 30), local(2026, 3, 3, 10, 0)),
+        Busy("a", local(2026, 3, 3, 9, 45), local(2026, 3, 3, 10, 45)),
+    ]
     index = BusyIndex(busy)
     assert not index.is_free("a", local(2026, 3, 3, 10, 0), local(2026, 3, 3, 10, 30))
     assert index.is_free("a", local(2026, 3, 3, 10, 45), local(2026, 3, 3, 11, 0))
@@ -212,11 +222,27 @@ def test_horizon_limits_the_last_bookable_day() -> None:
 
 def test_first_and_last_day_narrow_the_search_but_not_beyond_today_or_horizon() -> None:
     staff = [member()]
-    days = free_days(30, staff, frozenset(), [], rules(horizon=10), EARLY_MONDAY,
-                     first_day=date(2026, 2, 1), last_day=date(2026, 3, 3))
+    days = free_days(
+        30,
+        staff,
+        frozenset(),
+        [],
+        rules(horizon=10),
+        EARLY_MONDAY,
+        first_day=date(2026, 2, 1),
+        last_day=date(2026, 3, 3),
+    )
     assert days == [date(2026, 3, 2), TUESDAY]
-    days = free_days(30, staff, frozenset(), [], rules(horizon=3), EARLY_MONDAY,
-                     first_day=date(2026, 3, 4), last_day=date(2026, 4, 30))
+    days = free_days(
+        30,
+        staff,
+        frozenset(),
+        [],
+        rules(horizon=3),
+        EARLY_MONDAY,
+        first_day=date(2026, 3, 4),
+        last_day=date(2026, 4, 30),
+    )
     assert days == [date(2026, 3, 4), date(2026, 3, 5)]
 
 
@@ -227,11 +253,23 @@ def test_spring_forward_keeps_wall_clock_times() -> None:
     # 2027-03-28 (Sunday): 02:00 CET jumps to 03:00 CEST.
     staff = [member("a", "mon-sun 09:00-10:00")]
     now = local(2027, 3, 25, 6, 0)
-    slots = free_slots(60, staff, frozenset(), [], rules(slot=60, horizon=5), now,
-                       first_day=date(2027, 3, 26), last_day=date(2027, 3, 29))
+    slots = free_slots(
+        60,
+        staff,
+        frozenset(),
+        [],
+        rules(slot=60, horizon=5),
+        now,
+        first_day=date(2027, 3, 26),
+        last_day=date(2027, 3, 29),
+    )
     assert [s.start.astimezone(TZ).hour for s in slots] == [9, 9, 9, 9]
-    assert [s.start for s in slots] == [utc(2027, 3, 26, 8), utc(2027, 3, 27, 8),
-                                        utc(2027, 3, 28, 7), utc(2027, 3, 29, 7)]
+    assert [s.start for s in slots] == [
+        utc(2027, 3, 26, 8),
+        utc(2027, 3, 27, 8),
+        utc(2027, 3, 28, 7),
+        utc(2027, 3, 29, 7),
+    ]
 
 
 def test_spring_forward_skips_times_that_do_not_exist() -> None:
@@ -239,8 +277,12 @@ def test_spring_forward_skips_times_that_do_not_exist() -> None:
     now = local(2027, 3, 25, 6, 0)
     slots = slots_on_day(date(2027, 3, 28), 30, staff, frozenset(), [], rules(), now)
     assert local_times(slots) == ["01:00", "01:30", "03:00", "03:30"]
-    assert [s.start for s in slots] == [utc(2027, 3, 28, 0), utc(2027, 3, 28, 0, 30),
-                                        utc(2027, 3, 28, 1), utc(2027, 3, 28, 1, 30)]
+    assert [s.start for s in slots] == [
+        utc(2027, 3, 28, 0),
+        utc(2027, 3, 28, 0, 30),
+        utc(2027, 3, 28, 1),
+        utc(2027, 3, 28, 1, 30),
+    ]
     assert all(s.end - s.start == timedelta(minutes=30) for s in slots)
 
 
@@ -257,11 +299,23 @@ def test_fall_back_keeps_wall_clock_times() -> None:
     # 2026-10-25 (Sunday): 03:00 CEST goes back to 02:00 CET.
     staff = [member("a", "mon-sun 09:00-10:00")]
     now = local(2026, 10, 22, 6, 0)
-    slots = free_slots(60, staff, frozenset(), [], rules(slot=60, horizon=5), now,
-                       first_day=date(2026, 10, 23), last_day=date(2026, 10, 26))
+    slots = free_slots(
+        60,
+        staff,
+        frozenset(),
+        [],
+        rules(slot=60, horizon=5),
+        now,
+        first_day=date(2026, 10, 23),
+        last_day=date(2026, 10, 26),
+    )
     assert [s.start.astimezone(TZ).hour for s in slots] == [9, 9, 9, 9]
-    assert [s.start for s in slots] == [utc(2026, 10, 23, 7), utc(2026, 10, 24, 7),
-                                        utc(2026, 10, 25, 8), utc(2026, 10, 26, 8)]
+    assert [s.start for s in slots] == [
+        utc(2026, 10, 23, 7),
+        utc(2026, 10, 24, 7),
+        utc(2026, 10, 25, 8),
+        utc(2026, 10, 26, 8),
+    ]
 
 
 def test_fall_back_offers_the_repeated_hour_once() -> None:
@@ -270,8 +324,12 @@ def test_fall_back_offers_the_repeated_hour_once() -> None:
     slots = slots_on_day(date(2026, 10, 25), 30, staff, frozenset(), [], rules(), now)
     assert local_times(slots) == ["01:00", "01:30", "02:00", "02:30", "03:00", "03:30"]
     assert [s.start for s in slots] == [
-        utc(2026, 10, 24, 23), utc(2026, 10, 24, 23, 30), utc(2026, 10, 25, 0),
-        utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 2), utc(2026, 10, 25, 2, 30),
+        utc(2026, 10, 24, 23),
+        utc(2026, 10, 24, 23, 30),
+        utc(2026, 10, 25, 0),
+        utc(2026, 10, 25, 0, 30),
+        utc(2026, 10, 25, 2),
+        utc(2026, 10, 25, 2, 30),
     ]
     assert len({s.start for s in slots}) == len(slots)
 
@@ -301,8 +359,9 @@ def _naive_free_slots(
             for span in person.hours.for_date(day):
                 minute = span.start
                 while minute + occupy.total_seconds() / 60 <= span.end:
-                    start = datetime(day.year, day.month, day.day, minute // 60, minute % 60,
-                                     tzinfo=TZ)
+                    start = datetime(
+                        day.year, day.month, day.day, minute // 60, minute % 60, tzinfo=TZ
+                    )
                     end = start + occupy
                     ok = start >= now + r.min_notice and not any(
                         b.staff_id == person.id
@@ -324,8 +383,12 @@ def test_matches_a_brute_force_reference(seed: int) -> None:
         member("b", "mon,wed,fri 08:30-13:30", "tue,thu 16:00-19:00"),
         member("c", "tue-sat 10:00-12:45"),
     ]
-    r = rules(slot=15, buffer=rng.choice([0, 5, 15]), notice=timedelta(hours=rng.randint(0, 30)),
-              horizon=12)
+    r = rules(
+        slot=15,
+        buffer=rng.choice([0, 5, 15]),
+        notice=timedelta(hours=rng.randint(0, 30)),
+        horizon=12,
+    )
     now = local(2026, 3, 2, 8, 20)
     busy = []
     for _ in range(120):
