@@ -28,8 +28,8 @@ ROOT = HERE.parent
 DEFAULT_TIMEOUT = float(os.environ.get("BENCH_TIMEOUT", "300"))
 BENCH_LINE = re.compile(r"^BENCH\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+ratio=(\S+))?\s*$")
 # Imports the module (so it runs whether or not it has an ``if __name__ == "__main__"``
-# guard) and calls its main() exactly once.
-RUNNER = "import importlib, sys; importlib.import_module(sys.argv[1]).main()"
+# guard) and calls its main() exactly once, with an empty command line of its own.
+RUNNER = "import importlib, sys; name = sys.argv.pop(1); importlib.import_module(name).main()"
 
 
 @dataclass
