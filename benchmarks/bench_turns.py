@@ -77,6 +77,7 @@ def _expect(who: MemoryPerson, *needles: str) -> None:
 
 # --- the scripted turns (each one is one Engine.handle call) ------------------------------
 
+
 async def _book(p: MemoryPerson, _i: int) -> None:
     await p.press("Book an appointment")
     _expect(p, "Which procedure")
@@ -142,7 +143,16 @@ async def _confirm(p: MemoryPerson, _i: int) -> None:
 
 
 BROWSE: list[Action] = [
-    _book, _procedure, _day, _back, _help, _gibberish_at_day, _cancel, _my, _gibberish, _menu,
+    _book,
+    _procedure,
+    _day,
+    _back,
+    _help,
+    _gibberish_at_day,
+    _cancel,
+    _my,
+    _gibberish,
+    _menu,
 ]
 BOOK: list[Action] = [_book, _procedure, _day, _time, _no_email, _confirm]
 
@@ -175,6 +185,7 @@ async def _play(people: list[MemoryPerson], cycles: list[list[Action]]) -> int:
 
 # --- the no-op engine and the bare baseline ----------------------------------------------
 
+
 async def _noop(ctx: Ctx) -> None:
     ctx.say("ok")
 
@@ -187,8 +198,11 @@ async def _park(app: App, people: list[MemoryPerson]) -> list[int]:
     async with app.uow() as uow:
         for who in people:
             user = await uow.users.get_or_create(
-                who.channel, who.external_id, address=who.external_id,
-                display_name=who.name, language="en",
+                who.channel,
+                who.external_id,
+                address=who.external_id,
+                display_name=who.name,
+                language="en",
             )
             await uow.conversations.save(user.id, ConversationState(flow=NOOP_FLOW, step="step"))
             ids.append(user.id)
@@ -198,8 +212,15 @@ async def _park(app: App, people: list[MemoryPerson]) -> list[int]:
 
 async def _noop_turns(engine: Engine, people: list[MemoryPerson], count: int) -> float:
     turns = [
-        Turn(channel=p.channel, external_id=p.external_id, address=p.external_id,
-             kind=TurnKind.TEXT, text="hello there", display_name=p.name, language_hint="en")
+        Turn(
+            channel=p.channel,
+            external_id=p.external_id,
+            address=p.external_id,
+            kind=TurnKind.TEXT,
+            text="hello there",
+            display_name=p.name,
+            language_hint="en",
+        )
         for p in people
     ]
     started = time.perf_counter()
@@ -211,7 +232,7 @@ async def _noop_turns(engine: Engine, people: list[MemoryPerson], count: int) ->
 
 
 async def _bare_commits(app: App, user_ids: list[int], count: int) -> float:
-    statement = text("UPDATE conversations SET prompt = prompt + 1 WHERE user_id = :id")
+    statement = text("UPDATE conversations SET updated_at = updated_at WHERE user_id = :id")
     started = time.perf_counter()
     for n in range(count):
         async with app.sessions() as session, session.begin():
@@ -220,6 +241,7 @@ async def _bare_commits(app: App, user_ids: list[int], count: int) -> float:
 
 
 # --- main ---------------------------------------------------------------------------------
+
 
 async def measure(profile: bool = False) -> dict[str, float]:
     """One measurement on a fresh database: full workload, then no-op engine, then bare."""
@@ -246,7 +268,9 @@ async def measure(profile: bool = False) -> dict[str, float]:
 
             internal = translate("en", "error.internal")
             failures = sum(
-                1 for who in people for speaker, said in who.transcript
+                1
+                for who in people
+                for speaker, said in who.transcript
                 if speaker == "bot" and said == internal
             )
             if failures:
@@ -279,7 +303,8 @@ async def run(repeats: int = REPEATS, profile: bool = False) -> dict[str, float]
             f"# run {index + 1}/{repeats}: {figures['turns']:.0f} turns; full "
             f"{figures['full']:.0f}/s wall, {figures['full_cpu']:.0f}/s per CPU-second "
             f"(both threads); no-op {figures['noop']:.0f}/s; bare {figures['bare']:.0f}/s",
-            file=sys.stderr, flush=True,
+            file=sys.stderr,
+            flush=True,
         )
         runs.append(figures)
     return {key: max(r[key] for r in runs) for key in runs[0]}

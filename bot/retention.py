@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from storage.models import ChoiceTokenRow, ConversationRow, OutboxRow
+from storage.models import ConversationRow, OutboxRow
 
 CONVERSATION_IDLE = timedelta(days=30)
 OUTBOX_KEEP = timedelta(days=7)
@@ -27,7 +27,6 @@ async def purge(
         OutboxRow.delivered_at.is_not(None), OutboxRow.failed_at.is_not(None)
     )
     async with sessions() as session, session.begin():
-        idle_users = select(ConversationRow.user_id).where(idle)
         report = {
             "idle conversations": (
                 await session.execute(select(func.count()).where(idle))
@@ -37,9 +36,6 @@ async def purge(
             ).scalar_one(),
         }
         if not dry_run:
-            await session.execute(
-                delete(ChoiceTokenRow).where(ChoiceTokenRow.user_id.in_(idle_users))
-            )
             await session.execute(delete(ConversationRow).where(idle))
             await session.execute(delete(OutboxRow).where(old_messages))
     return report

@@ -134,9 +134,9 @@ def render_page(
 
 
 def html_response(
-    text: str, language: str, status: int = 200, headers: Mapping[str, str] | None = None
+    page: str, language: str, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> web.Response:
-    response = web.Response(text=text, status=status, content_type="text/html", charset="utf-8")
+    response = web.Response(text=page, status=status, content_type="text/html", charset="utf-8")
     response.headers.update(SECURITY_HEADERS)
     response.headers["Content-Security-Policy"] = PAGE_CSP
     response.headers["Content-Language"] = language

@@ -63,7 +63,6 @@ class ConversationState:
     flow: str = ""
     step: str = ""
     data: dict[str, Any] = field(default_factory=dict)
-    prompt: int = 0
 
 
 @dataclass(frozen=True, slots=True)

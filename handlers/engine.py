@@ -12,12 +12,12 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
+from handlers import choices
 from handlers.context import NAV_BACK, NAV_CANCEL, Ctx, Prompt, Step
 from handlers.documents import receive_ahead
 from handlers.i18n import normalise_language, translate
-from handlers.messages import Choice, Reply, Turn, TurnKind
+from handlers.messages import Reply, Turn, TurnKind
 from handlers.ports import Clock, Office, Services, UnitOfWorkFactory
 from handlers.registry import COMMANDS, FLOWS, WORDS, main_menu
 
@@ -137,12 +137,11 @@ class Engine:
             await self._command(ctx)
             return
         if turn.kind is TurnKind.CHOICE:
-            resolved = await ctx.uow.conversations.resolve_token(ctx.user.id, turn.choice)
-            if resolved is None or resolved[0] != ctx.state.prompt:
+            ctx.choice = choices.resolve(ctx.state, turn.choice)
+            if ctx.choice is None:
                 ctx.say(ctx.t("error.stale"))
                 await self._reprompt(ctx)
                 return
-            ctx.choice = resolved[1]
         elif turn.kind is TurnKind.TEXT:
             word = WORDS.get(fold(turn.text))
             if word is not None:
@@ -196,8 +195,7 @@ class Engine:
             (i for i, item in enumerate(ctx.replies) if isinstance(item, Prompt)), default=-1
         )
         if last_prompt < 0 and not ctx.state.flow:
-            ctx.state.data.pop("_options", None)
-            await ctx.uow.conversations.issue_tokens(ctx.user.id, ctx.state.prompt, [])
+            choices.disarm(ctx.state)
         replies: list[Reply] = []
         for index, item in enumerate(ctx.replies):
             if isinstance(item, Reply):
@@ -211,17 +209,9 @@ class Engine:
         return replies
 
     async def _publish(self, ctx: Ctx, prompt: Prompt) -> Reply:
-        ctx.state.prompt += 1
-        values = [value for value, _ in prompt.options]
-        tokens = await ctx.uow.conversations.issue_tokens(ctx.user.id, ctx.state.prompt, values)
-        options: list[list[Any]] = [[value, label] for value, label in prompt.options]
-        ctx.state.data["_options"] = options
         return Reply(
             text=prompt.text,
-            choices=tuple(
-                Choice(token=t, label=label)
-                for t, (_, label) in zip(tokens, prompt.options, strict=True)
-            ),
+            choices=choices.arm(ctx.state, prompt.options),
             columns=prompt.columns,
             panel=prompt.panel,
         )

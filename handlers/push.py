@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from domain.model import User
+from handlers.choices import arm
 from handlers.ports import UnitOfWork
 
 
@@ -24,12 +25,9 @@ async def push_prompt(
 ) -> None:
     state = await uow.conversations.load(user.id)
     state.flow, state.step, state.data = flow, step, dict(data)
-    state.prompt += 1
-    values = [value for value, _ in options]
-    tokens = await uow.conversations.issue_tokens(user.id, state.prompt, values)
-    state.data["_options"] = [[value, label] for value, label in options]
+    armed = arm(state, options)
     await uow.conversations.save(user.id, state)
-    choices = [[token, label] for token, (_, label) in zip(tokens, options, strict=True)]
+    choices = [[choice.token, choice.label] for choice in armed]
     await uow.outbox.enqueue(
         channel=user.channel,
         address=user.address,

@@ -770,8 +770,10 @@ def _cli(argv: Sequence[str] | None = None) -> int:
         if args.command == "retire":
             in_use = store.key_usage().get(args.key_id, 0)
             if in_use:
-                print(f"{args.key_id} still protects {in_use} blobs: run rewrap first",
-                      file=sys.stderr)
+                print(
+                    f"{args.key_id} still protects {in_use} blobs: run rewrap first",
+                    file=sys.stderr,
+                )
                 return 1
             keyring.remove(args.key_id)
             keyring.write(key_file)

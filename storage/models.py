@@ -86,17 +86,7 @@ class ConversationRow(Base):
     flow: Mapped[str] = mapped_column(String(32), default="")
     step: Mapped[str] = mapped_column(String(32), default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    prompt: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class ChoiceTokenRow(Base):
-    __tablename__ = "choice_tokens"
-
-    token: Mapped[str] = mapped_column(String(16), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    prompt: Mapped[int] = mapped_column(Integer)
-    value: Mapped[str] = mapped_column(String(200))
 
 
 class AppointmentRow(Base):

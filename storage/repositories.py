@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -26,7 +25,6 @@ from domain.slots import Busy
 from handlers.ports import SlotTaken
 from storage.models import (
     AppointmentRow,
-    ChoiceTokenRow,
     ConversationRow,
     DocumentRow,
     EvidenceRow,
@@ -38,7 +36,6 @@ from storage.models import (
 )
 
 ACTIVE = (Status.BOOKED.value, Status.IN_SESSION.value)
-TOKEN_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 
 
 def to_user(row: UserRow, staff: dict[tuple[str, str], StaffMember]) -> User:
@@ -80,17 +77,29 @@ def to_appointment(row: AppointmentRow) -> Appointment:
 
 
 class SqlUsers:
-    def __init__(self, session: AsyncSession, staff: dict[tuple[str, str], StaffMember]) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        staff: dict[tuple[str, str], StaffMember],
+        conversations: dict[int, ConversationRow | None],
+    ) -> None:
         self._s = session
         self._staff = staff
+        self._conversations = conversations
 
     async def get_or_create(
         self, channel: str, external_id: str, *, address: str, display_name: str, language: str
     ) -> User:
-        query = select(UserRow).where(
-            UserRow.channel == channel, UserRow.external_id == external_id
+        # The user and their conversation in one round trip: every turn needs both.
+        query = (
+            select(UserRow, ConversationRow)
+            .outerjoin(ConversationRow, ConversationRow.user_id == UserRow.id)
+            .where(UserRow.channel == channel, UserRow.external_id == external_id)
         )
-        row = (await self._s.execute(query)).scalar_one_or_none()
+        found = (await self._s.execute(query)).one_or_none()
+        row = found[0] if found else None
+        if found is not None:
+            self._conversations[found[0].id] = found[1]
         if row is None:
             row = UserRow(
                 channel=channel,
@@ -103,8 +112,11 @@ class SqlUsers:
             try:
                 async with self._s.begin_nested():
                     self._s.add(row)
-            except IntegrityError:
-                row = (await self._s.execute(query)).scalar_one()
+            except IntegrityError:  # created by a concurrent turn of the same person
+                again = select(UserRow).where(
+                    UserRow.channel == channel, UserRow.external_id == external_id
+                )
+                row = (await self._s.execute(again)).scalar_one()
         else:
             if display_name and row.display_name != display_name:
                 row.display_name = display_name
@@ -147,50 +159,40 @@ class SqlUsers:
 
 
 class SqlConversations:
-    def __init__(self, session: AsyncSession) -> None:
+    """Conversation state. Rows loaded in this unit of work are kept, so saving the state
+    back costs one UPDATE and no second SELECT."""
+
+    def __init__(self, session: AsyncSession, rows: dict[int, ConversationRow | None]) -> None:
         self._s = session
+        self._rows = rows
+
+    async def _row(self, user_id: int) -> ConversationRow | None:
+        if user_id not in self._rows:
+            self._rows[user_id] = await self._s.get(ConversationRow, user_id)
+        return self._rows[user_id]
 
     async def load(self, user_id: int) -> ConversationState:
-        row = await self._s.get(ConversationRow, user_id)
+        row = await self._row(user_id)
         if row is None:
             return ConversationState()
-        return ConversationState(
-            flow=row.flow, step=row.step, data=dict(row.data or {}), prompt=row.prompt
-        )
+        return ConversationState(flow=row.flow, step=row.step, data=dict(row.data or {}))
 
     async def save(self, user_id: int, state: ConversationState) -> None:
-        row = await self._s.get(ConversationRow, user_id)
+        row = await self._row(user_id)
         now = datetime.now().astimezone()
         if row is None:
-            self._s.add(
-                ConversationRow(
-                    user_id=user_id,
-                    flow=state.flow,
-                    step=state.step,
-                    data=state.data,
-                    prompt=state.prompt,
-                    updated_at=now,
-                )
+            row = ConversationRow(
+                user_id=user_id,
+                flow=state.flow,
+                step=state.step,
+                data=dict(state.data),
+                updated_at=now,
             )
+            self._s.add(row)
+            self._rows[user_id] = row
         else:
             row.flow, row.step, row.data = state.flow, state.step, dict(state.data)
-            row.prompt, row.updated_at = state.prompt, now
-
-    async def issue_tokens(self, user_id: int, prompt: int, values: Sequence[str]) -> list[str]:
-        # Only the latest prompt's buttons are live: older tokens become stale at once.
-        await self._s.execute(delete(ChoiceTokenRow).where(ChoiceTokenRow.user_id == user_id))
-        tokens = []
-        for value in values:
-            token = "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(10))
-            self._s.add(ChoiceTokenRow(token=token, user_id=user_id, prompt=prompt, value=value))
-            tokens.append(token)
-        return tokens
-
-    async def resolve_token(self, user_id: int, token: str) -> tuple[int, str] | None:
-        row = await self._s.get(ChoiceTokenRow, token[:16])
-        if row is None or row.user_id != user_id:
-            return None
-        return row.prompt, row.value
+            row.updated_at = now
 
 
 class SqlAppointments:

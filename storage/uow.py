@@ -9,6 +9,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.schedule import StaffMember
+from storage.models import ConversationRow
 from storage.repositories import (
     SqlAppointments,
     SqlConversations,
@@ -35,8 +36,9 @@ class SqlUnitOfWork:
 
     async def __aenter__(self) -> Self:
         self.session = self._factory()
-        self.users = SqlUsers(self.session, self._staff)
-        self.conversations = SqlConversations(self.session)
+        conversations: dict[int, ConversationRow | None] = {}
+        self.users = SqlUsers(self.session, self._staff, conversations)
+        self.conversations = SqlConversations(self.session, conversations)
         self.appointments = SqlAppointments(self.session)
         self.outbox = SqlOutbox(self.session)
         self.evidence = SqlEvidence(self.session)

@@ -24,7 +24,8 @@ async def _appointments(app: App, count: int) -> list[int]:
             "memory", "r", address="r", display_name="", language="ca"
         )
         for n in range(count):
-            start = datetime(2026, 12, 1 + n // 10, 9 + n % 10, 0, tzinfo=UTC)
+            # Far from the dates other tests book on the shared PostgreSQL database.
+            start = datetime(2027, 6, 1 + n // 10, 6 + n % 10, 0, tzinfo=UTC)
             end = start.replace(minute=30)
             booked = await uow.appointments.book(
                 reference=f"VT-{n:07d}".replace("0", "A").replace("1", "B"),

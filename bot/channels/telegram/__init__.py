@@ -23,6 +23,7 @@ from bot.channels.telegram.adapter import (
 from bot.channels.telegram.limits import Backoff, Limits
 from bot.channels.telegram.translate import CHANNEL
 from config.settings import ConfigError, Settings
+from storage.db import is_sqlite
 
 WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -73,6 +74,8 @@ def options_from(settings: Settings, **overrides: Any) -> TelegramOptions:
         "languages": tuple(settings.languages),
         "default_language": settings.default_language,
         "staff_roles": staff_roles,
+        # SQLite has one writer: turns queue in the channel instead of fighting for the lock.
+        "max_concurrent_turns": 1 if is_sqlite(settings.database_url) else 16,
     }
     values.update(overrides)
     return TelegramOptions(**values)

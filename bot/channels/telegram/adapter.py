@@ -33,6 +33,7 @@ from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Unreachable
 from bot.channels.telegram import commands
+from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.limits import Backoff, Limits, Throttle, retrying
 from bot.channels.telegram.render import PARSE_MODE, Outgoing, chosen, render
 from bot.channels.telegram.translate import (
@@ -75,7 +76,9 @@ class TelegramOptions:
     replies: Backoff = Backoff(attempts=10, within=300.0)  # in place: try hard
     proactive: Backoff = Backoff(attempts=4, within=60.0)  # the outbox retries later anyway
     poll_timeout: int = 10  # long-poll seconds
-    max_active_chats: int = 64  # chats served at the same time
+    max_active_chats: int = 64  # chats served at the same time (network waits overlap)
+    connections: int = 32  # HTTP connections to the Bot API
+    max_concurrent_turns: int = 16  # engine turns at once; 1 on SQLite (one writer anyway)
     download_limit: int = DOWNLOAD_LIMIT
     group_notice_every: float = 600.0  # seconds between "I only work in private" in a group
     connect_timeout: float = 5.0
@@ -110,6 +113,7 @@ class TelegramChannel:
         self._queues: dict[int, deque[Update]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._slots = asyncio.Semaphore(options.max_active_chats)
+        self._turn_slots = asyncio.Semaphore(max(1, options.max_concurrent_turns))
         self._pending = 0
         self._idle_event = asyncio.Event()
         self._idle_event.set()
@@ -146,21 +150,21 @@ class TelegramChannel:
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         o = self.options
         root = o.base_url.rstrip("/")
+        timeouts = {
+            "connect_timeout": o.connect_timeout,
+            "read_timeout": o.read_timeout,
+            "write_timeout": o.write_timeout,
+            "pool_timeout": o.pool_timeout,
+            "media_write_timeout": o.media_timeout,
+        }
         builder = (
             Application.builder()
             .token(o.token)
             .base_url(f"{root}/bot")
             .base_file_url(f"{root}/file/bot")
+            .request(AiohttpRequest(connections=o.connections, **timeouts))
+            .get_updates_request(AiohttpRequest(connections=1, **timeouts))
             .rate_limiter(Throttle(o.limits))
-            .connection_pool_size(max(8, o.max_active_chats))
-            .connect_timeout(o.connect_timeout)
-            .read_timeout(o.read_timeout)
-            .write_timeout(o.write_timeout)
-            .pool_timeout(o.pool_timeout)
-            .media_write_timeout(o.media_timeout)
-            .get_updates_connect_timeout(o.connect_timeout)
-            .get_updates_read_timeout(o.read_timeout)
-            .get_updates_pool_timeout(o.pool_timeout)
             .job_queue(None)
         )
         if o.mode == "webhook":
@@ -356,7 +360,8 @@ class TelegramChannel:
                 return
             turn = fetched
         self.counters["turns"] += 1
-        replies = await self._conversation.handle(turn)
+        async with self._turn_slots:
+            replies = await self._conversation.handle(turn)
         for reply in replies:
             try:
                 await self._send(chat_id, reply, self.options.replies)

@@ -163,7 +163,9 @@ async def test_only_the_assigned_clerk_an_admin_or_the_sender(
             assert response.status == 403, viewer
 
 
-async def test_missing_document_is_404(app: App, done: Done, base_url: str, browser: Browser) -> None:
+async def test_missing_document_is_404(
+    app: App, done: Done, base_url: str, browser: Browser
+) -> None:
     async with browser().get(base_url + _path(app, done.document.id + 100)) as response:
         assert response.status == 404
         assert "Document no disponible" in await response.text()

@@ -76,7 +76,8 @@ async def test_authentic_receipt_page_and_download(
         assert response.status == 200
         pdf = await response.read()
         assert response.headers["Content-Type"] == "application/pdf"
-        assert response.headers["Content-Disposition"] == 'attachment; filename="VT-2026-000001.pdf"'
+        disposition = response.headers["Content-Disposition"]
+        assert disposition == 'attachment; filename="VT-2026-000001.pdf"'
     assert pdf.startswith(b"%PDF-")
     assert hashlib.sha256(pdf).hexdigest() == shown.group(1)
     # And it is the very file the citizen got in the chat.
@@ -123,7 +124,8 @@ async def test_unknown_code(base_url: str, browser: Browser, done: Done) -> None
 
 async def test_malformed_code(base_url: str, browser: Browser) -> None:
     session = browser()
-    for code in ("ABC", "7K3M-9PXQ-A2HD-T6WB-RC4", "7K3M-9PXQ-A2HD-T6WB-RC4U", "%3Cb%3Ex%3C%2Fb%3E"):
+    codes = ("ABC", "7K3M-9PXQ-A2HD-T6WB-RC4", "7K3M-9PXQ-A2HD-T6WB-RC4U", "%3Cb%3Ex%3C%2Fb%3E")
+    for code in codes:
         async with session.get(f"{base_url}/verify/{code}", headers={"Accept-Language": "en"}) as r:
             assert r.status == 400, code
             page = await r.text()
@@ -142,7 +144,8 @@ async def test_form_and_markup_is_escaped(base_url: str, browser: Browser, done:
     assert '<label for="code">' in page and 'id="code"' in page
 
     typed = done.receipt.csv_code.lower()
-    async with session.get(f"{base_url}/verify", params={"code": typed}, allow_redirects=False) as r:
+    form = f"{base_url}/verify"
+    async with session.get(form, params={"code": typed}, allow_redirects=False) as r:
         assert r.status == 303
         assert r.headers["Location"] == f"/verify/{done.receipt.csv_code}"
     async with session.get(f"{base_url}/verify", params={"code": typed}) as r:
