@@ -10,8 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.channels.base import Channel
@@ -130,6 +128,17 @@ def staff_accounts(settings: Settings, office: Office) -> dict[tuple[str, str], 
     return accounts
 
 
+def _dialect_insert(sqlite: bool) -> Any:
+    """The dialect's INSERT (both have ON CONFLICT); PostgreSQL's loads only when used."""
+    if sqlite:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+    return pg_insert
+
+
 @dataclass
 class App:
     settings: Settings
@@ -155,7 +164,7 @@ class App:
         rows = [{"id": m.id, "name": m.name, "active": True} for m in self.office.staff]
         if not rows:
             return
-        insert = sqlite_insert if db.is_sqlite(self.settings.database_url) else pg_insert
+        insert = _dialect_insert(db.is_sqlite(self.settings.database_url))
         async with self.sessions() as session, session.begin():
             statement = insert(StaffRow).values(rows)
             statement = statement.on_conflict_do_update(

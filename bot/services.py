@@ -12,8 +12,6 @@ from typing import Any
 
 from bot.links import LinkSigner, derive_link_key
 from config.settings import ConfigError, Settings
-from documents.intake import IntakeLimits, IntakeRejected, intake
-from documents.receipt import build_receipt_pdf, sign_pdf_async
 from domain.model import Appointment
 from handlers.ports import (
     AcceptedDocument,
@@ -31,13 +29,17 @@ log = logging.getLogger("videotramit.services")
 
 
 class StoredDocuments:
-    def __init__(self, blobs: BlobStore, limits: IntakeLimits) -> None:
+    def __init__(self, blobs: BlobStore, max_bytes: int) -> None:
         self.blobs = blobs
-        self._limits = limits
+        self._max_bytes = max_bytes
 
     async def accept(self, data: bytes, filename: str) -> AcceptedDocument:
+        # Imaging and PDF libraries load on the first document, not at start (memory).
+        from documents.intake import IntakeLimits, IntakeRejected, intake
+
+        limits = IntakeLimits(max_bytes=self._max_bytes)
         try:
-            result = await asyncio.to_thread(intake, data, filename, limits=self._limits)
+            result = await asyncio.to_thread(intake, data, filename, limits=limits)
         except IntakeRejected as refused:
             raise DocumentRejected(refused.reason) from None
         await self.blobs.put(result.data)
@@ -170,6 +172,8 @@ class ReceiptRenderer:
         self._passphrase = passphrase
 
     async def render(self, receipt: Any, labels: dict[str, str]) -> bytes:
+        from documents.receipt import build_receipt_pdf, sign_pdf_async
+
         pdf = await asyncio.to_thread(build_receipt_pdf, receipt, labels)
         if self._seal is None:
             return pdf
@@ -225,9 +229,8 @@ def build_services(settings: Settings, storage: Storage) -> tuple[Services, Link
         settings.web.public_base_url,
         timedelta(minutes=settings.storage.link_minutes),
     )
-    limits = IntakeLimits(max_bytes=settings.storage.max_file_mb * 1024 * 1024)
     services = Services(
-        documents=StoredDocuments(storage.blobs, limits),
+        documents=StoredDocuments(storage.blobs, settings.storage.max_file_mb * 1024 * 1024),
         meetings=JitsiMeetings(settings),
         recorder=JibriRecorder(settings),
         receipts=ReceiptRenderer(
