@@ -21,8 +21,7 @@ from pathlib import Path
 from bot.app import App
 from bot.evidence_ops import verify_reference
 from domain.evidence import EventKind
-from domain.slots import slot_cells
-from tests.support import Clock, office_settings, ready_app
+from tests.support import Clock, book_directly, office_settings, ready_app
 
 EVENTS = 1000
 VIDEO_BYTES = 100 * 1000 * 1000
@@ -42,24 +41,13 @@ def _video(path: Path) -> None:
 async def _prepare(app: App, video: Path) -> str:
     now = app.clock.now()
     start = now + timedelta(hours=2)
-    end = start + timedelta(minutes=30)
     sha = await app.storage.blobs.put_file(video)
     async with app.uow() as uow:
         user = await uow.users.get_or_create(
             "memory", "b", address="b", display_name="", language="ca"
         )
-        appointment = await uow.appointments.book(
-            reference="VT-BENCH23",
-            citizen_id=user.id,
-            procedure="informacio",
-            staff_id="anna",
-            start=start,
-            end=end,
-            language="ca",
-            email="",
-            citizen_name="Bench",
-            cells=slot_cells(start, end, 30),
-            now=now,
+        appointment = await book_directly(
+            uow, citizen_id=user.id, start=start, reference="VT-BENCH23"
         )
         for n in range(EVENTS - 1):
             await uow.evidence.append(

@@ -161,12 +161,12 @@ async def on_decision(ctx: Ctx) -> None:
         at=ctx.now,
     )
     ctx.say(ctx.t("agreement.thanks" if agreed else "agreement.declined"))
-    clerk = await ctx.uow.users.find_staff_user(appointment.staff_id)
-    if clerk is not None:
-        key = "notify.staff_agreed" if agreed else "notify.staff_declined"
-        await notify.to_user(
-            ctx.uow, clerk, translate(clerk.language, key, reference=appointment.reference)
-        )
+    key = "notify.staff_agreed" if agreed else "notify.staff_declined"
+    await notify.to_clerk(
+        ctx,
+        appointment.staff_id,
+        lambda lang: translate(lang, key, reference=appointment.reference),
+    )
     ctx.end()
 
 

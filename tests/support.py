@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from bot.app import App, build_app
 from bot.channels.memory import MemoryChannel, MemoryPerson
 from config.settings import Settings, load_settings
+from domain.model import Appointment
+from handlers.ports import UnitOfWork
 
 MADRID = ZoneInfo("Europe/Madrid")
 # A Monday with no holiday around it; 08:00 local.
@@ -85,3 +87,32 @@ def document_photo(width: int = 1600, height: int = 1200, seed: int = 1) -> byte
     buffer = io.BytesIO()
     document_image(width, height, seed).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+async def book_directly(
+    uow: UnitOfWork,
+    *,
+    citizen_id: int,
+    start: datetime,
+    reference: str,
+    staff_id: str = "anna",
+    procedure: str = "informacio",
+    minutes: int = 30,
+) -> Appointment:
+    """An appointment written straight through the repository (no conversation)."""
+    from domain.slots import slot_cells
+
+    end = start + timedelta(minutes=minutes)
+    return await uow.appointments.book(
+        reference=reference,
+        citizen_id=citizen_id,
+        procedure=procedure,
+        staff_id=staff_id,
+        start=start,
+        end=end,
+        language="ca",
+        email="",
+        citizen_name="",
+        cells=slot_cells(start, end, 30),
+        now=start - timedelta(days=1),
+    )

@@ -137,24 +137,25 @@ async def test_recording_starts_with_the_session(tmp_path: Path, clock: Clock) -
             await app.close()
 
 
+async def _open_with_recorder(
+    tmp_path: Path, clock: Clock, jibri: FakeJibriApi, expected: list[str]
+) -> None:
+    app = await _jibri_app(tmp_path, jibri, clock)
+    try:
+        await book(app, person(app, "rosa", language="en"))
+        clock.advance(minutes=50)
+        anna = person(app, "staff:anna", "Anna Puig", "en")
+        await run_dialog(anna, [("/today", []), ("[9:00]", []), ("[Open the session]", expected)])
+    finally:
+        await app.close()
+
+
 async def test_a_busy_recorder_is_reported_to_staff(tmp_path: Path, clock: Clock) -> None:
     async with FakeJibriApi() as jibri:
         jibri.busy = True
-        app = await _jibri_app(tmp_path, jibri, clock)
-        try:
-            await book(app, person(app, "rosa", language="en"))
-            clock.advance(minutes=50)
-            anna = person(app, "staff:anna", "Anna Puig", "en")
-            await run_dialog(
-                anna,
-                [
-                    ("/today", []),
-                    ("[9:00]", []),
-                    ("[Open the session]", ["the recorder is busy", "Recording: failed"]),
-                ],
-            )
-        finally:
-            await app.close()
+        await _open_with_recorder(
+            tmp_path, clock, jibri, ["the recorder is busy", "Recording: failed"]
+        )
 
 
 async def test_an_unreachable_recorder_does_not_stop_the_session(
@@ -162,23 +163,11 @@ async def test_an_unreachable_recorder_does_not_stop_the_session(
 ) -> None:
     async with FakeJibriApi() as jibri:
         url = jibri.url
-    settings_jibri = FakeJibriApi()
-    settings_jibri.url = url  # nothing listens there any more
-    app = await _jibri_app(tmp_path, settings_jibri, clock)
-    try:
-        await book(app, person(app, "rosa", language="en"))
-        clock.advance(minutes=50)
-        anna = person(app, "staff:anna", "Anna Puig", "en")
-        await run_dialog(
-            anna,
-            [
-                ("/today", []),
-                ("[9:00]", []),
-                ("[Open the session]", ["the recorder does not answer", "1 Identity: pending"]),
-            ],
-        )
-    finally:
-        await app.close()
+    gone = FakeJibriApi()
+    gone.url = url  # nothing listens there any more
+    await _open_with_recorder(
+        tmp_path, clock, gone, ["the recorder does not answer", "1 Identity: pending"]
+    )
 
 
 async def test_receipts_are_sealed_when_the_council_has_a_certificate(

@@ -17,7 +17,7 @@ import pytest
 from bot.app import App
 from handlers.availability import book_slot, open_slots
 from handlers.ports import SlotTaken
-from tests.support import Clock, office_settings, ready_app
+from tests.support import Clock, book_directly, office_settings, ready_app
 
 ATTEMPTS = 200
 
@@ -90,30 +90,15 @@ async def test_race_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
 
 async def test_database_constraint_alone_refuses_an_overlap(app: App) -> None:
     """Even if the availability check were skipped, the claim key refuses a double booking."""
-    from domain.slots import slot_cells
-
     now = app.clock.now()
     start = now + timedelta(hours=3)
-    end = start + timedelta(minutes=30)
     async with app.uow() as uow:
         user = await uow.users.get_or_create(
             "memory", "x", address="x", display_name="", language="ca"
         )
-        common = dict(
-            citizen_id=user.id,
-            procedure="informacio",
-            staff_id="anna",
-            start=start,
-            end=end,
-            language="ca",
-            email="",
-            citizen_name="",
-            now=now,
-            cells=slot_cells(start, end, 30),
-        )
-        await uow.appointments.book(reference="VT-AAAAAAA", **common)  # type: ignore[arg-type]
+        await book_directly(uow, citizen_id=user.id, start=start, reference="VT-AAAAAAA")
         with pytest.raises(SlotTaken):
-            await uow.appointments.book(reference="VT-BBBBBBB", **common)  # type: ignore[arg-type]
+            await book_directly(uow, citizen_id=user.id, start=start, reference="VT-BBBBBBB")
         await uow.commit()
     async with app.uow() as uow:
         assert await uow.appointments.by_reference("VT-AAAAAAA") is not None

@@ -9,36 +9,24 @@ from pathlib import Path
 
 from bot.app import App
 from domain.receipts import format_entry_number, new_csv_code
-from tests.support import Clock, office_settings, ready_app
+from tests.support import Clock, book_directly, office_settings, ready_app
 
 ISSUERS = 30
 
 
 async def _appointments(app: App, count: int) -> list[int]:
-    from domain.slots import slot_cells
-
     ids = []
-    now = app.clock.now()
     async with app.uow() as uow:
         user = await uow.users.get_or_create(
             "memory", "r", address="r", display_name="", language="ca"
         )
         for n in range(count):
-            # Far from the dates other tests book on the shared PostgreSQL database.
-            start = datetime(2027, 6, 1 + n // 10, 6 + n % 10, 0, tzinfo=UTC)
-            end = start.replace(minute=30)
-            booked = await uow.appointments.book(
-                reference=f"VT-{n:07d}".replace("0", "A").replace("1", "B"),
+            booked = await book_directly(
+                uow,
                 citizen_id=user.id,
-                procedure="informacio",
-                staff_id="anna",
-                start=start,
-                end=end,
-                language="ca",
-                email="",
-                citizen_name="",
-                cells=slot_cells(start, end, 30),
-                now=now,
+                # Far from the dates other tests book on the shared PostgreSQL database.
+                start=datetime(2027, 6, 1 + n // 10, 6 + n % 10, 0, tzinfo=UTC),
+                reference=f"VT-{n:07d}".replace("0", "A").replace("1", "B"),
             )
             ids.append(booked.id)
         await uow.commit()
