@@ -23,6 +23,7 @@ demo: $(VENV)/.installed
 	$(BIN)/videotramit demo --out var/demo
 
 test: $(VENV)/.dev-installed
+	./scripts/test-services.sh
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
