@@ -291,6 +291,8 @@ async def session_scene(
     await anna.press("Finalitzar la sessió")
     await deliver()
 
+    await verify_receipt_scene(app, mine.id, log)
+
     log.scene("After the call: Jibri hands over the recording")
     folder = lay_out_session(
         out_dir / "jibri",
@@ -319,3 +321,30 @@ async def _reload(app: App, appointment_id: int) -> Appointment:
         found = await uow.appointments.get(appointment_id)
     assert found is not None
     return found
+
+
+async def verify_receipt_scene(app: App, appointment_id: int, log: Transcript) -> None:
+    """Anyone with the receipt checks it on the council's page (/verify/{code})."""
+    import hashlib
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from bot.web import build_web
+
+    async with app.uow() as uow:
+        receipt = await uow.receipts.for_appointment(appointment_id)
+    assert receipt is not None
+    log.scene("Anyone can check the receipt on the council's verification page")
+    async with TestClient(TestServer(build_web(app))) as client:
+        page = await client.get(f"/verify/{receipt.csv_code}", headers={"Accept-Language": "ca"})
+        shown = await page.text()
+        pdf = await client.get(f"/verify/{receipt.csv_code}/receipt.pdf")
+        body = await pdf.read()
+    log.out(f"GET {app.settings.web.public_base_url}/verify/{receipt.csv_code} -> {page.status}")
+    confirmed = page.status == 200 and receipt.entry_number in shown and receipt.sha256 in shown
+    same = hashlib.sha256(body).hexdigest() == receipt.sha256
+    log.out(
+        f"the page {'confirms' if confirmed else 'does NOT confirm'} entry {receipt.entry_number};"
+        f" the PDF it serves {'is' if same else 'is NOT'} the one sent to Maria"
+        f" (SHA-256 {receipt.sha256[:16]}…)"
+    )

@@ -25,6 +25,8 @@ async def test_demo_runs_end_to_end(tmp_path: Path) -> None:
             "queda marcada com a no presentada",  # no-show
             "upright (red band on top), no EXIF at all",  # the phone photo was normalised
             "Justificant VT/",  # receipt issued
+            "the page confirms entry VT/",  # the verification page knows the receipt
+            "the PDF it serves is the one sent to Maria",
             "intact",  # the evidence bundle verifies
             "Estadístiques (4 cites)",
         ):
