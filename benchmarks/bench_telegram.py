@@ -8,7 +8,8 @@
    each send ``MESSAGES`` messages as fast as the emulator takes them; the echo bot answers
    each with one message, the full bot runs a real conversation (start, language, privacy,
    help, menus, /book, cancel...: one to three answers per update). The clock stops when the
-   last answer has been acknowledged. Target: ratio full/echo ≥ 0.5.
+   last answer has been acknowledged. The two bots take turns, ``ROUNDS`` times each (the
+   machine's load varies), and the best round of each is compared. Target: ratio ≥ 0.5.
 2. **Proactive sends** — 1,000 outbox messages to 1,000 different chats, delivered by the
    service's outbox dispatcher through the Telegram channel (its default limits), with the
    emulator enforcing Telegram's 30 messages/s overall. Target: ≥ 90% of 30/s, no 429 left
@@ -43,6 +44,7 @@ from tests.support import Clock, office_settings
 
 USERS = int(os.environ.get("BENCH_TG_USERS", "50"))
 MESSAGES = 20  # per user
+ROUNDS = 3  # echo and full bot measured in turns; the best of each is compared
 PROACTIVE = int(os.environ.get("BENCH_TG_PROACTIVE", "1000"))
 TELEGRAM_RATE = 30.0
 # One person's 20 inputs: typed numbers pick buttons, words and commands work anywhere.
@@ -68,7 +70,7 @@ async def wait_until(predicate: Any, limit: float, what: str) -> None:
         await asyncio.sleep(0.005)
 
 
-async def echo_rate(emu: TelegramEmulator) -> float:
+async def echo_rate(emu: TelegramEmulator, first_id: int) -> float:
     """The baseline: a bare PTB echo bot (as benchmarks/bench_telegram_echo.py)."""
     app = (
         Application.builder()
@@ -83,7 +85,7 @@ async def echo_rate(emu: TelegramEmulator) -> float:
         await update.message.reply_text(update.message.text)
 
     app.add_handler(MessageHandler(filters.TEXT, echo))
-    people = [emu.user(id=100_000 + i) for i in range(USERS)]
+    people = [emu.user(id=first_id + i) for i in range(USERS)]
     total = USERS * MESSAGES
     await app.initialize()
     await app.start()
@@ -111,20 +113,13 @@ async def send(person: VirtualUser, text: str) -> None:
         await person.send_text(text)
 
 
-async def full_rate(emu: TelegramEmulator, folder: Path) -> tuple[float, dict[str, int]]:
-    settings = settings_for(emu, folder)
-    app = build_app(settings, clock=Clock())
-    channel = build_channel(settings, app.engine, app.sessions, limits=Limits.off())
+async def full_rate(emu: TelegramEmulator, app: App, first_id: int) -> tuple[float, int]:
+    """The full bot: a fresh Telegram channel on the (already migrated) app."""
+    channel = build_channel(app.settings, app.engine, app.sessions, limits=Limits.off())
     app.channels["telegram"] = channel
-    await app.prepare_database()
     await channel.start()
-    people = [emu.user(id=200_000 + i, language_code="ca") for i in range(USERS)]
+    people = [emu.user(id=first_id + i, language_code="ca") for i in range(USERS)]
     try:
-        # Warm-up (untimed): one person, one round.
-        warm = emu.user(id=299_999, language_code="ca")
-        for text in SCRIPT[:3]:
-            await send(warm, text)
-        await wait_until(lambda: channel.idle and not emu.updates, 30, "warm-up")
         first = emu._next_update_id
         started = time.perf_counter()
         for text in SCRIPT[:MESSAGES]:
@@ -132,15 +127,34 @@ async def full_rate(emu: TelegramEmulator, folder: Path) -> tuple[float, dict[st
                 await send(person, text)
         target = emu._next_update_id - 1
         await wait_until(
-            lambda: channel.last_update_id >= target and channel.idle, 300, "the full bot"
+            lambda: channel.last_update_id >= target and channel.idle, 120, "the full bot"
         )
         elapsed = time.perf_counter() - started
-        handled = target - first + 1
         answers = sum(len(p.inbox) for p in people)
-        errors = sum(1 for c in emu.calls if c.status >= 400)
     finally:
-        await app.close()
-    return handled / elapsed, {"answers": answers, "http_errors": errors, "updates": handled}
+        await channel.stop()
+    return (target - first + 1) / elapsed, answers
+
+
+async def updates_per_second(folder: Path) -> tuple[list[float], list[float], int]:
+    """Echo and full bot in turns (the machine's load changes; the best round counts)."""
+    echo: list[float] = []
+    full: list[float] = []
+    answers = 0
+    async with TelegramEmulator(limits=RateLimits.off()) as emu:
+        settings = settings_for(emu, folder)
+        app = build_app(settings, clock=Clock())
+        await app.prepare_database()
+        try:
+            await full_rate(emu, app, 900_000)  # warm-up: imports, caches, first queries
+            for n in range(ROUNDS):
+                echo.append(await echo_rate(emu, 100_000 + n * 1000))
+                rate, answers = await full_rate(emu, app, 200_000 + n * 1000)
+                full.append(rate)
+                emu.calls.clear()
+        finally:
+            await app.close()
+    return echo, full, answers
 
 
 async def proactive(folder: Path) -> dict[str, Any]:
@@ -194,17 +208,15 @@ async def run() -> None:
     logging.basicConfig(level=logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        async with TelegramEmulator(limits=RateLimits.off()) as emu:
-            echo = await echo_rate(emu)
-            emu.calls.clear()
-            full, details = await full_rate(emu, folder / "full")
+        echo, full, answers = await updates_per_second(folder / "updates")
         print(
-            f"# full bot: {details['updates']} updates from {USERS} people, "
-            f"{details['answers']} answers, {details['http_errors']} HTTP errors; "
-            f"echo bot: {USERS * MESSAGES} updates"
+            f"# {USERS} people x {MESSAGES} updates, {ROUNDS} rounds; echo bot: "
+            f"{' '.join(f'{r:.0f}' for r in echo)}/s; full bot: "
+            f"{' '.join(f'{r:.0f}' for r in full)}/s ({answers} answers per round)"
         )
-        print(f"BENCH telegram_updates {full:.1f} updates/s ratio={full / echo:.2f}")
-        print(f"BENCH telegram_echo_baseline {echo:.1f} updates/s")
+        best_full, best_echo = max(full), max(echo)
+        print(f"BENCH telegram_updates {best_full:.1f} updates/s ratio={best_full / best_echo:.2f}")
+        print(f"BENCH telegram_echo_baseline {best_echo:.1f} updates/s")
         result = await proactive(folder / "proactive")
         print(
             f"# proactive: {PROACTIVE} messages in {result['seconds']:.1f} s; 429 answered: "

@@ -35,7 +35,8 @@ T = TypeVar("T")
 
 # Bot API methods Telegram counts against the per-chat and overall message limits.
 THROTTLED = frozenset(
-    {
+    name.lower()
+    for name in {
         "sendMessage", "sendDocument", "sendPhoto", "sendAudio", "sendVideo", "sendVoice",
         "sendAnimation", "sendSticker", "sendMediaGroup", "sendLocation", "sendContact",
         "copyMessage", "forwardMessage", "editMessageText", "editMessageCaption",
@@ -98,7 +99,7 @@ class Throttle(BaseRateLimiter[dict[str, Any]]):
         data: dict[str, Any],
         rate_limit_args: dict[str, Any] | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if endpoint in THROTTLED:
+        if endpoint.lower() in THROTTLED:
             chat = data.get("chat_id")
             limits = self.limits
             is_group = isinstance(chat, str) or (isinstance(chat, int) and chat < 0)

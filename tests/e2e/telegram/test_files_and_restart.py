@@ -104,16 +104,26 @@ async def test_restart_mid_booking(emu: TelegramEmulator, tmp_path: Path) -> Non
         await marta.press("Demanar cita")
         await marta.press("Alta")
         assert "Quin dia et va bé?" in marta.text
-    # The service is down: the citizen taps a day meanwhile (the update waits at Telegram).
-    message, label = marta.keyboard_message("dl. 30 de nov.")
-    press = await marta.user.press(message, label)
-    async with running_bot(emu, tmp_path, clock) as bot:
+        # She taps a day just as the service is being stopped: the turn is in flight...
+        message, label = marta.keyboard_message("dl. 30 de nov.")
+        day = await marta.user.press(message, label)
+        target = emu._next_update_id - 1
+        await emu.wait_for(lambda: bot.channel.last_update_id >= target, 5)
+    # ...and is finished before the channel stops: its answer is there.
+    marta._new()
+    assert "Hores lliures el dl. 30 de nov." in marta.text, marta.text
+    # While the service is down she taps a time: that update waits at Telegram.
+    message, label = marta.keyboard_message("9:30")
+    time_press = await marta.user.press(message, label)
+
+    async with running_bot(emu, tmp_path, clock) as bot:  # a new process, the same database
         marta.bot = bot
         await bot.settle()
-        assert press.answered
+        assert day.answered and time_press.answered
         marta._new()
-        assert "Hores lliures el dl. 30 de nov." in marta.text, marta.text
-        await marta.press("9:30")
+        assert "confirmació per correu" in marta.text, marta.text
         await marta.press("No cal")
         await marta.press("Confirmar")
         assert "Fet! La teva cita és la VT-" in marta.text
+        texts = [m.text or "" for m in marta.user.inbox]
+        assert sum("Hores lliures el dl. 30 de nov." in t for t in texts) == 1  # not twice

@@ -69,19 +69,20 @@ async def test_session_panel_is_updated_in_place(emu: TelegramEmulator, tmp_path
         joan = bot.person(emu.user(id=6801, first_name="Joan", language_code="ca"))
         await book(joan, time="9:00")
         clock.advance(minutes=45)  # 8:45: the session can be opened
-        anna = bot.person(emu.user(id=ANNA_TG, first_name="Anna", language_code="en"))
+        anna = bot.person(emu.user(id=ANNA_TG, first_name="Anna", language_code="ca"))
         await anna.command("today")
         await anna.press("9:00")
-        await anna.press("Open the session")
-        panel = next(m for m in anna.last if "Refresh" in m.button_texts)
-        assert "1 Identity: pending" in (panel.text or "")
+        await anna.press("Obrir la sessió")
+        panel = next(m for m in anna.last if "Actualitzar" in m.button_texts)
+        assert "1 Identitat: pendent" in (panel.text or "")
         sent_before = len(anna.user.inbox)
 
-        await anna.press("Refresh")
+        await anna.press("Actualitzar")
         # The same message was redrawn (edited), with live buttons; no new panel was sent.
         live = emu.chats[ANNA_TG].messages[panel.message_id]
-        assert len(live.history) >= 1 and "Refresh" in live.button_texts
-        assert not [m for m in anna.last if "Refresh" in m.button_texts]
+        assert len(live.history) >= 1 and "Actualitzar" in live.button_texts
+        assert "1 Identitat: pendent" in (live.text or "")
+        assert not [m for m in anna.last if "Actualitzar" in m.button_texts]
         assert len(anna.user.inbox) == sent_before + len(anna.last)
-        await anna.press("Refresh")  # the redrawn panel's buttons work
+        await anna.press("Actualitzar")  # the redrawn panel's buttons work
         assert len(emu.chats[ANNA_TG].messages[panel.message_id].history) >= 2

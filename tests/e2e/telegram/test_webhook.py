@@ -52,3 +52,79 @@ async def test_webhook_secret_is_checked_and_updates_flow(
         assert "Antes de empezar" in carla.text
         assert emu.stats.webhook_deliveries >= 2 and emu.stats.webhook_failures == 0
         assert not emu.calls_to("getUpdates")
+
+
+async def test_the_service_runs_the_channel(emu: TelegramEmulator, tmp_path: Path) -> None:
+    """`videotramit run` as a whole (bot/service.py): web server, webhook, channel, outbox."""
+    import asyncio
+
+    from bot.app import build_app
+    from bot.channels.telegram import TelegramChannel
+    from bot.service import serve
+    from tests.support import office_settings
+
+    from .conftest import free_port, staff_entries
+
+    port = free_port()
+    settings = office_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
+        tmp_path,
+        staff=staff_entries(),
+        telegram={
+            "enabled": True,
+            "token": emu.token,
+            "base_url": emu.base_url,
+            "mode": "webhook",
+            "webhook_secret": WEBHOOK_SECRET,
+        },
+        web={"listen": f"127.0.0.1:{port}", "public_base_url": f"http://127.0.0.1:{port}"},
+    )
+    app = build_app(settings, clock=Clock())
+    channel = app.channels["telegram"]
+    assert isinstance(channel, TelegramChannel)
+    stop = asyncio.Event()
+    service = asyncio.create_task(serve(app, stop=stop))
+    try:
+        await emu.wait_for(lambda: channel.running and emu.webhook is not None, 10)
+        pau = emu.user(id=6511, first_name="Pau", language_code="en")
+        await pau.send_command("start")
+        [hello, question] = await pau.wait_for_messages(2, timeout=10)
+        assert "Hello!" in (hello.text or "") and "English" in question.button_texts
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/healthz") as response,
+        ):
+            assert response.status == 200
+    finally:
+        stop.set()
+        await asyncio.wait_for(service, 20)
+        await emu._delete_webhook()
+    assert not channel.running
+
+
+async def test_a_rejected_token_is_a_configuration_error(
+    emu: TelegramEmulator, tmp_path: Path
+) -> None:
+    import pytest
+
+    from bot.channels.telegram import options_from
+    from bot.channels.telegram.adapter import TelegramChannel
+    from config.settings import ConfigError
+    from tests.support import office_settings
+
+    settings = office_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
+        tmp_path,
+        telegram={"enabled": True, "token": "123456789:wrong-token", "base_url": emu.base_url},
+    )
+    channel = TelegramChannel(options_from(settings), conversation=None)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="telegram.token"):
+        await channel.start()
+    with pytest.raises(ConfigError, match="telegram.webhook_secret"):
+        options_from(
+            office_settings(
+                "sqlite+aiosqlite://",
+                tmp_path,
+                telegram={"enabled": True, "token": "1:x", "mode": "webhook"},
+            )
+        )

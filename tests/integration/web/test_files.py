@@ -105,12 +105,16 @@ async def test_forged_links_are_refused(
     tampered_mac = mac[:-2] + ("AA" if mac[-2:] != "AA" else "BB")
     raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     _, expires = struct.unpack(">IQ", raw[:12])
-    other_document = base64.urlsafe_b64encode(
-        struct.pack(">IQ", done.document.id + 1, expires) + raw[12:]
-    ).rstrip(b"=").decode()
-    later = base64.urlsafe_b64encode(
-        struct.pack(">IQ", done.document.id, expires + 86400) + raw[12:]
-    ).rstrip(b"=").decode()
+    other_document = (
+        base64.urlsafe_b64encode(struct.pack(">IQ", done.document.id + 1, expires) + raw[12:])
+        .rstrip(b"=")
+        .decode()
+    )
+    later = (
+        base64.urlsafe_b64encode(struct.pack(">IQ", done.document.id, expires + 86400) + raw[12:])
+        .rstrip(b"=")
+        .decode()
+    )
     viewer = base64.urlsafe_b64encode(raw[:12] + b"staff:laia").rstrip(b"=").decode()
     strange_key = LinkSigner(b"k" * 32, "https://oac.test", timedelta(minutes=10))
     candidates = [

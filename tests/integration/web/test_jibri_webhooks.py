@@ -37,17 +37,30 @@ async def _appointment_with_room(app: App, clock: Clock, room: str) -> Appointme
         )
         start = clock.now() + timedelta(hours=2)
         booked = await uow.appointments.book(
-            reference="VT-JIBRI1", citizen_id=citizen.id, procedure="informacio",
-            staff_id="anna", start=start, end=start + timedelta(minutes=30), language="ca",
-            email="", citizen_name="Joan", cells=[start], now=clock.now(),
+            reference="VT-JIBRI1",
+            citizen_id=citizen.id,
+            procedure="informacio",
+            staff_id="anna",
+            start=start,
+            end=start + timedelta(minutes=30),
+            language="ca",
+            email="",
+            citizen_name="Joan",
+            cells=[start],
+            now=clock.now(),
         )
         appointment = await uow.appointments.update(
-            booked.id, room=room, details={"identity": {"status": "verified"},
-                                           "recording": {"status": "started"}},
+            booked.id,
+            room=room,
+            details={"identity": {"status": "verified"}, "recording": {"status": "started"}},
         )
         await uow.evidence.append(
-            appointment_id=booked.id, reference=booked.reference, kind="booked",
-            actor="citizen", data={}, at=clock.now(),
+            appointment_id=booked.id,
+            reference=booked.reference,
+            kind="booked",
+            actor="citizen",
+            data={},
+            at=clock.now(),
         )
         await uow.commit()
     return appointment
@@ -68,7 +81,8 @@ async def test_bearer_token_is_required(base_url: str, browser: Browser) -> None
                 assert r.status == 401, (path, headers)
                 assert r.headers["WWW-Authenticate"].startswith("Bearer")
     async with session.post(
-        base_url + "/jibri/v1/status", json=status_body(),
+        base_url + "/jibri/v1/status",
+        json=status_body(),
         headers={"Authorization": f"bearer {JIBRI_TOKEN}"},  # the scheme is case-insensitive
     ) as r:
         assert r.status == 200
@@ -76,12 +90,19 @@ async def test_bearer_token_is_required(base_url: str, browser: Browser) -> None
 
 async def test_malformed_bodies_are_400(base_url: str, browser: Browser) -> None:
     session = browser()
-    bad = [b"{not json", b"", b"[1, 2]", json.dumps({"jibriId": "x"}).encode(),
-           json.dumps({"jibriId": "x", "session": {"status": "ON"}}).encode(), b"\xff\xfe"]
+    bad = [
+        b"{not json",
+        b"",
+        b"[1, 2]",
+        json.dumps({"jibriId": "x"}).encode(),
+        json.dumps({"jibriId": "x", "session": {"status": "ON"}}).encode(),
+        b"\xff\xfe",
+    ]
     for path in ("/jibri/v1/status", "/jibri/v1/session/status"):
         for body in bad:
             async with session.post(
-                base_url + path, data=body,
+                base_url + path,
+                data=body,
                 headers={**AUTH, "Content-Type": "application/json"},
             ) as r:
                 assert r.status == 400, (path, body)
@@ -175,7 +196,8 @@ async def test_session_status_of_an_unknown_room(
 ) -> None:
     appointment = await _appointment_with_room(app, clock, "vt-known-room")
     async with browser().post(
-        base_url + "/jibri/v1/session/status", json=session_body("vt-other-room", "ON"),
+        base_url + "/jibri/v1/session/status",
+        json=session_body("vt-other-room", "ON"),
         headers=AUTH,
     ) as r:
         assert r.status == 200
