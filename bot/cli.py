@@ -115,7 +115,10 @@ async def _cmd_chat(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     external_id, name = _chat_identity(settings, args.role, args.user)
-    out = lambda text: print(text, flush=True)  # noqa: E731
+
+    def out(text: str) -> None:
+        print(text, flush=True)
+
     channel = ConsoleChannel(out)
     channel.me = external_id
     app = build_app(settings, channels={channel.name: channel})

@@ -7,12 +7,19 @@ from datetime import datetime
 from typing import Any
 
 from domain.evidence import EventKind
-from domain.receipts import Receipt, format_entry_number, new_csv_code
+from domain.receipts import LANGUAGES, Language, Receipt, format_entry_number, new_csv_code
 from handlers import documents, session
 from handlers.agreement import shown_value
 from handlers.context import Ctx
 from handlers.i18n import catalog, translate
 from handlers.push import push_file
+
+
+def receipt_language(language: str) -> Language:
+    for known in LANGUAGES:
+        if known == language:
+            return known
+    return "ca"
 
 
 def receipt_labels(language: str) -> dict[str, str]:
@@ -55,7 +62,7 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
     receipt = Receipt(
         entry_number=entry,
         registered_at=registered_at,
-        language=language,  # type: ignore[arg-type]
+        language=receipt_language(language),
         council_name=ctx.office.council.name,
         council_address=ctx.office.council.address,
         logo=ctx.services.receipts.logo,

@@ -32,5 +32,14 @@ install_chromium() {
     || echo "chromium could not be installed; the browser tests will fail" >&2
 }
 
+install_fonts() {
+  # The receipt test that prints every script embeds DejaVu Sans.
+  [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && return 0
+  [ "$(id -u)" = 0 ] || { echo "install Debian's fonts-dejavu-core for the receipt tests" >&2; return 0; }
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q fonts-dejavu-core) \
+    || echo "fonts-dejavu-core could not be installed; a receipt test will fail" >&2
+}
+
 start_postgres
 install_chromium
+install_fonts

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from handlers.engine import Engine
 from handlers.messages import InFile, Reply, Turn, TurnKind
@@ -49,7 +50,7 @@ class MemoryPerson:
     last: list[Reply] = field(default_factory=list)
     transcript: list[tuple[str, str]] = field(default_factory=list)
 
-    def _turn(self, kind: TurnKind, **values: object) -> Turn:
+    def _turn(self, kind: TurnKind, **values: Any) -> Turn:
         return Turn(
             channel=self.channel,
             external_id=self.external_id,
@@ -57,7 +58,7 @@ class MemoryPerson:
             kind=kind,
             display_name=self.name,
             language_hint=self.language,
-            **values,  # type: ignore[arg-type]
+            **values,
         )
 
     async def _send(self, shown: str, turn: Turn) -> list[Reply]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.app import App
+from bot.channels.memory import MemoryPerson
 from tests.dialog import run_dialog
 from tests.support import Clock, person
 
 
-async def _ready_citizen(app: App, name: str, language: str = "en") -> object:
+async def _ready_citizen(app: App, name: str, language: str = "en") -> MemoryPerson:
     citizen = person(app, name, language=language)
     await citizen.command("start")
     await citizen.press({"en": "English", "ca": "Català", "es": "Castellano"}[language])
@@ -31,7 +32,7 @@ async def test_free_text_where_a_choice_is_due_reasks(app: App) -> None:
     citizen = await _ready_citizen(app, "t1")
     await run_dialog(
         citizen,
-        [  # type: ignore[arg-type]
+        [
             ("[Book an appointment]", ["Which procedure"]),
             ("the one about my flat please", ["I didn't catch that", "Which procedure"]),
             ("99", ["I didn't catch that"]),

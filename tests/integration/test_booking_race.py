@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -39,14 +39,14 @@ async def _race(app: App) -> tuple[int, int]:
     wanted = [slots[n % 20].start for n in range(ATTEMPTS)]
     rng.shuffle(wanted)
 
-    async def attempt(citizen: int, start: object) -> bool:
+    async def attempt(citizen: int, start: datetime) -> bool:
         async with app.uow() as uow:
             try:
                 await book_slot(
                     uow,
                     app.office,
                     procedure=procedure,
-                    start=start,  # type: ignore[arg-type]
+                    start=start,
                     citizen_id=citizen,
                     citizen_name="",
                     language="ca",
