@@ -110,6 +110,7 @@ def build_office(settings: Settings) -> Office:
         languages=tuple(settings.languages),
         default_language=settings.default_language,
         registry_prefix=council.registry_prefix,
+        email_enabled=settings.email.enabled,
     )
 
 
@@ -214,6 +215,10 @@ def build_app(
     engine = db.create_engine(settings.database_url)
     sessions = db.sessionmaker(engine)
     channel_map: dict[str, Channel] = dict(channels or {})
+    if settings.email.enabled and "email" not in channel_map:
+        from bot.channels.email import EmailChannel
+
+        channel_map["email"] = EmailChannel(settings.email, settings.council.name)
     storage = open_storage(settings)
     services, links = build_services(settings, storage)
     outbox = OutboxStore(sessions)

@@ -35,7 +35,8 @@ async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Re
     if attached and files is not None:
         data = await files(attached["sha256"])
         file = OutFile(name=attached["name"], data=data, content_type=attached["type"])
-    return Reply(text=str(payload.get("text", "")), choices=choices, file=file)
+    extra = {"subject": str(payload["subject"])} if payload.get("subject") else {}
+    return Reply(text=str(payload.get("text", "")), choices=choices, file=file, extra=extra)
 
 
 class Dispatcher:

@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime
 
 from domain.evidence import EventKind
+from domain.model import Appointment
 from domain.procedures import Procedure
 from handlers import menu, notify
 from handlers.availability import book_slot, move_appointment, open_slots
@@ -219,8 +220,11 @@ async def _book(ctx: Ctx, start: datetime) -> None:
             when=format_when(appointment.start, ctx.lang, ctx.office.tz),
         )
     )
-    if email:
+    if email and ctx.office.email_enabled:
+        await email_confirmation(ctx, appointment, chosen, email)
         ctx.say(ctx.t("book.email_will_arrive", email=email))
+    elif email:
+        ctx.say(ctx.t("book.email_noted", email=email))
     ctx.end()
     await menu.enter(ctx)
 
@@ -255,6 +259,50 @@ async def _move(ctx: Ctx, start: datetime) -> None:
     )
     ctx.end()
     await menu.enter(ctx)
+
+
+async def email_confirmation(
+    ctx: Ctx, appointment: Appointment, chosen: Procedure, email: str
+) -> None:
+    """The confirmation by email, with the appointment as a calendar file (.ics)."""
+    from documents.ics import appointment_ics
+
+    assert ctx.services is not None
+    when = format_when(appointment.start, ctx.lang, ctx.office.tz)
+    name = chosen.name.get(ctx.lang)
+    body = ctx.t(
+        "email.body",
+        reference=appointment.reference,
+        procedure=name,
+        when=when,
+        council=ctx.office.council.name,
+        documents="\n".join(f"- {d.name.get(ctx.lang)}" for d in chosen.documents) or "-",
+    )
+    ics = appointment_ics(
+        uid=f"{appointment.reference}@videotramit",
+        start=appointment.start,
+        end=appointment.end,
+        summary=ctx.t("email.event", procedure=name, reference=appointment.reference),
+        description=body,
+        organizer_name=ctx.office.council.name,
+        stamp=ctx.now,
+    )
+    digest = await ctx.services.documents.store(ics)
+    await ctx.uow.outbox.enqueue(
+        channel="email",
+        address=email,
+        payload={
+            "text": body,
+            "subject": ctx.t("email.subject", reference=appointment.reference, when=when),
+            "file": {
+                "sha256": digest,
+                "name": f"{appointment.reference}.ics",
+                "type": "text/calendar",
+            },
+        },
+        user_id=ctx.user.id,
+        dedupe_key=f"email:{appointment.reference}",
+    )
 
 
 STEPS = {

@@ -215,6 +215,7 @@ class Office:
     languages: tuple[str, ...]
     default_language: str
     registry_prefix: str = "VT"
+    email_enabled: bool = False
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)

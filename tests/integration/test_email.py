@@ -1,0 +1,134 @@
+"""Booking confirmation by email through a real SMTP server (aiosmtpd), with the .ics."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from icalendar import Calendar
+
+from bot.app import App
+from tests.dialog import run_dialog
+from tests.support import Clock, office_settings, person, ready_app
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
+        if address in self.refuse:
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(parsed, EmailMessage)
+        self.messages.append(parsed)
+        return "250 Message accepted"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Inbox, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()
+
+
+async def _app(tmp_path: Path, port: int, clock: Clock) -> App:
+    settings = office_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
+        tmp_path,
+        email={"enabled": True, "host": "127.0.0.1", "port": port, "sender": "oac@vila.test"},
+    )
+    app, _ = await ready_app(settings, clock)
+    return app
+
+
+async def _book_with_email(app: App, address: str) -> None:
+    citizen = person(app, "neus", name="Neus", language="ca")
+    await run_dialog(
+        citizen,
+        [
+            ("/start", []),
+            ("[Català]", []),
+            ("[D'acord]", []),
+            ("[Demanar cita]", []),
+            ("[Certificat de convivència]", []),
+            ("[dl. 30 de nov.]", []),
+            ("[10:00]", []),
+            (address, ["Ho confirmes?"]),
+            ("[Confirmar]", [f"També rebràs la confirmació a {address}"]),
+        ],
+    )
+
+
+async def test_confirmation_email_with_calendar_file(
+    tmp_path: Path, clock: Clock, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    app = await _app(tmp_path, port, clock)
+    try:
+        await _book_with_email(app, "neus@example.cat")
+        await app.dispatcher.drain()
+    finally:
+        await app.close()
+    [message] = inbox.messages
+    assert message["To"] == "neus@example.cat"
+    assert str(message["Subject"]).strip().startswith("La teva cita per videotrucada VT-")
+    body = message.get_body(("plain",))
+    assert body is not None
+    text = body.get_content()
+    assert "dilluns 30 de novembre a les 10:00" in text and "Certificat de convivència" in text
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    [event] = Calendar.from_ical(attachment.get_content()).walk("VEVENT")
+    start = event.decoded("dtstart")
+    assert start == clock.now() + timedelta(hours=2)  # 10:00 Madrid = 9:00 UTC
+
+
+async def test_a_refused_address_is_not_retried_forever(
+    tmp_path: Path, clock: Clock, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    inbox.refuse.add("nobody@example.cat")
+    app = await _app(tmp_path, port, clock)
+    try:
+        await _book_with_email(app, "nobody@example.cat")
+        await app.dispatcher.drain()
+        assert await app.outbox.pending() == 0
+    finally:
+        await app.close()
+    assert inbox.messages == []
+
+
+async def test_without_email_configured_the_address_is_only_noted(app: App) -> None:
+    citizen = person(app, "pau", language="ca")
+    await run_dialog(
+        citizen,
+        [
+            ("/start", []),
+            ("[Català]", []),
+            ("[D'acord]", []),
+            ("[Demanar cita]", []),
+            ("[Volant]", []),
+            ("[dl. 30 de nov.]", []),
+            ("[10:00]", []),
+            ("pau@example.cat", []),
+            ("[Confirmar]", ["He anotat la teva adreça de correu", "!També rebràs"]),
+        ],
+    )
