@@ -19,34 +19,11 @@ from reportlab.pdfgen.canvas import Canvas
 
 from documents.receipt import build_receipt_pdf
 from domain.receipts import Receipt, new_csv_code
+from handlers.receipting import receipt_labels
 
 ROUNDS = 40
 
-LABELS = {
-    "title": "Registry entry receipt",
-    "entry_number": "Entry number",
-    "registered_at": "Date and time of filing",
-    "official_time": "official time",
-    "reference": "Appointment reference",
-    "procedure": "Procedure",
-    "citizen_section": "Applicant",
-    "citizen_name": "Name",
-    "citizen_id": "Identity document",
-    "application_section": "Application",
-    "documents_section": "Documents filed",
-    "document_name": "Document",
-    "document_sha256": "SHA-256 fingerprint",
-    "no_documents": "No documents were filed.",
-    "agreement_section": "Agreement",
-    "agreement_text_sha256": "SHA-256 of the text agreed",
-    "agreed_at": "Agreed at",
-    "clerk": "Assisted by",
-    "verification_section": "Verification",
-    "csv_code": "Secure verification code (CSV)",
-    "verify_url": "Verify at",
-    "verify_note": "Scan the QR code or open the address to check this receipt.",
-    "page": "Page {page} of {pages}",
-}
+LABELS = receipt_labels("en")
 
 
 def sample() -> Receipt:
@@ -105,8 +82,9 @@ def main() -> None:
         bare_pdf()
         bare_ms.append((time.perf_counter() - start) * 1000)
     ours, theirs = statistics.median(receipt_ms), statistics.median(bare_ms)
-    print(f"# receipt {len(pdf)} bytes; bare one-page document {theirs:.2f} ms (medians of "
-          f"{ROUNDS})")
+    print(
+        f"# receipt {len(pdf)} bytes; bare one-page document {theirs:.2f} ms (medians of {ROUNDS})"
+    )
     print(f"BENCH receipt_median {ours:.1f} ms ratio={ours / theirs:.1f}")
 
 

@@ -52,8 +52,12 @@ async def on_id_number(ctx: Ctx) -> None:
     # Only the masked number is kept, here and in the evidence.
     ctx.data["id_masked"] = number.masked
     ctx.data["id_kind"] = number.kind.value
+    await ask_face(ctx)
+
+
+async def ask_face(ctx: Ctx) -> None:
     ctx.ask(
-        ctx.t("identity.face", masked=number.masked),
+        ctx.t("identity.face", masked=ctx.data.get("id_masked", "")),
         [("yes", ctx.t("identity.face_yes")), ("no", ctx.t("identity.face_no"))],
         flow=FLOW,
         step="id_face",
@@ -68,7 +72,7 @@ async def on_id_face(ctx: Ctx) -> None:
         return
     if ctx.choice not in ("yes", "no"):
         ctx.say(ctx.t("error.choose"))
-        await ask_id_number(ctx)
+        await ask_face(ctx)
         return
     verified = ctx.choice == "yes"
     identity = {
@@ -304,7 +308,7 @@ async def on_field(ctx: Ctx) -> None:
 STEPS = {
     "id_kind": Step(enter=ask_id_kind, handle=on_id_kind, back="panel"),
     "id_number": Step(enter=ask_id_number, handle=on_id_number, back="id_kind"),
-    "id_face": Step(enter=ask_id_number, handle=on_id_face, back="id_number"),
+    "id_face": Step(enter=ask_face, handle=on_id_face, back="id_number"),
     "documents": Step(enter=show_documents, handle=on_documents, back="panel"),
     "field": Step(enter=ask_field, handle=on_field, back="panel"),
     "fields": Step(enter=choose_field, handle=on_choose_field, back="panel"),

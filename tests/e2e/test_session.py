@@ -100,6 +100,7 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
             ("[DNI]", ["Write the DNI number"]),
             ("12345678A", ["check letter does not match"]),
             ("12.345.678-z", ["****5678Z is valid", "Does the face"]),
+        ("maybe", ["I didn't catch that", "Does the face"]),  # asked again, not the number
             ("[Yes, it matches]", ["Identity verified", "1 Identity: ✔ verified (DNI ****5678Z)"]),
             ("[Documents]", ["✘ ID card", "Ask for ID card"]),
             ("[Ask for ID card]", ["I've asked the citizen", "2 Documents:"]),

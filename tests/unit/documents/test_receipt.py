@@ -22,36 +22,11 @@ from documents.receipt import (
     sign_pdf_async,
 )
 from domain.receipts import Receipt, new_csv_code
+from handlers.receipting import receipt_labels
 from tests.certs import make_council_p12, validate
 
-LABELS = {
-    "title": "Registry entry receipt",
-    "entry_number": "Entry number",
-    "registered_at": "Date and time of filing",
-    "official_time": "official time",
-    "reference": "Appointment reference",
-    "procedure": "Procedure",
-    "citizen_section": "Applicant",
-    "citizen_name": "Name",
-    "citizen_id": "Identity document",
-    "application_section": "Application",
-    "documents_section": "Documents filed",
-    "document_name": "Document",
-    "document_sha256": "SHA-256 fingerprint",
-    "no_documents": "No documents were filed.",
-    "agreement_section": "Agreement",
-    "agreement_text_sha256": "SHA-256 of the text agreed",
-    "agreed_at": "Agreed at",
-    "clerk": "Assisted by",
-    "verification_section": "Verification",
-    "csv_code": "Secure verification code (CSV)",
-    "verify_url": "Verify at",
-    "verify_note": "Scan the QR code or open the address to check this receipt.",
-    "page": "Page {page} of {pages}",
-    "agreement_statement": "Statement agreed",
-    "integrity_note": "The SHA-256 fingerprints guarantee the documents' integrity.",
-    "legal_note": "Receipt issued under article 16.3 of Law 39/2015.",
-}
+# The captions as the service passes them: the English message catalog.
+LABELS = receipt_labels("en")
 
 MARKUP_NAME = '<font color="red">Joan</font> & Co'
 MARKUP_FIELD = '<a href="https://evil.example/">click</a> &amp; <b>bold</b> <br/>'
@@ -155,7 +130,7 @@ def test_qr_code_decodes_to_the_verify_url(pdf: bytes) -> None:
 def test_metadata_and_reproducibility(pdf: bytes) -> None:
     reader = PdfReader(io.BytesIO(pdf))
     assert reader.metadata is not None
-    assert reader.metadata.title == "Registry entry receipt VT/2026/000123"
+    assert reader.metadata.title == f"{LABELS['title']} VT/2026/000123"
     assert reader.metadata.author == "Ajuntament de Sant Joan de l'Horta"
     assert str(reader.metadata["/CreationDate"]).startswith("D:20260314092653")
     assert build_receipt_pdf(sample_receipt(), LABELS) == pdf
