@@ -126,7 +126,7 @@ class Engine:
                 services=self._services,
             )
             await self._route(ctx)
-            replies = await self._finish(ctx)
+            replies = self._finish(ctx)
             await uow.conversations.save(user.id, ctx.state)
             await uow.commit()
         return replies
@@ -189,7 +189,7 @@ class Engine:
         else:
             await step.enter(ctx)
 
-    async def _finish(self, ctx: Ctx) -> list[Reply]:
+    def _finish(self, ctx: Ctx) -> list[Reply]:
         """Turn the step's output into replies; only the last question gets live buttons."""
         last_prompt = max(
             (i for i, item in enumerate(ctx.replies) if isinstance(item, Prompt)), default=-1
@@ -203,12 +203,12 @@ class Engine:
             elif index != last_prompt:
                 replies.append(Reply(text=item.text))
             else:
-                replies.append(await self._publish(ctx, item))
+                replies.append(self._publish(ctx, item))
         if not replies:
             replies.append(Reply(text=ctx.t("error.not_understood")))
         return replies
 
-    async def _publish(self, ctx: Ctx, prompt: Prompt) -> Reply:
+    def _publish(self, ctx: Ctx, prompt: Prompt) -> Reply:
         return Reply(
             text=prompt.text,
             choices=choices.arm(ctx.state, prompt.options),
