@@ -37,9 +37,10 @@ def channel(app: App) -> MemoryChannel:
     return found
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test run, dropped at the end."""
+    """A fresh PostgreSQL database for one test, dropped at the end (tests on PostgreSQL
+    book the same test Monday as the SQLite ones, so they must not share a database)."""
     import asyncpg
 
     name = f"vt_test_{uuid.uuid4().hex[:10]}"
