@@ -44,7 +44,14 @@ async def _today(ctx: Ctx) -> list[Appointment]:
     return [a for a in found if a.status is not Status.CANCELLED]
 
 
-def _line(ctx: Ctx, appointment: Appointment) -> str:
+async def _missing(ctx: Ctx, appointment: Appointment) -> list[str]:
+    """Names of the required documents not received yet (sent ahead or in the call)."""
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    received = {d.requirement for d in await ctx.uow.documents.for_appointment(appointment.id)}
+    return [d.name.get(ctx.lang) for d in procedure.documents if d.code not in received]
+
+
+def _line(ctx: Ctx, appointment: Appointment, missing: list[str]) -> str:
     procedure = ctx.office.catalog.get(appointment.procedure)
     status = ctx.t(f"status.{appointment.status.value}")
     who = appointment.citizen_name or ctx.t("staff.unnamed")
@@ -52,12 +59,11 @@ def _line(ctx: Ctx, appointment: Appointment) -> str:
     if ctx.user.is_admin:
         member = ctx.office.staff_member(appointment.staff_id)
         clerk = f" · {member.name if member else appointment.staff_id}"
-    docs = len(procedure.documents)
-    missing = ctx.t("staff.documents_missing", count=docs) if docs else ""
+    pending = ctx.t("staff.documents_missing", count=len(missing)) if missing else ""
     return (
         f"{format_time(appointment.start, ctx.office.tz)} {appointment.reference} · "
         f"{procedure.name.get(ctx.lang)} · {who} · {status}{clerk}"
-        + (f" · {missing}" if missing and appointment.status is Status.BOOKED else "")
+        + (f" · {pending}" if pending and appointment.status is Status.BOOKED else "")
     )
 
 
@@ -72,7 +78,7 @@ async def ask_agenda(ctx: Ctx) -> None:
     upcoming = [a for a in appointments if a.end > ctx.now and a.status is Status.BOOKED]
     others = [a for a in appointments if a not in upcoming]
     ordered = upcoming + others  # the next appointment first
-    lines = "\n".join(_line(ctx, a) for a in ordered)
+    lines = "\n".join([_line(ctx, a, await _missing(ctx, a)) for a in ordered])
     options = [
         (str(a.id), f"{format_time(a.start, ctx.office.tz)} {a.reference}")
         for a in ordered

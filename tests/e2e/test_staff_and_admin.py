@@ -108,3 +108,37 @@ async def test_staff_are_told_of_new_bookings(app: App, channel: MemoryChannel) 
     await _book(app, "pere", "Volant", "9:00")
     await app.dispatcher.drain()
     assert any("Nova cita VT-" in r.text for r in channel.inbox["staff:anna"])
+
+
+async def test_the_agenda_counts_only_documents_still_missing(app: App, clock: Clock) -> None:
+    from tests.support import document_photo
+
+    citizen = person(app, "rosa", name="Rosa", language="ca")
+    await _book(app, "rosa", "Alta", "10:00")  # three documents required
+    anna = person(app, "staff:anna", "Anna", "ca")
+    await run_dialog(anna, [("/today", ["documents per rebre: 3"])])
+    await citizen.send_file("contracte.jpg", document_photo())  # sent ahead, not a requirement
+    await run_dialog(anna, [("/today", ["documents per rebre: 3"])])
+    async with app.uow() as uow:
+        [appointment] = await uow.appointments.for_citizen(
+            (
+                await uow.users.get_or_create(
+                    "memory", "rosa", address="rosa", display_name="", language="ca"
+                )
+            ).id,
+            active_only=True,
+        )
+        await uow.documents.add(
+            user_id=appointment.citizen_id,
+            appointment_id=appointment.id,
+            requirement="identitat",
+            sha256="0" * 64,
+            filename="dni.jpg",
+            content_type="image/jpeg",
+            size=1,
+            pages=1,
+            warnings=(),
+            at=clock.now(),
+        )
+        await uow.commit()
+    await run_dialog(anna, [("/today", ["documents per rebre: 2"])])
