@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+from typing import get_args
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -81,3 +82,31 @@ def test_client_language_codes(code: str, expected: str) -> None:
 
 def test_placeholders_are_filled() -> None:
     assert "VT-ABC" in translate("en", "my.cancelled", reference="VT-ABC")
+
+
+def test_every_reason_code_has_a_message() -> None:
+    """Keys built at run time from codes (refusals, field errors, statuses...)."""
+    from documents.intake import REJECTION_CODES
+    from documents.quality import QUALITY_CODES
+    from documents.receipt import OPTIONAL_LABEL_KEYS, RECEIPT_LABEL_KEYS
+    from domain.appointments import Status
+    from domain.identity import IdError, IdKind
+    from domain.procedures import FieldError, FieldType
+
+    expected = (
+        [f"doc.rejected.{code}" for code in REJECTION_CODES]
+        + [f"doc.quality.{code}" for code in QUALITY_CODES]
+        + [f"doc.quality_short.{code}" for code in QUALITY_CODES]
+        + [f"identity.error.{code.value}" for code in IdError]
+        + [f"identity.kind.{kind.value}" for kind in IdKind]
+        + [f"field.error.{code.value}" for code in FieldError]
+        + [f"field.hint.{kind}" for kind in get_args(FieldType)]
+        + [f"status.{status.value}" for status in Status]
+        + [f"session.recording_failed.{r}" for r in ("busy", "refused", "unavailable")]
+        + [f"panel.recording.{r}" for r in ("none", "started", "failed", "ingested")]
+        + [f"panel.agreement.{a}" for a in ("none", "pending", "agreed", "declined")]
+        + [f"receipt.{key}" for key in RECEIPT_LABEL_KEYS + OPTIONAL_LABEL_KEYS]
+    )
+    for language in LANGUAGES:
+        missing = [key for key in expected if key not in catalog(language)]
+        assert not missing, (language, missing)
