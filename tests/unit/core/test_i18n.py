@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import re
-from typing import get_args
 from datetime import UTC, date, datetime
+from typing import get_args
 from zoneinfo import ZoneInfo
 
 import pytest
