@@ -1,0 +1,118 @@
+"""The outbox and the evidence chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from domain.evidence import EvidenceRecord, next_record
+from storage.models import (
+    EvidenceRow,
+    OutboxRow,
+)
+
+
+class SqlOutbox:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def enqueue(
+        self,
+        *,
+        channel: str,
+        address: str,
+        payload: dict[str, Any],
+        user_id: int | None,
+        dedupe_key: str | None = None,
+        not_before: datetime | None = None,
+    ) -> None:
+        now = datetime.now().astimezone()
+        row = OutboxRow(
+            channel=channel,
+            address=address,
+            payload=payload,
+            user_id=user_id,
+            dedupe_key=dedupe_key,
+            created_at=now,
+            next_attempt_at=not_before or now,
+            attempts=0,
+            last_error="",
+        )
+        if dedupe_key is None:
+            self._s.add(row)
+            return
+        try:
+            async with self._s.begin_nested():
+                self._s.add(row)
+        except IntegrityError:
+            pass  # the same message was already queued: sending it once is the point
+
+
+class SqlEvidence:
+    def __init__(self, session: AsyncSession) -> None:
+        self._s = session
+
+    async def append(
+        self,
+        *,
+        appointment_id: int,
+        reference: str,
+        kind: str,
+        actor: str,
+        data: dict[str, Any],
+        at: datetime,
+    ) -> str:
+        query = (
+            select(EvidenceRow)
+            .where(EvidenceRow.appointment_id == appointment_id)
+            .order_by(EvidenceRow.seq.desc())
+            .limit(1)
+        )
+        last = (await self._s.execute(query)).scalar_one_or_none()
+        record = next_record(
+            to_record(last, reference) if last else None,
+            appointment_ref=reference,
+            kind=kind,
+            at=at,
+            actor=actor,
+            data=data,
+        )
+        # The (appointment, seq) unique key rejects a concurrent append with the same seq.
+        self._s.add(
+            EvidenceRow(
+                appointment_id=appointment_id,
+                seq=record.seq,
+                kind=record.kind,
+                at=record.at,
+                actor=record.actor,
+                data=record.data,
+                prev_hash=record.prev_hash,
+                hash=record.hash,
+            )
+        )
+        return record.hash
+
+    async def records(self, appointment_id: int, reference: str) -> list[EvidenceRecord]:
+        query = (
+            select(EvidenceRow)
+            .where(EvidenceRow.appointment_id == appointment_id)
+            .order_by(EvidenceRow.seq)
+        )
+        return [to_record(r, reference) for r in (await self._s.execute(query)).scalars()]
+
+
+def to_record(row: EvidenceRow, reference: str) -> EvidenceRecord:
+    return EvidenceRecord(
+        seq=row.seq,
+        appointment_ref=reference,
+        kind=row.kind,
+        at=row.at,
+        actor=row.actor,
+        data=dict(row.data),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
