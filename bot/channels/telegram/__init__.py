@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.channels.telegram.adapter import (
     DOWNLOAD_LIMIT,
     Conversation,
     LanguageOf,
+    MarkReachable,
     TelegramChannel,
     TelegramOptions,
 )
@@ -42,6 +43,22 @@ def stored_language(sessions: async_sessionmaker[Any]) -> LanguageOf:
             return str(value) if value else None
 
     return lookup
+
+
+def stored_reachability(sessions: async_sessionmaker[Any]) -> MarkReachable:
+    """Record at once that a person blocked (or unblocked) the bot, so nothing is queued
+    for them in vain; the outbox also marks them on the first refused send."""
+    from storage.models import UserRow
+
+    async def mark(external_id: str, reachable: bool) -> None:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(UserRow)
+                .where(UserRow.channel == CHANNEL, UserRow.external_id == external_id)
+                .values(unreachable=not reachable)
+            )
+
+    return mark
 
 
 def options_from(settings: Settings, **overrides: Any) -> TelegramOptions:
@@ -87,9 +104,11 @@ def build_channel(
     sessions: async_sessionmaker[Any] | None = None,
     **overrides: Any,
 ) -> TelegramChannel:
-    language_of = stored_language(sessions) if sessions is not None else None
     return TelegramChannel(
-        options_from(settings, **overrides), conversation, language_of=language_of
+        options_from(settings, **overrides),
+        conversation,
+        language_of=stored_language(sessions) if sessions is not None else None,
+        mark_reachable=stored_reachability(sessions) if sessions is not None else None,
     )
 
 

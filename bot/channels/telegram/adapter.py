@@ -41,6 +41,7 @@ from bot.channels.telegram.translate import (
     GroupNotice,
     Ignored,
     Inbound,
+    Reachability,
     classify,
 )
 from config.settings import ConfigError
@@ -62,6 +63,7 @@ class Conversation(Protocol):
 
 
 LanguageOf = Callable[[str], Awaitable[str | None]]
+MarkReachable = Callable[[str, bool], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -102,12 +104,14 @@ class TelegramChannel:
         conversation: Conversation,
         *,
         language_of: LanguageOf | None = None,
+        mark_reachable: MarkReachable | None = None,
     ) -> None:
         if not options.token:
             raise ValueError("a Telegram bot token is required")
         self.options = options
         self._conversation = conversation
         self._language_of = language_of
+        self._mark_reachable = mark_reachable
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._requests: tuple[AiohttpRequest, AiohttpRequest] | None = None
         self.bot_id = 0
@@ -366,6 +370,10 @@ class TelegramChannel:
             if event.callback_query_id:
                 await self._answer(event.callback_query_id)
             await self._group_notice(event)
+            return
+        if isinstance(event, Reachability):
+            if self._mark_reachable is not None:
+                await self._mark_reachable(event.external_id, event.reachable)
             return
         await self._inbound(event)
 
@@ -636,4 +644,11 @@ class TelegramChannel:
         return True
 
 
-__all__ = ["DOWNLOAD_LIMIT", "Conversation", "LanguageOf", "TelegramChannel", "TelegramOptions"]
+__all__ = [
+    "DOWNLOAD_LIMIT",
+    "Conversation",
+    "LanguageOf",
+    "MarkReachable",
+    "TelegramChannel",
+    "TelegramOptions",
+]

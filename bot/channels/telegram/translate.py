@@ -67,7 +67,15 @@ class Ignored:
     callback_query_id: str | None = None  # still answered, so the client's spinner stops
 
 
-Event = Inbound | GroupNotice | Ignored
+@dataclass(frozen=True, slots=True)
+class Reachability:
+    """The person blocked the bot (or unblocked it) in their private chat."""
+
+    external_id: str
+    reachable: bool
+
+
+Event = Inbound | GroupNotice | Ignored | Reachability
 
 
 def display_name(user: User | None) -> str:
@@ -180,9 +188,17 @@ def classify(update: Update, *, bot_id: int, bot_username: str) -> Event:
         press = Press(query.id, message_id, data, label, text)
         return Inbound(chat.id, _base(chat, user, TurnKind.CHOICE, choice=data), press=press)
 
+    member = update.my_chat_member
+    if member is not None:
+        status = member.new_chat_member.status
+        if status == ChatMemberStatus.BANNED:  # "kicked": the person blocked the bot
+            return Reachability(str(user.id), reachable=False)
+        if status == ChatMemberStatus.MEMBER:
+            return Reachability(str(user.id), reachable=True)
+        return Ignored("chat member update")
     message = update.message
     if message is None:
-        return Ignored("not a message")  # edited messages, my_chat_member in private, ...
+        return Ignored("not a message")  # edited messages, ...
     command = parse_command(message, bot_username)
     if command is not None:
         name, args = command
