@@ -8,6 +8,7 @@ must never be written to a group.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from telegram import Chat, Message, Update, User
 from telegram.constants import ChatMemberStatus, MessageEntityType
@@ -84,7 +85,7 @@ def display_name(user: User | None) -> str:
     return " ".join(part for part in (user.first_name, user.last_name) if part)
 
 
-def _base(chat: Chat, user: User, kind: TurnKind, **values: str) -> Turn:
+def _base(chat: Chat, user: User, kind: TurnKind, **values: Any) -> Turn:
     return Turn(
         channel=CHANNEL,
         external_id=str(user.id),
@@ -92,7 +93,7 @@ def _base(chat: Chat, user: User, kind: TurnKind, **values: str) -> Turn:
         kind=kind,
         display_name=display_name(user),
         language_hint=user.language_code or "",
-        **values,  # type: ignore[arg-type]
+        **values,
     )
 
 
