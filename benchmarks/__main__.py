@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,8 +55,8 @@ def normalise(name: str) -> str:
     return name if name.startswith("bench_") else f"bench_{name}"
 
 
-def _pump(stream: object, result: Result) -> None:
-    for raw in stream:  # type: ignore[attr-defined]
+def _pump(stream: Iterable[str], result: Result) -> None:
+    for raw in stream:
         line = raw.rstrip("\n")
         print(line, flush=True)
         match = BENCH_LINE.match(line)
@@ -126,8 +127,10 @@ def summary(results: list[Result]) -> str:
     for r in results:
         out.append(f"{'ok  ' if r.ok else 'FAIL'} {r.module:<28} {r.seconds:7.1f} s  {r.status}")
     failed = [r.module for r in results if not r.ok]
-    out.append(f"{len(results) - len(failed)} passed, {len(failed)} failed"
-               + (f": {', '.join(failed)}" if failed else ""))
+    out.append(
+        f"{len(results) - len(failed)} passed, {len(failed)} failed"
+        + (f": {', '.join(failed)}" if failed else "")
+    )
     return "\n".join(out)
 
 
@@ -137,7 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all)")
     parser.add_argument(
-        "--timeout", type=float, default=DEFAULT_TIMEOUT,
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
         help=f"seconds per benchmark (default {DEFAULT_TIMEOUT:.0f}; env BENCH_TIMEOUT)",
     )
     parser.add_argument("--list", action="store_true", help="list the benchmarks and exit")
@@ -150,8 +155,10 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [normalise(n) for n in args.names] or available
     unknown = [n for n in chosen if n not in available]
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}",
-              file=sys.stderr)
+        print(
+            f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available)}",
+            file=sys.stderr,
+        )
         return 2
 
     results = []

@@ -15,6 +15,7 @@ import os
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,11 +71,11 @@ async def _prepare(app: App, video: Path) -> str:
     return appointment.reference
 
 
-def _best(run: object, rounds: int = ROUNDS) -> float:
+def _best(run: Callable[[], object], rounds: int = ROUNDS) -> float:
     times = []
     for _ in range(rounds):
         began = time.perf_counter()
-        run()  # type: ignore[operator]
+        run()
         times.append(time.perf_counter() - began)
     return min(times)
 

@@ -102,7 +102,10 @@ def measure_run(folder: Path) -> tuple[float, float]:
     log = (folder / "run.log").open("wb")
     process = subprocess.Popen(
         [*command(), "run", "--config", str(config)],
-        cwd=folder, env=clean_env(), stdin=subprocess.DEVNULL, stdout=log,
+        cwd=folder,
+        env=clean_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
         stderr=subprocess.STDOUT,
     )
     try:
@@ -115,8 +118,9 @@ def measure_run(folder: Path) -> tuple[float, float]:
         try:
             code = process.wait(timeout=STOP_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
-            raise BenchFailure(f"videotramit run did not stop within {STOP_TIMEOUT:.0f} s "
-                               "of SIGTERM") from exc
+            raise BenchFailure(
+                f"videotramit run did not stop within {STOP_TIMEOUT:.0f} s of SIGTERM"
+            ) from exc
         if code != 0:
             raise BenchFailure(f"videotramit run exited {code} after SIGTERM")
         return rss, startup
@@ -133,7 +137,8 @@ def measure_run(folder: Path) -> tuple[float, float]:
 
 def measure_bare_python() -> float:
     process = subprocess.Popen(
-        [sys.executable, "-c", "import time; time.sleep(5)"], env=clean_env(),
+        [sys.executable, "-c", "import time; time.sleep(5)"],
+        env=clean_env(),
         stdin=subprocess.DEVNULL,
     )
     try:
@@ -148,7 +153,11 @@ def heaviest_imports(top: int = 15) -> list[tuple[int, str]]:
     """The modules with the largest cumulative import time under the service's imports."""
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", SERVICE_IMPORTS],
-        cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     rows = []
     for line in result.stderr.splitlines():
@@ -169,7 +178,8 @@ def main() -> None:
     print(
         f"# videotramit run: healthy after {startup:.1f} s, idle RSS {rss:.1f} MB "
         f"(target <= {TARGET_MB:.0f} MB); bare python {bare:.1f} MB; SIGTERM -> exit 0",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
     if rss > TARGET_MB:
         print("# over target; heaviest imports (cumulative import time, us):", file=sys.stderr)

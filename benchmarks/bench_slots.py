@@ -26,7 +26,10 @@ RUNS = 40
 def build() -> tuple[list[StaffMember], list[Busy], SlotRules, datetime]:
     tz = ZoneInfo("Europe/Madrid")
     rules = SlotRules(
-        slot_minutes=15, buffer_minutes=5, min_notice=timedelta(hours=2), horizon_days=DAYS,
+        slot_minutes=15,
+        buffer_minutes=5,
+        min_notice=timedelta(hours=2),
+        horizon_days=DAYS,
         tz=tz,
     )
     staff = [

@@ -71,7 +71,7 @@ async def wait_until(predicate: Any, limit: float, what: str) -> None:
 
 
 async def echo_rate(emu: TelegramEmulator, first_id: int) -> float:
-    """The baseline: a bare PTB echo bot (as benchmarks/bench_telegram_echo.py)."""
+    """The baseline: a bare PTB echo bot on the same emulator, in the same run."""
     app = (
         Application.builder()
         .token(emu.token)

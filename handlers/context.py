@@ -77,9 +77,6 @@ class Ctx:
         """Wait for a free-text (or choice) answer at (flow, step)."""
         self.state.flow, self.state.step = flow, step
 
-    def set_user(self, user: User) -> None:
-        self.user = user
-
     def end(self) -> None:
         self.state.flow, self.state.step, self.state.data = "", "", {}
 

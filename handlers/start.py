@@ -33,7 +33,7 @@ async def on_language(ctx: Ctx) -> None:
         await ask_language(ctx)
         return
     await ctx.uow.users.set_language(ctx.user.id, ctx.choice)
-    ctx.set_user(await ctx.uow.users.get(ctx.user.id))
+    ctx.user = await ctx.uow.users.get(ctx.user.id)
     if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
         await ask_privacy(ctx)
     else:
@@ -61,7 +61,7 @@ async def on_privacy(ctx: Ctx) -> None:
     council = ctx.office.council
     if ctx.choice == "accept":
         await ctx.uow.users.accept_privacy(ctx.user.id, ctx.now)
-        ctx.set_user(await ctx.uow.users.get(ctx.user.id))
+        ctx.user = await ctx.uow.users.get(ctx.user.id)
         ctx.say(ctx.t("privacy.thanks"))
         after = ctx.data.get("after")
         ctx.end()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import Awaitable, Callable, Generator
 from pathlib import Path
@@ -132,8 +133,6 @@ def _check_writable(url: str) -> None:
     except OSError as exc:
         raise DatabaseError(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
     probe = path if path.exists() else path.parent
-    import os
-
     if not os.access(probe, os.W_OK):
         raise DatabaseError(f"the database {probe} is read-only; check its permissions")
 

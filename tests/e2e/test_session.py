@@ -13,6 +13,7 @@ from bot.app import App
 from bot.channels.memory import MemoryChannel, MemoryPerson
 from domain.evidence import verify_chain
 from tests.dialog import run_dialog
+from tests.session_kit import pending_buttons
 from tests.support import JITSI_SECRET, Clock, document_photo, person
 
 
@@ -100,7 +101,7 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
             ("[DNI]", ["Write the DNI number"]),
             ("12345678A", ["check letter does not match"]),
             ("12.345.678-z", ["****5678Z is valid", "Does the face"]),
-        ("maybe", ["I didn't catch that", "Does the face"]),  # asked again, not the number
+            ("maybe", ["I didn't catch that", "Does the face"]),  # asked again, not the number
             ("[Yes, it matches]", ["Identity verified", "1 Identity: ✔ verified (DNI ****5678Z)"]),
             ("[Documents]", ["✘ ID card", "Ask for ID card"]),
             ("[Ask for ID card]", ["I've asked the citizen", "2 Documents:"]),
@@ -143,7 +144,7 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
     assert "Anna Puig" in summary
     await app.dispatcher.drain()
     # The proactive summary came with live buttons: the citizen taps one of them.
-    outbox_reply = await _agree_buttons(app, "joan")
+    outbox_reply = await pending_buttons(app, "joan")
     await citizen.press_token(outbox_reply["I agree"], "I agree")
     assert "Your agreement has been recorded" in citizen.text
     [agreed] = await _deliver(app, channel, "staff:anna")
@@ -189,24 +190,3 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
         assert kind in kinds, kind
     assert verify_chain(records).ok
     assert appointment.status.value == "completed"
-
-
-async def _agree_buttons(app: App, address: str) -> dict[str, str]:
-    from sqlalchemy import select
-
-    from storage.models import OutboxRow
-
-    async with app.sessions() as session:
-        rows = (
-            (
-                await session.execute(
-                    select(OutboxRow).where(OutboxRow.address == address).order_by(OutboxRow.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    for row in reversed(rows):
-        if row.payload.get("choices"):
-            return {label: token for token, label in row.payload["choices"]}
-    raise AssertionError("no buttons were sent")

@@ -29,9 +29,9 @@ def _config(tmp_path: Path, extra: str = "") -> Path:
     return config
 
 
-def _run(args: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # type: ignore[call-overload, no-any-return]
-        VIDEOTRAMIT + args, capture_output=True, text=True, timeout=120, **kwargs
+def _run(args: list[str], input: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        VIDEOTRAMIT + args, capture_output=True, text=True, timeout=120, input=input
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from bot.channels.telegram import Limits
 from handlers import notify
+from handlers.ports import UnitOfWork
 from storage.models import OutboxRow, UserRow
 from tests.fakes.telegram_api import ChatMessage, TelegramEmulator
 from tests.support import Clock
@@ -140,8 +141,8 @@ async def test_flood_limits_are_respected(tmp_path: Path) -> None:
         assert elapsed >= 2.5  # 6 messages to one chat cannot go faster than ~1/s after 3
 
 
-async def queue(uow: object, chat_id: int, text: str) -> None:
-    await uow.outbox.enqueue(  # type: ignore[attr-defined]
+async def queue(uow: UnitOfWork, chat_id: int, text: str) -> None:
+    await uow.outbox.enqueue(
         channel="telegram",
         address=str(chat_id),
         payload={"text": text},
