@@ -50,7 +50,7 @@ from sqlalchemy import text
 from bot.app import App
 from bot.channels.memory import MemoryPerson
 from domain.model import ConversationState
-from handlers.context import Ctx, Step
+from handlers.context import Ctx, Registry, Step
 from handlers.engine import Engine
 from handlers.i18n import translate
 from handlers.messages import Turn, TurnKind
@@ -190,7 +190,9 @@ async def _noop(ctx: Ctx) -> None:
     ctx.say("ok")
 
 
-NOOP_FLOWS = {NOOP_FLOW: {"step": Step(enter=_noop, handle=_noop)}}
+NOOP_REGISTRY = Registry(
+    flows={NOOP_FLOW: {"step": Step(enter=_noop, handle=_noop)}}, audiences={}, entries={}
+)
 
 
 async def _park(app: App, people: list[MemoryPerson]) -> list[int]:
@@ -277,7 +279,7 @@ async def measure(profile: bool = False) -> dict[str, float]:
                 raise WorkloadError(f"{failures} turns ended in the internal-error message")
 
             user_ids = await _park(app, people)
-            noop = Engine(uow=app.uow, office=app.office, clock=clock, flows=NOOP_FLOWS)
+            noop = Engine(uow=app.uow, office=app.office, clock=clock, registry=NOOP_REGISTRY)
             await _noop_turns(noop, people, len(people))  # warm-up
             noop_seconds = await _noop_turns(noop, people, turns)
             await _bare_commits(app, user_ids, len(people))  # warm-up

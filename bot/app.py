@@ -22,6 +22,7 @@ from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
 from domain.slots import SlotRules
 from handlers.engine import Engine
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
+from handlers.registry import build_registry
 from storage import db
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
@@ -224,7 +225,9 @@ def build_app(
     outbox = OutboxStore(sessions)
     dispatcher = Dispatcher(outbox, channel_map, now=clock.now, files=storage.blobs.get)
     uow = uow_factory(sessions, staff_accounts(settings, office), on_commit=dispatcher.wake)
-    conversation = Engine(uow=uow, office=office, clock=clock, services=services)
+    conversation = Engine(
+        uow=uow, office=office, clock=clock, registry=build_registry(), services=services
+    )
     add_telegram(settings, conversation, sessions, channel_map)  # issue 3
     return App(
         settings=settings,

@@ -19,6 +19,7 @@ changes its time) and is allowed only while booked.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 
@@ -78,3 +79,17 @@ def can_cancel(status: Status | str, *, by_staff: bool = False) -> bool:
     """Citizens cancel booked appointments; staff can also abandon an open session."""
     allowed = ACTIVE if by_staff else frozenset({Status.BOOKED})
     return Status(status) in allowed
+
+
+# How long before its time a clerk may open an appointment's video session.
+SESSION_OPENS_BEFORE = timedelta(minutes=30)
+
+
+def can_open_session(
+    status: Status | str, start: datetime, now: datetime, lead: timedelta = SESSION_OPENS_BEFORE
+) -> bool:
+    """An open session can always be continued; a booked one from `lead` before its time."""
+    current = Status(status)
+    if current is Status.IN_SESSION:
+        return True
+    return current is Status.BOOKED and now >= start - lead

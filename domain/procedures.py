@@ -215,6 +215,13 @@ class Catalog:
     def find(self, code: str) -> Procedure | None:
         return self._by_code.get(code)
 
+    def requirement_name(self, procedure: str, requirement: str, language: str) -> str | None:
+        """The name of one of a procedure's required documents, or None for "another
+        document" (no code, or one the catalogue no longer lists)."""
+        found = self.find(procedure)
+        required = found.document(requirement) if found and requirement else None
+        return required.name.get(language) if required else None
+
     def all(self) -> tuple[Procedure, ...]:
         return self._items
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import Counter
 
 from domain.appointments import Status
-from handlers import menu
 from handlers.context import Ctx
 from handlers.ports import UnitOfWork
 
@@ -29,7 +28,7 @@ async def stats(ctx: Ctx) -> None:
     ctx.end()
     if not ctx.user.is_admin:
         ctx.say(ctx.t("admin.only_admin"))
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     by_status, by_procedure, total = await stats_table(ctx.uow)
     status_lines = "\n".join(
@@ -49,4 +48,7 @@ async def stats(ctx: Ctx) -> None:
             no_show_rate=rate,
         )
     )
-    await menu.enter(ctx)
+    await ctx.go("menu")
+
+
+ENTRIES = {"admin.stats": stats}

@@ -11,12 +11,14 @@ import hashlib
 from domain.appointments import Status
 from domain.evidence import EventKind
 from domain.model import Appointment
-from handlers import documents, menu, notify, session
-from handlers.context import Ctx, Step
+from handlers import notify
+from handlers.casework import assigned, document_name, record, save_details, shown_value
+from handlers.context import Audience, Ctx, Step
 from handlers.i18n import translate
 from handlers.push import push_prompt
 
 FLOW = "agree"
+AUDIENCE = Audience.CITIZEN
 
 
 async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str:
@@ -32,10 +34,10 @@ async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str
         or "—"
     )
     received = await ctx.uow.documents.for_appointment(appointment.id)
-    name = documents.requirement_name
     docs = (
         "\n".join(
-            f"• {name(ctx, appointment, d.requirement, language)} ({d.filename})" for d in received
+            f"• {document_name(ctx.office, appointment, d.requirement, language)} ({d.filename})"
+            for d in received
         )
         or "—"
     )
@@ -54,21 +56,10 @@ async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str
     )
 
 
-def shown_value(field: object, value: str, language: str) -> str:
-    choice = getattr(field, "choice", None)
-    if callable(choice):
-        picked = choice(value)
-        if picked is not None:
-            return str(picked.label.get(language))
-    if value in ("yes", "no"):
-        return translate(language, f"field.{value}")
-    return value
-
-
 async def send_for_agreement(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
+        await ctx.go("session.panel")
         return
     procedure = ctx.office.catalog.get(appointment.procedure)
     form = appointment.details.get("form", {})
@@ -79,7 +70,7 @@ async def send_for_agreement(ctx: Ctx) -> None:
         ctx.say(ctx.t("agreement.needs_fields", fields=", ".join(missing)))
     else:
         await _send(ctx, appointment)
-    await session.show_panel(ctx)
+    await ctx.go("session.panel")
 
 
 async def _send(ctx: Ctx, appointment: Appointment) -> None:
@@ -107,8 +98,8 @@ async def _send(ctx: Ctx, appointment: Appointment) -> None:
         "sent_at": ctx.now.isoformat(),
         "language": citizen.language,
     }
-    await session.save_details(ctx, appointment, agreement=agreement)
-    await session.record(
+    await save_details(ctx, appointment, agreement=agreement)
+    await record(
         ctx, appointment, EventKind.SUMMARY_SENT, {"sha256": digest, "language": citizen.language}
     )
     ctx.say(ctx.t("agreement.sent"))
@@ -138,11 +129,7 @@ async def on_decision(ctx: Ctx) -> None:
     if not current or appointment is None:
         ctx.say(ctx.t("error.stale"))
         ctx.end()
-        await menu.enter(ctx)
-        return
-    if ctx.choice not in ("agree", "decline"):
-        ctx.say(ctx.t("error.choose"))
-        await ask_decision(ctx)
+        await ctx.go("menu")
         return
     agreed = ctx.choice == "agree"
     agreement = {
@@ -170,4 +157,6 @@ async def on_decision(ctx: Ctx) -> None:
     ctx.end()
 
 
-STEPS = {"decide": Step(enter=ask_decision, handle=on_decision)}
+# The citizen is held at the question: cancel or menu would leave the clerk waiting.
+STEPS = {"decide": Step(enter=ask_decision, handle=on_decision, hold=True)}
+ENTRIES = {"session.agreement": send_for_agreement}

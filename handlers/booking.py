@@ -8,13 +8,14 @@ from datetime import date, datetime
 from domain.evidence import EventKind
 from domain.model import Appointment
 from domain.procedures import Procedure
-from handlers import menu, notify
+from handlers import notify
 from handlers.availability import book_slot, move_appointment, open_slots
-from handlers.context import Ctx, Step
+from handlers.context import Audience, Ctx, Step, Takes
 from handlers.i18n import format_short_day, format_time, format_when
 from handlers.ports import SlotTaken
 
 FLOW = "book"
+AUDIENCE = Audience.ANYONE
 DAYS_PER_PAGE = 5
 TIMES_PER_PAGE = 12
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -27,18 +28,15 @@ def procedure(ctx: Ctx) -> Procedure:
 async def begin(ctx: Ctx) -> None:
     ctx.end()
     if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
-        from handlers import start
-
         ctx.say(ctx.t("privacy.needed"))
-        ctx.data["after"] = "book"
-        await start.ask_privacy(ctx)
+        await ctx.go("start.privacy", then="book")
         return
     await ask_procedure(ctx)
 
 
-async def begin_move(ctx: Ctx, appointment_id: int, procedure_code: str) -> None:
+async def begin_move(ctx: Ctx, *, appointment_id: int, procedure: str) -> None:
     ctx.end()
-    ctx.data.update(moving=appointment_id, procedure=procedure_code)
+    ctx.data.update(moving=appointment_id, procedure=procedure)
     await ask_day(ctx)
 
 
@@ -48,11 +46,7 @@ async def ask_procedure(ctx: Ctx) -> None:
 
 
 async def on_procedure(ctx: Ctx) -> None:
-    chosen = ctx.office.catalog.find(ctx.choice or "")
-    if chosen is None:
-        ctx.say(ctx.t("error.choose"))
-        await ask_procedure(ctx)
-        return
+    chosen = ctx.office.catalog.get(ctx.choice or "")
     ctx.data["procedure"] = chosen.code
     ctx.data.pop("day_page", None)
     if chosen.documents:
@@ -71,7 +65,7 @@ async def ask_day(ctx: Ctx) -> None:
     if not days:
         ctx.say(ctx.t("book.nothing_free", days=ctx.office.rules.horizon_days))
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     page = int(ctx.data.get("day_page", 0)) % ((len(days) - 1) // DAYS_PER_PAGE + 1)
     shown = days[page * DAYS_PER_PAGE : (page + 1) * DAYS_PER_PAGE]
@@ -88,10 +82,7 @@ async def on_day(ctx: Ctx) -> None:
         ctx.data["day_page"] = int(ctx.data.get("day_page", 0)) + 1
         await ask_day(ctx)
         return
-    if not ctx.choice or not ctx.choice.startswith("day:"):
-        ctx.say(ctx.t("error.choose"))
-        await ask_day(ctx)
-        return
+    assert ctx.choice is not None and ctx.choice.startswith("day:")
     ctx.data["day"] = ctx.choice[4:]
     await ask_time(ctx)
 
@@ -119,10 +110,7 @@ async def ask_time(ctx: Ctx) -> None:
 
 
 async def on_time(ctx: Ctx) -> None:
-    if not ctx.choice or not ctx.choice.startswith("at:"):
-        ctx.say(ctx.t("error.choose"))
-        await ask_time(ctx)
-        return
+    assert ctx.choice is not None and ctx.choice.startswith("at:")
     ctx.data["start"] = ctx.choice[3:]
     if ctx.data.get("moving"):
         await ask_confirm(ctx)
@@ -166,10 +154,6 @@ async def ask_confirm(ctx: Ctx) -> None:
 async def on_confirm(ctx: Ctx) -> None:
     if ctx.choice == "change":
         await ask_day(ctx)
-        return
-    if ctx.choice != "yes":
-        ctx.say(ctx.t("error.choose"))
-        await ask_confirm(ctx)
         return
     start = datetime.fromisoformat(ctx.data["start"])
     try:
@@ -226,7 +210,7 @@ async def _book(ctx: Ctx, start: datetime) -> None:
     elif email:
         ctx.say(ctx.t("book.email_noted", email=email))
     ctx.end()
-    await menu.enter(ctx)
+    await ctx.go("menu")
 
 
 async def _move(ctx: Ctx, start: datetime) -> None:
@@ -234,7 +218,7 @@ async def _move(ctx: Ctx, start: datetime) -> None:
     if current is None or current.citizen_id != ctx.user.id or current.status != "booked":
         ctx.say(ctx.t("my.not_found"))
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     moved = await move_appointment(ctx.uow, ctx.office, current, procedure(ctx), start, ctx.now)
     await ctx.uow.evidence.append(
@@ -258,7 +242,7 @@ async def _move(ctx: Ctx, start: datetime) -> None:
         )
     )
     ctx.end()
-    await menu.enter(ctx)
+    await ctx.go("menu")
 
 
 async def email_confirmation(
@@ -309,6 +293,7 @@ STEPS = {
     "procedure": Step(enter=ask_procedure, handle=on_procedure),
     "day": Step(enter=ask_day, handle=on_day, back="procedure"),
     "time": Step(enter=ask_time, handle=on_time, back="day"),
-    "email": Step(enter=ask_email, handle=on_email, back="time"),
+    "email": Step(enter=ask_email, handle=on_email, back="time", takes=Takes.TEXT),
     "confirm": Step(enter=ask_confirm, handle=on_confirm, back="time"),
 }
+ENTRIES = {"book": begin, "book.move": begin_move}

@@ -1,11 +1,14 @@
-"""The context a conversation step works with: who, what they sent, where they are."""
+"""What a conversation step works with: who, what they sent, where they are; and the
+registry through which conversations hand over to each other by name."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
+from types import ModuleType
+from typing import Any, Protocol
 
 from domain.model import ConversationState, User
 from handlers.i18n import translate
@@ -26,6 +29,13 @@ class Prompt:
     panel: str = ""
 
 
+class Handover(Protocol):
+    """How a step passes the person on to another conversation (the engine does it)."""
+
+    async def go(self, ctx: Ctx, target: str, params: Mapping[str, Any]) -> None: ...
+    async def command(self, ctx: Ctx, name: str) -> None: ...
+
+
 @dataclass(slots=True)
 class Ctx:
     turn: Turn
@@ -35,6 +45,7 @@ class Ctx:
     office: Office
     now: datetime
     services: Services | None = None
+    handover: Handover | None = None
     choice: str | None = None
     replies: list[Reply | Prompt] = field(default_factory=list)
 
@@ -84,16 +95,108 @@ class Ctx:
     def data(self) -> dict[str, Any]:
         return self.state.data
 
+    async def go(self, target: str, **params: Any) -> None:
+        """Hand over to another conversation by its registered name ("book.move")."""
+        if self.handover is None:
+            raise LookupError(f"no registry to find {target!r} in")
+        await self.handover.go(self, target, params)
+
+    async def command(self, name: str) -> None:
+        """Do what the command (or its typed word) does, as if the person had sent it."""
+        if self.handover is None:
+            raise LookupError(f"no registry to find the command {name!r} in")
+        await self.handover.command(self, name)
+
 
 StepFn = Callable[[Ctx], Awaitable[None]]
+Entry = Callable[..., Awaitable[None]]
+
+
+class Takes(StrEnum):
+    """What a step waits for; the engine answers anything else itself."""
+
+    CHOICE = "choice"  # one of its buttons: typed text picks one by number or by its words
+    TEXT = "text"  # a value typed in: buttons match by their words only, never by number
+    FILE = "file"  # a file (photo or PDF); typed text reaches the step, which explains
+
+
+class Audience(StrEnum):
+    ANYONE = "anyone"
+    CITIZEN = "citizen"
+    STAFF = "staff"
 
 
 @dataclass(frozen=True, slots=True)
 class Step:
     """One point of a conversation: how to ask (`enter`), how to take the answer
-    (`handle`) and which step `back` returns to."""
+    (`handle`), which step `back` returns to, what it takes, and whether it holds the
+    person until answered (then cancel and menu explain and ask again)."""
 
     enter: StepFn
     handle: StepFn
     back: str | None = None
-    files: bool = False
+    takes: Takes = Takes.CHOICE
+    hold: bool = False
+
+    @property
+    def files(self) -> bool:
+        return self.takes is Takes.FILE
+
+
+class UnknownConversation(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Every flow's steps, every named entry point, every command and typed word.
+
+    A conversation module may define ``FLOW`` and ``STEPS`` (its waiting points),
+    ``AUDIENCE`` (who may be in it) and ``ENTRIES`` (names other conversations use to
+    hand over to it, e.g. ``"book.move"``); ``Registry.of`` gathers them.
+    """
+
+    flows: Mapping[str, Mapping[str, Step]]
+    audiences: Mapping[str, Audience]
+    entries: Mapping[str, Entry]
+    commands: Mapping[str, str] = field(default_factory=dict)
+    words: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        modules: Iterable[ModuleType],
+        *,
+        commands: Mapping[str, str] | None = None,
+        words: Mapping[str, str] | None = None,
+    ) -> Registry:
+        flows: dict[str, dict[str, Step]] = {}
+        audiences: dict[str, Audience] = {}
+        entries: dict[str, Entry] = {}
+        for module in modules:
+            flow = getattr(module, "FLOW", "")
+            steps: Mapping[str, Step] = getattr(module, "STEPS", {})
+            if steps:
+                merged = flows.setdefault(flow, {})
+                clash = set(merged) & set(steps)
+                if clash:
+                    raise ValueError(f"flow {flow!r}: steps {sorted(clash)} defined twice")
+                merged.update(steps)
+                audiences[flow] = getattr(module, "AUDIENCE", Audience.ANYONE)
+            for name, entry in getattr(module, "ENTRIES", {}).items():
+                if name in entries:
+                    raise ValueError(f"entry {name!r} defined twice")
+                entries[name] = entry
+        return cls(flows, audiences, entries, dict(commands or {}), dict(words or {}))
+
+    def step(self, flow: str, step: str) -> Step | None:
+        return self.flows.get(flow, {}).get(step)
+
+    def entry(self, name: str) -> Entry:
+        try:
+            return self.entries[name]
+        except KeyError:
+            raise UnknownConversation(name) from None
+
+    def audience(self, flow: str) -> Audience:
+        return self.audiences.get(flow, Audience.ANYONE)

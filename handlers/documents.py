@@ -10,32 +10,39 @@ from domain.appointments import Status
 from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
-from handlers.context import Ctx, Step
-from handlers.i18n import translate
+from handlers.casework import document_name
+from handlers.context import Audience, Ctx, Step, Takes
 from handlers.ports import DocumentRejected
 
 FLOW = "upload"
+AUDIENCE = Audience.CITIZEN
 
 
-def requirement_name(ctx: Ctx, appointment: Appointment, code: str, language: str) -> str:
-    procedure = ctx.office.catalog.find(appointment.procedure)
-    required = procedure.document(code) if procedure and code else None
-    return required.name.get(language) if required else translate(language, "doc.other")
+async def _requested_for(ctx: Ctx) -> Appointment | None:
+    """The citizen's appointment the awaited document is for, if it is still theirs."""
+    raw = ctx.data.get("id")
+    appointment = await ctx.uow.appointments.get(raw) if isinstance(raw, int) else None
+    if appointment is None or appointment.citizen_id != ctx.user.id:
+        return None
+    return appointment
 
 
 async def ask_upload(ctx: Ctx) -> None:
-    appointment = await ctx.uow.appointments.get(int(ctx.data.get("id", 0)))
+    appointment = await _requested_for(ctx)
     if appointment is None:
+        ctx.say(ctx.t("my.not_found"))
         ctx.end()
+        await ctx.go("menu")
         return
-    name = requirement_name(ctx, appointment, str(ctx.data.get("requirement", "")), ctx.lang)
+    code = str(ctx.data.get("requirement", ""))
+    name = document_name(ctx.office, appointment, code, ctx.lang)
     ctx.ask(ctx.t("doc.please_send", document=name), [], flow=FLOW, step="file", back=False)
 
 
 async def on_upload(ctx: Ctx) -> None:
-    appointment = await ctx.uow.appointments.get(int(ctx.data.get("id", 0)))
-    if appointment is None or appointment.citizen_id != ctx.user.id:
-        ctx.end()
+    appointment = await _requested_for(ctx)
+    if appointment is None:
+        await ask_upload(ctx)
         return
     if ctx.turn.file is None:
         ctx.say(ctx.t("doc.send_as_photo"))
@@ -48,14 +55,14 @@ async def on_upload(ctx: Ctx) -> None:
         await ask_upload(ctx)
 
 
-async def receive_ahead(ctx: Ctx) -> bool:
+async def receive_ahead(ctx: Ctx) -> None:
     """A file sent outside a request: attach it to the citizen's next appointment."""
     mine = await ctx.uow.appointments.for_citizen(ctx.user.id, active_only=True)
     if not mine:
-        return False
+        ctx.say(ctx.t("error.file_not_expected"))
+        return
     current = [a for a in mine if a.status is Status.IN_SESSION]
     await receive(ctx, (current or mine)[0], "")
-    return True
 
 
 async def receive(ctx: Ctx, appointment: Appointment, requirement: str) -> bool:
@@ -95,7 +102,7 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str) -> bool:
         },
         at=ctx.now,
     )
-    name = requirement_name(ctx, appointment, requirement, ctx.lang)
+    name = document_name(ctx.office, appointment, requirement, ctx.lang)
     ctx.say(ctx.t("doc.received", document=name, reference=appointment.reference))
     for warning in accepted.warnings:
         ctx.say(ctx.t(f"doc.quality.{warning}"))
@@ -103,4 +110,5 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str) -> bool:
     return True
 
 
-STEPS = {"file": Step(enter=ask_upload, handle=on_upload, files=True)}
+STEPS = {"file": Step(enter=ask_upload, handle=on_upload, takes=Takes.FILE)}
+ENTRIES = {"upload.ahead": receive_ahead}

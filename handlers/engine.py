@@ -2,6 +2,11 @@
 
 One turn is one unit of work: the user's state, any booking and any queued notification are
 committed together or not at all, so a failure never leaves anything half-stored.
+
+The engine itself answers what every step must answer the same way: the universal words
+(help, cancel, menu), a stale button, a file nobody asked for, an empty or too long
+message, and a typed answer that matches none of a choice step's options. Steps only see
+what they asked for.
 """
 
 from __future__ import annotations
@@ -12,14 +17,13 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from handlers import choices
-from handlers.context import NAV_BACK, NAV_CANCEL, Ctx, Prompt, Step
-from handlers.documents import receive_ahead
+from handlers.context import NAV_BACK, NAV_CANCEL, Audience, Ctx, Prompt, Registry, Step, Takes
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Reply, Turn, TurnKind
 from handlers.ports import Clock, Office, Services, UnitOfWorkFactory
-from handlers.registry import COMMANDS, FLOWS, WORDS, main_menu
 
 log = logging.getLogger("videotramit.engine")
 
@@ -27,6 +31,9 @@ MAX_TEXT = 2000
 _CONTROL = re.compile(
     r"[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]"
 )
+# Registry entries the engine hands over to.
+MAIN_MENU = "menu"
+UNASKED_FILE = "upload.ahead"
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -41,12 +48,14 @@ def fold(text: str) -> str:
     return re.sub(r"[^\w:]+", " ", stripped).strip()
 
 
-def match_option(text: str, options: list[list[str]]) -> str | None:
-    """A typed answer picks an option by its number or by its label."""
+def match_option(text: str, options: list[list[str]], *, numbers: bool = True) -> str | None:
+    """A typed answer picks an option by its label, and by its number when `numbers`."""
     typed = fold(text)
     if not typed:
         return None
     if typed.isdigit():
+        if not numbers or text.strip() != typed:  # "-1" or "1." is not "1"
+            return None
         index = int(typed) - 1
         return options[index][0] if 0 <= index < len(options) else None
     labels = [(value, fold(label)) for value, label in options]
@@ -69,14 +78,14 @@ class Engine:
         uow: UnitOfWorkFactory,
         office: Office,
         clock: Clock,
+        registry: Registry,
         services: Services | None = None,
-        flows: Mapping[str, Mapping[str, Step]] = FLOWS,
     ) -> None:
         self._uow = uow
         self._office = office
         self._clock = clock
         self._services = services
-        self._flows = flows
+        self.registry = registry
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def _lock(self, turn: Turn) -> asyncio.Lock:
@@ -90,20 +99,21 @@ class Engine:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Answer one turn. Never raises: a failure becomes a polite message."""
+        oversized = turn.kind is TurnKind.TEXT and len(turn.text) > MAX_TEXT
         turn = replace(
             turn,
-            text=clean_text(turn.text),
+            text="" if oversized else clean_text(turn.text),
             display_name=clean_text(turn.display_name, 120).strip(),
         )
         async with self._lock(turn):
             try:
-                return await self._handle(turn)
+                return await self._handle(turn, oversized)
             except Exception:
                 log.exception("turn failed", extra={"channel": turn.channel, "kind": turn.kind})
                 language = normalise_language(turn.language_hint, self._office.default_language)
                 return [Reply(text=translate(language, "error.internal"))]
 
-    async def _handle(self, turn: Turn) -> list[Reply]:
+    async def _handle(self, turn: Turn, oversized: bool) -> list[Reply]:
         async with self._uow() as uow:
             language = normalise_language(turn.language_hint, self._office.default_language)
             if language not in self._office.languages:
@@ -124,70 +134,136 @@ class Engine:
                 office=self._office,
                 now=self._clock.now(),
                 services=self._services,
+                handover=self,
             )
-            await self._route(ctx)
+            await self._route(ctx, oversized)
             replies = self._finish(ctx)
             await uow.conversations.save(user.id, ctx.state)
             await uow.commit()
         return replies
 
-    async def _route(self, ctx: Ctx) -> None:
+    # --- handing over by name (the Handover protocol) ------------------------------------
+
+    async def go(self, ctx: Ctx, target: str, params: Mapping[str, Any]) -> None:
+        await self.registry.entry(target)(ctx, **params)
+
+    async def command(self, ctx: Ctx, name: str) -> None:
+        if name == "help":
+            await self._help(ctx)
+        elif name == "cancel":
+            await self._cancel(ctx)
+        elif name == "menu":
+            await self._menu(ctx)
+        elif name in self.registry.commands:
+            await self.go(ctx, self.registry.commands[name], {})
+        else:
+            ctx.say(ctx.t("error.unknown_command", command=name[:32]))
+            await self._reprompt(ctx)
+
+    # --- routing ----------------------------------------------------------------------
+
+    async def _route(self, ctx: Ctx, oversized: bool) -> None:
         turn = ctx.turn
+        step = self._step(ctx)
         if turn.kind is TurnKind.COMMAND:
-            await self._command(ctx)
+            await self.command(ctx, turn.command.lower())
             return
-        if turn.kind is TurnKind.CHOICE:
+        if turn.kind is TurnKind.TEXT:
+            if oversized or not ctx.text:
+                key = "error.too_long" if oversized else "error.empty"
+                ctx.say(ctx.t(key, limit=MAX_TEXT))
+                await self._reprompt(ctx)
+                return
+            word = self.registry.words.get(fold(turn.text))
+            if word is not None:
+                await self.command(ctx, word)
+                return
+            options = ctx.state.data.get("_options")
+            if options:
+                numbers = step is None or step.takes is Takes.CHOICE
+                ctx.choice = match_option(turn.text, options, numbers=numbers)
+        elif turn.kind is TurnKind.CHOICE:
             ctx.choice = choices.resolve(ctx.state, turn.choice)
             if ctx.choice is None:
                 ctx.say(ctx.t("error.stale"))
                 await self._reprompt(ctx)
                 return
-        elif turn.kind is TurnKind.TEXT:
-            word = WORDS.get(fold(turn.text))
-            if word is not None:
-                await COMMANDS[word](ctx)
-                return
-            options = ctx.state.data.get("_options")
-            if options:
-                ctx.choice = match_option(turn.text, options)
         if ctx.choice == NAV_CANCEL:
-            await COMMANDS["cancel"](ctx)
+            await self._cancel(ctx)
             return
-        step = self._step(ctx)
         if turn.kind is TurnKind.FILE and (step is None or not step.files):
-            if not await receive_ahead(ctx):
-                ctx.say(ctx.t("error.file_not_expected"))
+            await self.go(ctx, UNASKED_FILE, {})
             await self._reprompt(ctx)
             return
         if step is None:
-            await main_menu(ctx, greet=True)
+            await self.go(ctx, MAIN_MENU, {"greet": True})
             return
         if ctx.choice == NAV_BACK:
-            target = self._flows[ctx.state.flow].get(step.back or "")
+            target = self.registry.step(ctx.state.flow, step.back or "")
             if target is None:
-                await main_menu(ctx)
+                await self._menu(ctx)
             else:
                 await target.enter(ctx)
             return
+        if step.takes is Takes.CHOICE and ctx.choice is None:
+            ctx.say(ctx.t("error.choose"))
+            await step.enter(ctx)
+            return
         await step.handle(ctx)
 
-    async def _command(self, ctx: Ctx) -> None:
-        handler = COMMANDS.get(ctx.turn.command.lower())
-        if handler is None:
-            ctx.say(ctx.t("error.unknown_command", command=ctx.turn.command[:32]))
-            await self._reprompt(ctx)
-            return
-        await handler(ctx)
-
     def _step(self, ctx: Ctx) -> Step | None:
-        return self._flows.get(ctx.state.flow, {}).get(ctx.state.step)
+        """The step the person waits at, if it still exists and is theirs to be in."""
+        step = self.registry.step(ctx.state.flow, ctx.state.step)
+        if step is None:
+            return None
+        audience = self.registry.audience(ctx.state.flow)
+        if audience is Audience.STAFF and not ctx.user.is_staff:
+            ctx.end()
+            return None
+        if audience is Audience.CITIZEN and ctx.user.is_staff:
+            ctx.end()
+            return None
+        return step
 
     async def _reprompt(self, ctx: Ctx) -> None:
         step = self._step(ctx)
         if step is None:
-            await main_menu(ctx)
+            await self.go(ctx, MAIN_MENU, {})
         else:
             await step.enter(ctx)
+
+    # --- the universal words -------------------------------------------------------------
+
+    async def _help(self, ctx: Ctx) -> None:
+        """Help says where you are and how to go on; the current question stays open."""
+        where = ctx.t(f"help.where.{ctx.state.flow or 'menu'}")
+        ctx.say(ctx.t("help.text", where=where))
+        if ctx.user.is_staff:
+            ctx.say(ctx.t("help.staff"))
+        await self._reprompt(ctx)
+
+    async def _held(self, ctx: Ctx) -> bool:
+        """A question that must be answered stays open: say so and ask it again."""
+        step = self._step(ctx)
+        if step is None or not step.hold:
+            return False
+        ctx.say(ctx.t("nav.answer_first"))
+        await step.enter(ctx)
+        return True
+
+    async def _cancel(self, ctx: Ctx) -> None:
+        if await self._held(ctx):
+            return
+        had_flow = ctx.state.flow not in ("", MAIN_MENU)
+        ctx.end()
+        ctx.say(ctx.t("nav.stopped" if had_flow else "nav.nothing_to_stop"))
+        await self.go(ctx, MAIN_MENU, {})
+
+    async def _menu(self, ctx: Ctx) -> None:
+        if await self._held(ctx):
+            return
+        ctx.end()
+        await self.go(ctx, MAIN_MENU, {})
 
     def _finish(self, ctx: Ctx) -> list[Reply]:
         """Turn the step's output into replies; only the last question gets live buttons."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from handlers.context import Ctx, Step
+from handlers.context import Audience, Ctx, Step
 
 FLOW = "menu"
+AUDIENCE = Audience.ANYONE
 
 
 def options(ctx: Ctx) -> list[tuple[str, str]]:
@@ -18,23 +19,27 @@ def options(ctx: Ctx) -> list[tuple[str, str]]:
 
 
 async def enter(ctx: Ctx, *, greet: bool = False) -> None:
+    """The menu; a citizen who has not read the privacy notice yet is shown it first."""
+    if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
+        await ctx.go("start")
+        return
     if greet:
         ctx.say(ctx.t("menu.greeting", council=ctx.office.council.name))
+    ask(ctx)
+
+
+def ask(ctx: Ctx) -> None:
     ctx.ask(ctx.t("menu.question"), options(ctx), flow=FLOW, step="main", back=False, cancel=False)
 
 
 async def handle(ctx: Ctx) -> None:
-    from handlers.registry import COMMANDS
-
-    if ctx.choice is not None and ctx.choice in COMMANDS:
-        await COMMANDS[ctx.choice](ctx)
-        return
-    ctx.say(ctx.t("error.choose"))
-    await enter(ctx)
+    assert ctx.choice is not None  # a choice step: the engine answered anything else
+    await ctx.command(ctx.choice)
 
 
 async def _enter(ctx: Ctx) -> None:
-    await enter(ctx)
+    ask(ctx)
 
 
 STEPS = {"main": Step(enter=_enter, handle=handle)}
+ENTRIES = {"menu": enter}

@@ -5,11 +5,12 @@ from __future__ import annotations
 from domain.appointments import Status, can_cancel, can_reschedule
 from domain.evidence import EventKind
 from domain.model import Appointment
-from handlers import booking, menu, notify
-from handlers.context import Ctx, Step
+from handlers import notify
+from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_short_day, format_time, format_when
 
 FLOW = "my"
+AUDIENCE = Audience.ANYONE
 
 
 async def begin(ctx: Ctx) -> None:
@@ -22,7 +23,7 @@ async def ask_which(ctx: Ctx) -> None:
     if not mine:
         ctx.say(ctx.t("my.none"))
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     options = [(str(a.id), _label(ctx, a)) for a in mine]
     ctx.ask(ctx.t("my.which"), options, flow=FLOW, step="which", back=False)
@@ -49,7 +50,7 @@ async def _mine(ctx: Ctx, raw: str | None) -> Appointment | None:
 async def on_which(ctx: Ctx) -> None:
     appointment = await _mine(ctx, ctx.choice)
     if appointment is None:
-        ctx.say(ctx.t("error.choose"))
+        ctx.say(ctx.t("my.not_found"))
         await ask_which(ctx)
         return
     ctx.data["id"] = appointment.id
@@ -82,11 +83,11 @@ async def on_action(ctx: Ctx) -> None:
         await ask_which(ctx)
         return
     if ctx.choice == "move" and can_reschedule(appointment.status):
-        await booking.begin_move(ctx, appointment.id, appointment.procedure)
+        await ctx.go("book.move", appointment_id=appointment.id, procedure=appointment.procedure)
     elif ctx.choice == "cancel" and can_cancel(appointment.status):
         await ask_cancel(ctx)
-    else:
-        ctx.say(ctx.t("error.choose"))
+    else:  # the appointment changed since the options were shown
+        ctx.say(ctx.t("error.stale"))
         await ask_action(ctx)
 
 
@@ -117,10 +118,6 @@ async def on_cancel(ctx: Ctx) -> None:
     if ctx.choice == "no":
         await ask_action(ctx)
         return
-    if ctx.choice != "yes":
-        ctx.say(ctx.t("error.choose"))
-        await ask_cancel(ctx)
-        return
     if not can_cancel(appointment.status):
         ctx.say(ctx.t("my.cannot_cancel"))
     else:
@@ -136,7 +133,7 @@ async def on_cancel(ctx: Ctx) -> None:
         await notify.staff_of_cancel(ctx, cancelled)
         ctx.say(ctx.t("my.cancelled", reference=cancelled.reference))
     ctx.end()
-    await menu.enter(ctx)
+    await ctx.go("menu")
 
 
 STEPS = {
@@ -144,3 +141,4 @@ STEPS = {
     "action": Step(enter=ask_action, handle=on_action, back="which"),
     "cancel": Step(enter=ask_cancel, handle=on_cancel, back="action"),
 }
+ENTRIES = {"my": begin}

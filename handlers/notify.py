@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from domain.model import Appointment, StoredDocument, User
 from domain.procedures import Procedure
+from handlers.casework import document_name
 from handlers.context import Ctx
 from handlers.i18n import format_when, translate
 from handlers.ports import UnitOfWork
@@ -95,15 +96,13 @@ async def citizen_of_no_show(ctx: Ctx, appointment: Appointment) -> None:
 async def staff_of_document(
     ctx: Ctx, appointment: Appointment, document: StoredDocument, requirement: str
 ) -> None:
-    from handlers.documents import requirement_name
-
     def text(lang: str) -> str:
         warnings = ", ".join(translate(lang, f"doc.quality_short.{w}") for w in document.warnings)
         return translate(
             lang,
             "notify.staff_document",
             reference=appointment.reference,
-            document=requirement_name(ctx, appointment, requirement, lang),
+            document=document_name(ctx.office, appointment, requirement, lang),
             filename=document.filename,
             warnings=f" ({warnings})" if warnings else "",
         )

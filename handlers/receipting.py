@@ -8,8 +8,7 @@ from typing import Any
 
 from domain.evidence import EventKind
 from domain.receipts import LANGUAGES, Language, Receipt, format_entry_number, new_csv_code
-from handlers import documents, session
-from handlers.agreement import shown_value
+from handlers.casework import assigned, document_name, record, save_details, shown_value
 from handlers.context import Ctx
 from handlers.i18n import catalog, translate
 from handlers.push import push_file
@@ -28,9 +27,9 @@ def receipt_labels(language: str) -> dict[str, str]:
 
 
 async def issue_receipt(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
+        await ctx.go("session.panel")
         return
     if appointment.details.get("receipt"):
         ctx.say(ctx.t("receipt_issue.already", entry=appointment.details["receipt"]))
@@ -39,7 +38,7 @@ async def issue_receipt(ctx: Ctx) -> None:
     else:
         entry = await _issue(ctx, appointment.id)
         ctx.say(ctx.t("receipt_issue.done", entry=entry))
-    await session.show_panel(ctx)
+    await ctx.go("session.panel")
 
 
 async def _issue(ctx: Ctx, appointment_id: int) -> str:
@@ -77,7 +76,7 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         ),
         documents=tuple(
             (
-                f"{documents.requirement_name(ctx, appointment, d.requirement, language)}"
+                f"{document_name(ctx.office, appointment, d.requirement, language)}"
                 f" ({d.filename})",
                 d.sha256,
             )
@@ -103,8 +102,8 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         registered_at=registered_at,
         language=language,
     )
-    await session.save_details(ctx, appointment, receipt=entry)
-    await session.record(
+    await save_details(ctx, appointment, receipt=entry)
+    await record(
         ctx,
         appointment,
         EventKind.RECEIPT_ISSUED,
@@ -120,3 +119,6 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         dedupe_key=f"receipt:{entry}",
     )
     return entry
+
+
+ENTRIES = {"session.receipt": issue_receipt}

@@ -1,8 +1,10 @@
-"""Every conversation, command and magic word, in one greppable place."""
+"""Every conversation, command and typed word, in one greppable place.
+
+A new conversation is one module (FLOW, AUDIENCE, STEPS, ENTRIES) and one line below.
+Conversations never import each other: they hand over by the names in ENTRIES.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable, Mapping
 
 from handlers import (
     admin,
@@ -11,66 +13,40 @@ from handlers import (
     documents,
     menu,
     my_appointments,
+    receipting,
     session,
     session_steps,
     staff,
     start,
 )
-from handlers.context import Ctx, Step
+from handlers.context import Registry
 
-FLOWS: Mapping[str, Mapping[str, Step]] = {
-    menu.FLOW: menu.STEPS,
-    start.FLOW: start.STEPS,
-    booking.FLOW: booking.STEPS,
-    my_appointments.FLOW: my_appointments.STEPS,
-    staff.FLOW: staff.STEPS,
-    session.FLOW: {**session.STEPS, **session_steps.STEPS},
-    documents.FLOW: documents.STEPS,
-    agreement.FLOW: agreement.STEPS,
-}
+CONVERSATIONS = (
+    menu,
+    start,
+    booking,
+    my_appointments,
+    documents,
+    agreement,
+    staff,
+    session,
+    session_steps,
+    receipting,
+    admin,
+)
 
-
-async def main_menu(ctx: Ctx, *, greet: bool = False) -> None:
-    if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
-        await start.begin(ctx)
-        return
-    await menu.enter(ctx, greet=greet)
-
-
-async def show_help(ctx: Ctx) -> None:
-    """Help says where you are and how to go on; the current question stays open."""
-    where = ctx.t(f"help.where.{ctx.state.flow or 'menu'}")
-    ctx.say(ctx.t("help.text", where=where))
-    if ctx.user.is_staff:
-        ctx.say(ctx.t("help.staff"))
-    step = FLOWS.get(ctx.state.flow, {}).get(ctx.state.step)
-    if step is not None:
-        await step.enter(ctx)
-    else:
-        await main_menu(ctx)
-
-
-async def abort(ctx: Ctx) -> None:
-    had_flow = ctx.state.flow not in ("", menu.FLOW)
-    ctx.end()
-    ctx.say(ctx.t("nav.stopped" if had_flow else "nav.nothing_to_stop"))
-    await main_menu(ctx)
-
-
-COMMANDS: Mapping[str, Callable[[Ctx], Awaitable[None]]] = {
-    "start": start.begin,
-    "help": show_help,
-    "book": booking.begin,
-    "my": my_appointments.begin,
-    "language": start.choose_language,
-    "cancel": abort,
-    "menu": main_menu,
-    "today": staff.begin_today,
-    "stats": admin.stats,
+# Commands (/name) and the entry each starts. help, cancel and menu are the engine's own.
+COMMANDS = {
+    "start": "start",
+    "book": "book",
+    "my": "my",
+    "language": "start.language",
+    "today": "staff.today",
+    "stats": "admin.stats",
 }
 
 # Typed words that act like commands, in every language (compared case- and accent-folded).
-WORDS: Mapping[str, str] = {
+WORDS = {
     "help": "help",
     "ajuda": "help",
     "ayuda": "help",
@@ -83,3 +59,7 @@ WORDS: Mapping[str, str] = {
     "inici": "menu",
     "inicio": "menu",
 }
+
+
+def build_registry() -> Registry:
+    return Registry.of(CONVERSATIONS, commands=COMMANDS, words=WORDS)

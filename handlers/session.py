@@ -6,70 +6,28 @@ session. The panel is one message the channel updates in place where it can.
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
-from domain.appointments import Status
+from domain.appointments import Status, can_open_session
 from domain.evidence import EventKind
 from domain.model import Appointment
-from handlers import menu, notify
-from handlers.context import Ctx, Step
+from handlers import notify
+from handlers.casework import assigned, record, save_details
+from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_time, translate
 from handlers.ports import MeetingsNotConfigured, RecordingUnavailable
 
 FLOW = "session"
-OPEN_EARLY = timedelta(minutes=30)
+AUDIENCE = Audience.STAFF
 
 
-def can_open(ctx: Ctx, appointment: Appointment) -> bool:
-    if appointment.status is Status.IN_SESSION:
-        return True
-    return appointment.status is Status.BOOKED and ctx.now >= appointment.start - OPEN_EARLY
-
-
-async def assigned(ctx: Ctx, appointment_id: object = None) -> Appointment | None:
-    """The session's appointment, only for its clerk or an administrator."""
-    raw = ctx.data.get("id") if appointment_id is None else appointment_id
-    if not isinstance(raw, int | str) or not str(raw).isdigit():
-        return None
-    appointment = await ctx.uow.appointments.get(int(raw))
-    if appointment is None or not ctx.user.is_staff:
-        return None
-    if not ctx.user.is_admin and appointment.staff_id != ctx.user.staff_id:
-        return None
-    return appointment
-
-
-def actor(ctx: Ctx) -> str:
-    return f"staff:{ctx.user.staff_id}" if ctx.user.staff_id else "staff"
-
-
-async def record(ctx: Ctx, appointment: Appointment, kind: str, data: dict[str, Any]) -> None:
-    await ctx.uow.evidence.append(
-        appointment_id=appointment.id,
-        reference=appointment.reference,
-        kind=kind,
-        actor=actor(ctx),
-        data=data,
-        at=ctx.now,
-    )
-
-
-async def save_details(ctx: Ctx, appointment: Appointment, **changes: Any) -> Appointment:
-    details = dict(appointment.details)
-    details.update(changes)
-    return await ctx.uow.appointments.update(appointment.id, details=details)
-
-
-async def open_session(ctx: Ctx, appointment_id: int) -> None:
+async def open_session(ctx: Ctx, *, appointment_id: int) -> None:
     appointment = await assigned(ctx, appointment_id)
     if appointment is None:
         ctx.say(ctx.t("session.not_yours"))
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
-    if not can_open(ctx, appointment):
+    if not can_open_session(appointment.status, appointment.start, ctx.now):
         ctx.say(ctx.t("session.too_early"))
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     assert ctx.services is not None
     meetings = ctx.services.meetings
@@ -85,7 +43,7 @@ async def open_session(ctx: Ctx, appointment_id: int) -> None:
         )
     except MeetingsNotConfigured:
         ctx.say(ctx.t("session.no_video"))
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     first_time = appointment.status is Status.BOOKED
     if first_time:
@@ -186,12 +144,12 @@ async def show_panel(ctx: Ctx) -> None:
     appointment = await assigned(ctx)
     if appointment is None:
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     if appointment.status is not Status.IN_SESSION:
         ctx.say(ctx.t("session.closed", reference=appointment.reference))
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     options = [
         ("identity", ctx.t("panel.do.identity")),
@@ -214,30 +172,26 @@ async def show_panel(ctx: Ctx) -> None:
     )
 
 
-async def on_panel(ctx: Ctx) -> None:
-    from handlers import agreement, receipting, session_steps
+# What each of the panel's buttons hands over to.
+PANEL_ACTIONS = {
+    "identity": "session.identity",
+    "documents": "session.documents",
+    "data": "session.data",
+    "agreement": "session.agreement",
+    "receipt": "session.receipt",
+    "end": "session.end",
+    "refresh": "session.panel",
+}
 
+
+async def on_panel(ctx: Ctx) -> None:
     appointment = await assigned(ctx)
     if appointment is None:
         ctx.say(ctx.t("session.not_yours"))
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
-    actions = {
-        "identity": session_steps.ask_id_kind,
-        "documents": session_steps.show_documents,
-        "data": session_steps.ask_field,
-        "agreement": agreement.send_for_agreement,
-        "receipt": receipting.issue_receipt,
-        "end": ask_end,
-        "refresh": show_panel,
-    }
-    action = actions.get(ctx.choice or "")
-    if action is None:
-        ctx.say(ctx.t("error.choose"))
-        await show_panel(ctx)
-        return
-    await action(ctx)
+    await ctx.go(PANEL_ACTIONS[ctx.choice or ""])
 
 
 async def ask_end(ctx: Ctx) -> None:
@@ -279,17 +233,12 @@ async def on_end(ctx: Ctx) -> None:
         dedupe_key=f"ended:{ended.reference}",
     )
     ctx.say(ctx.t("session.ended", reference=ended.reference))
-    from handlers import staff
-
     ctx.end()
-    await staff.ask_agenda(ctx)
-
-
-async def back_to_panel(ctx: Ctx) -> None:
-    await show_panel(ctx)
+    await ctx.go("staff.agenda")
 
 
 STEPS = {
     "panel": Step(enter=show_panel, handle=on_panel),
     "end": Step(enter=ask_end, handle=on_end, back="panel"),
 }
+ENTRIES = {"session.open": open_session, "session.panel": show_panel, "session.end": ask_end}

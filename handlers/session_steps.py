@@ -7,13 +7,18 @@ import hashlib
 from domain.evidence import EventKind
 from domain.identity import IdKind, InvalidIdNumber, validate_id
 from domain.procedures import validate_field
-from handlers import documents, session
-from handlers.agreement import shown_value
-from handlers.context import Ctx, Step
+from handlers.casework import assigned, document_name, record, save_details, shown_value
+from handlers.context import Audience, Ctx, Step, Takes
 from handlers.i18n import translate
 from handlers.push import push_prompt
 
-FLOW = session.FLOW
+FLOW = "session"  # these steps belong to the session's flow, beside the panel
+AUDIENCE = Audience.STAFF
+UPLOAD_FLOW, UPLOAD_STEP = "upload", "file"  # where a requested document is awaited
+
+
+async def to_panel(ctx: Ctx) -> None:
+    await ctx.go("session.panel")
 
 
 # --- identity -------------------------------------------------------------------------
@@ -25,10 +30,6 @@ async def ask_id_kind(ctx: Ctx) -> None:
 
 
 async def on_id_kind(ctx: Ctx) -> None:
-    if ctx.choice not in {kind.value for kind in IdKind}:
-        ctx.say(ctx.t("error.choose"))
-        await ask_id_kind(ctx)
-        return
     ctx.data["id_kind"] = ctx.choice
     await ask_id_number(ctx)
 
@@ -39,9 +40,9 @@ async def ask_id_number(ctx: Ctx) -> None:
 
 
 async def on_id_number(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
+        await to_panel(ctx)
         return
     try:
         number = validate_id(ctx.text, ctx.data.get("id_kind"))
@@ -66,13 +67,9 @@ async def ask_face(ctx: Ctx) -> None:
 
 
 async def on_id_face(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None or "id_masked" not in ctx.data:
-        await session.show_panel(ctx)
-        return
-    if ctx.choice not in ("yes", "no"):
-        ctx.say(ctx.t("error.choose"))
-        await ask_face(ctx)
+        await to_panel(ctx)
         return
     verified = ctx.choice == "yes"
     identity = {
@@ -81,20 +78,20 @@ async def on_id_face(ctx: Ctx) -> None:
         "masked": ctx.data.pop("id_masked"),
         "at": ctx.now.isoformat(),
     }
-    await session.save_details(ctx, appointment, identity=identity)
+    await save_details(ctx, appointment, identity=identity)
     kind = EventKind.IDENTITY_VALIDATED if verified else "identity_rejected"
-    await session.record(ctx, appointment, kind, {k: identity[k] for k in ("kind", "masked")})
+    await record(ctx, appointment, kind, {k: identity[k] for k in ("kind", "masked")})
     ctx.say(ctx.t("identity.verified" if verified else "identity.mismatch"))
-    await session.show_panel(ctx)
+    await to_panel(ctx)
 
 
 # --- documents ------------------------------------------------------------------------
 
 
 async def show_documents(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
+        await to_panel(ctx)
         return
     procedure = ctx.office.catalog.get(appointment.procedure)
     received = await ctx.uow.documents.for_appointment(appointment.id)
@@ -114,7 +111,7 @@ async def show_documents(ctx: Ctx) -> None:
             f"view:{d.id}",
             ctx.t(
                 "docs.view",
-                document=documents.requirement_name(ctx, appointment, d.requirement, ctx.lang)
+                document=document_name(ctx.office, appointment, d.requirement, ctx.lang)
                 if d.requirement
                 else d.filename,
             ),
@@ -137,25 +134,23 @@ async def show_documents(ctx: Ctx) -> None:
 
 
 async def on_documents(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     choice = ctx.choice or ""
     if appointment is None:
-        await session.show_panel(ctx)
+        await to_panel(ctx)
     elif choice.startswith("view:") and choice[5:].isdigit():
         await view_document(ctx, int(choice[5:]))
-    elif choice.startswith("ask:"):
-        await request_document(ctx, choice[4:])
     else:
-        ctx.say(ctx.t("error.choose"))
-        await show_documents(ctx)
+        assert choice.startswith("ask:")
+        await request_document(ctx, choice[4:])
 
 
 async def view_document(ctx: Ctx, document_id: int) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     document = await ctx.uow.documents.get(document_id)
     assert ctx.services is not None
     if appointment is None or document is None or document.appointment_id != appointment.id:
-        ctx.say(ctx.t("error.choose"))
+        ctx.say(ctx.t("error.stale"))
         await show_documents(ctx)
         return
     link = ctx.services.links.file_link(document.id, f"staff:{ctx.user.staff_id}", ctx.now)
@@ -172,40 +167,35 @@ async def view_document(ctx: Ctx, document_id: int) -> None:
 
 
 async def request_document(ctx: Ctx, code: str) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
-        return
-    procedure = ctx.office.catalog.get(appointment.procedure)
-    if code and procedure.document(code) is None:
-        ctx.say(ctx.t("error.choose"))
-        await show_documents(ctx)
+        await to_panel(ctx)
         return
     citizen = await ctx.uow.users.get(appointment.citizen_id)
-    name = documents.requirement_name(ctx, appointment, code, citizen.language)
+    name = document_name(ctx.office, appointment, code, citizen.language)
     await push_prompt(
         ctx.uow,
         citizen,
         text=translate(citizen.language, "doc.please_send", document=name),
-        flow=documents.FLOW,
-        step="file",
+        flow=UPLOAD_FLOW,
+        step=UPLOAD_STEP,
         data={"id": appointment.id, "requirement": code},
     )
     requested = sorted(set(appointment.details.get("requested", [])) | {code})
-    await session.save_details(ctx, appointment, requested=requested)
-    await session.record(ctx, appointment, "document_requested", {"requirement": code})
-    staff_name = documents.requirement_name(ctx, appointment, code, ctx.lang)
+    await save_details(ctx, appointment, requested=requested)
+    await record(ctx, appointment, "document_requested", {"requirement": code})
+    staff_name = document_name(ctx.office, appointment, code, ctx.lang)
     ctx.say(ctx.t("docs.requested", document=staff_name))
-    await session.show_panel(ctx)
+    await to_panel(ctx)
 
 
 # --- application data -----------------------------------------------------------------
 
 
 async def ask_field(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
+        await to_panel(ctx)
         return
     procedure = ctx.office.catalog.get(appointment.procedure)
     ctx.data["procedure"] = procedure.code
@@ -238,9 +228,9 @@ async def ask_field(ctx: Ctx) -> None:
 
 
 async def choose_field(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
+        await to_panel(ctx)
         return
     procedure = ctx.office.catalog.get(appointment.procedure)
     form = appointment.details.get("form", {})
@@ -268,19 +258,19 @@ async def on_choose_field(ctx: Ctx) -> None:
         await ask_field(ctx)
     else:
         ctx.data.pop("field", None)
-        await session.show_panel(ctx)
+        await to_panel(ctx)
 
 
 async def on_field(ctx: Ctx) -> None:
-    appointment = await session.assigned(ctx)
+    appointment = await assigned(ctx)
     if appointment is None:
-        await session.show_panel(ctx)
+        await to_panel(ctx)
         return
     procedure = ctx.office.catalog.get(appointment.procedure)
     field = procedure.field(str(ctx.data.get("field", "")))
     if ctx.choice == "panel" or field is None:
         ctx.data.pop("field", None)
-        await session.show_panel(ctx)
+        await to_panel(ctx)
         return
     form = dict(appointment.details.get("form", {}))
     if ctx.choice == "skip" and not field.required:
@@ -295,10 +285,10 @@ async def on_field(ctx: Ctx) -> None:
             return
     if value is not None:
         form[field.code] = value
-    await session.save_details(ctx, appointment, form=form)
+    await save_details(ctx, appointment, form=form)
     # The evidence keeps a fingerprint of the value, not the personal data itself.
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest() if value is not None else None
-    await session.record(
+    await record(
         ctx, appointment, EventKind.DATA_FILLED, {"field": field.code, "sha256": digest}
     )
     ctx.data.pop("field", None)
@@ -307,9 +297,14 @@ async def on_field(ctx: Ctx) -> None:
 
 STEPS = {
     "id_kind": Step(enter=ask_id_kind, handle=on_id_kind, back="panel"),
-    "id_number": Step(enter=ask_id_number, handle=on_id_number, back="id_kind"),
+    "id_number": Step(enter=ask_id_number, handle=on_id_number, back="id_kind", takes=Takes.TEXT),
     "id_face": Step(enter=ask_face, handle=on_id_face, back="id_number"),
     "documents": Step(enter=show_documents, handle=on_documents, back="panel"),
-    "field": Step(enter=ask_field, handle=on_field, back="panel"),
+    "field": Step(enter=ask_field, handle=on_field, back="panel", takes=Takes.TEXT),
     "fields": Step(enter=choose_field, handle=on_choose_field, back="panel"),
+}
+ENTRIES = {
+    "session.identity": ask_id_kind,
+    "session.documents": show_documents,
+    "session.data": ask_field,
 }

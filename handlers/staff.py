@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
-from domain.appointments import Status, can_transition
+from domain.appointments import Status, can_open_session, can_transition
 from domain.evidence import EventKind
 from domain.model import Appointment
-from handlers import menu, notify, session
-from handlers.context import Ctx, Step
+from handlers import notify
+from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_day, format_time, format_when
 
 FLOW = "staff"
+AUDIENCE = Audience.STAFF
 
 
 async def refuse_unless_staff(ctx: Ctx) -> bool:
     if ctx.user.is_staff:
         return False
     ctx.say(ctx.t("staff.only_staff"))
-    await menu.enter(ctx)
+    await ctx.go("menu")
     return True
 
 
@@ -73,7 +74,7 @@ async def ask_agenda(ctx: Ctx) -> None:
     if not appointments:
         ctx.say(ctx.t("staff.agenda_empty", day=day))
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
         return
     upcoming = [a for a in appointments if a.end > ctx.now and a.status is Status.BOOKED]
     others = [a for a in appointments if a not in upcoming]
@@ -106,7 +107,7 @@ async def _visible_appointment(ctx: Ctx, raw: object) -> Appointment | None:
 async def on_agenda(ctx: Ctx) -> None:
     appointment = await _visible_appointment(ctx, ctx.choice)
     if appointment is None:
-        ctx.say(ctx.t("error.choose"))
+        ctx.say(ctx.t("error.stale"))
         await ask_agenda(ctx)
         return
     ctx.data["id"] = appointment.id
@@ -130,7 +131,7 @@ async def ask_detail(ctx: Ctx) -> None:
         documents=docs,
     )
     options = []
-    if session.can_open(ctx, appointment):
+    if can_open_session(appointment.status, appointment.start, ctx.now):
         key = (
             "staff.continue_session"
             if appointment.status is Status.IN_SESSION
@@ -148,7 +149,7 @@ async def on_detail(ctx: Ctx) -> None:
         await ask_agenda(ctx)
         return
     if ctx.choice == "open":
-        await session.open_session(ctx, appointment.id)
+        await ctx.go("session.open", appointment_id=appointment.id)
         return
     if ctx.choice == "no_show":
         if not can_transition(appointment.status, Status.NO_SHOW) or ctx.now < appointment.start:
@@ -168,7 +169,7 @@ async def on_detail(ctx: Ctx) -> None:
         ctx.say(ctx.t("staff.no_show_done", reference=missed.reference))
         await ask_agenda(ctx)
         return
-    ctx.say(ctx.t("error.choose"))
+    ctx.say(ctx.t("error.stale"))
     await ask_detail(ctx)
 
 
@@ -176,3 +177,4 @@ STEPS = {
     "agenda": Step(enter=ask_agenda, handle=on_agenda),
     "detail": Step(enter=ask_detail, handle=on_detail, back="agenda"),
 }
+ENTRIES = {"staff.today": begin_today, "staff.agenda": ask_agenda}

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from handlers import menu
-from handlers.context import Ctx, Step
+from handlers.context import Audience, Ctx, Step
 from handlers.i18n import LANGUAGE_NAMES
 
 FLOW = "start"
+AUDIENCE = Audience.ANYONE
+# Where a citizen may be sent on once the notice is accepted (names kept in their state).
+AFTER_PRIVACY = frozenset({"book", "menu"})
 
 
 async def begin(ctx: Ctx) -> None:
@@ -28,10 +30,7 @@ async def choose_language(ctx: Ctx) -> None:
 
 
 async def on_language(ctx: Ctx) -> None:
-    if ctx.choice not in ctx.office.languages:
-        ctx.say(ctx.t("error.choose"))
-        await ask_language(ctx)
-        return
+    assert ctx.choice in ctx.office.languages  # a choice step: only its options reach here
     await ctx.uow.users.set_language(ctx.user.id, ctx.choice)
     ctx.user = await ctx.uow.users.get(ctx.user.id)
     if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
@@ -39,7 +38,7 @@ async def on_language(ctx: Ctx) -> None:
     else:
         ctx.say(ctx.t("start.language_set"))
         ctx.end()
-        await menu.enter(ctx)
+        await ctx.go("menu")
 
 
 async def ask_privacy(ctx: Ctx) -> None:
@@ -57,21 +56,17 @@ async def ask_privacy(ctx: Ctx) -> None:
     )
 
 
+async def read_privacy(ctx: Ctx, *, then: str = "") -> None:
+    """The notice first; `then` names the conversation to go on with once accepted."""
+    ctx.end()
+    if then:
+        ctx.data["after"] = then
+    await ask_privacy(ctx)
+
+
 async def on_privacy(ctx: Ctx) -> None:
     council = ctx.office.council
-    if ctx.choice == "accept":
-        await ctx.uow.users.accept_privacy(ctx.user.id, ctx.now)
-        ctx.user = await ctx.uow.users.get(ctx.user.id)
-        ctx.say(ctx.t("privacy.thanks"))
-        after = ctx.data.get("after")
-        ctx.end()
-        if after == "book":
-            from handlers import booking
-
-            await booking.begin(ctx)
-        else:
-            await menu.enter(ctx)
-    elif ctx.choice == "more":
+    if ctx.choice == "more":
         ctx.say(
             ctx.t(
                 "privacy.details",
@@ -82,12 +77,17 @@ async def on_privacy(ctx: Ctx) -> None:
             )
         )
         await ask_privacy(ctx)
-    else:
-        ctx.say(ctx.t("privacy.needed"))
-        await ask_privacy(ctx)
+        return
+    await ctx.uow.users.accept_privacy(ctx.user.id, ctx.now)
+    ctx.user = await ctx.uow.users.get(ctx.user.id)
+    ctx.say(ctx.t("privacy.thanks"))
+    after = ctx.data.get("after")
+    ctx.end()
+    await ctx.go(after if after in AFTER_PRIVACY else "menu")
 
 
 STEPS = {
     "language": Step(enter=ask_language, handle=on_language),
     "privacy": Step(enter=ask_privacy, handle=on_privacy),
 }
+ENTRIES = {"start": begin, "start.language": choose_language, "start.privacy": read_privacy}

@@ -99,6 +99,9 @@ async def test_very_long_text_and_control_characters(app: App) -> None:
     citizen = await _ready_citizen(app, "t8")
     await citizen.press("Book")
     await citizen.say("x" * 10_000)
+    assert "too long: I can read up to 2000 characters" in citizen.text
+    assert "Which procedure" in citizen.text  # the same question again
+    await citizen.say("x" * 2000)
     assert "I didn't catch that" in citizen.text
     await citizen.press("Information")
     await citizen.press_nth(0)
