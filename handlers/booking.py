@@ -11,11 +11,12 @@ from domain.procedures import Procedure
 from handlers import notify
 from handlers.availability import book_slot, move_appointment, open_slots
 from handlers.context import Audience, Ctx, Step, Takes
+from handlers.gates import refuse_office_account
 from handlers.i18n import format_short_day, format_time, format_when
 from handlers.ports import SlotTaken
 
 FLOW = "book"
-AUDIENCE = Audience.ANYONE
+AUDIENCE = Audience.CITIZEN
 DAYS_PER_PAGE = 5
 TIMES_PER_PAGE = 12
 _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -27,6 +28,8 @@ def procedure(ctx: Ctx) -> Procedure:
 
 async def begin(ctx: Ctx) -> None:
     ctx.end()
+    if await refuse_office_account(ctx):
+        return
     if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
         ctx.say(ctx.t("privacy.needed"))
         await ctx.go("start.privacy", then="book")

@@ -9,13 +9,14 @@ AUDIENCE = Audience.ANYONE
 
 
 def options(ctx: Ctx) -> list[tuple[str, str]]:
-    items = [("book", ctx.t("menu.book")), ("my", ctx.t("menu.my"))]
+    """Citizens book and look at their appointments; office accounts do office work."""
     if ctx.user.is_staff:
-        items.insert(0, ("today", ctx.t("menu.today")))
-    if ctx.user.is_admin:
-        items.insert(1, ("stats", ctx.t("menu.stats")))
-    items += [("help", ctx.t("menu.help")), ("language", ctx.t("menu.language"))]
-    return items
+        items = [("today", ctx.t("menu.today"))]
+        if ctx.user.is_admin:
+            items.append(("stats", ctx.t("menu.stats")))
+    else:
+        items = [("book", ctx.t("menu.book")), ("my", ctx.t("menu.my"))]
+    return items + [("help", ctx.t("menu.help")), ("language", ctx.t("menu.language"))]
 
 
 async def enter(ctx: Ctx, *, greet: bool = False) -> None:

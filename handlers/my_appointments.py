@@ -7,14 +7,17 @@ from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
 from handlers.context import Audience, Ctx, Step
+from handlers.gates import refuse_office_account
 from handlers.i18n import format_short_day, format_time, format_when
 
 FLOW = "my"
-AUDIENCE = Audience.ANYONE
+AUDIENCE = Audience.CITIZEN
 
 
 async def begin(ctx: Ctx) -> None:
     ctx.end()
+    if await refuse_office_account(ctx):
+        return
     await ask_which(ctx)
 
 

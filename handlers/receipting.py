@@ -76,8 +76,7 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         ),
         documents=tuple(
             (
-                f"{document_name(ctx.office, appointment, d.requirement, language)}"
-                f" ({d.filename})",
+                f"{document_name(ctx.office, appointment, d.requirement, language)} ({d.filename})",
                 d.sha256,
             )
             for d in received

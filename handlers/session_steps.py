@@ -288,9 +288,7 @@ async def on_field(ctx: Ctx) -> None:
     await save_details(ctx, appointment, form=form)
     # The evidence keeps a fingerprint of the value, not the personal data itself.
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest() if value is not None else None
-    await record(
-        ctx, appointment, EventKind.DATA_FILLED, {"field": field.code, "sha256": digest}
-    )
+    await record(ctx, appointment, EventKind.DATA_FILLED, {"field": field.code, "sha256": digest})
     ctx.data.pop("field", None)
     await ask_field(ctx)
 

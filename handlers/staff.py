@@ -9,18 +9,11 @@ from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
 from handlers.context import Audience, Ctx, Step
+from handlers.gates import refuse_unless_staff
 from handlers.i18n import format_day, format_time, format_when
 
 FLOW = "staff"
 AUDIENCE = Audience.STAFF
-
-
-async def refuse_unless_staff(ctx: Ctx) -> bool:
-    if ctx.user.is_staff:
-        return False
-    ctx.say(ctx.t("staff.only_staff"))
-    await ctx.go("menu")
-    return True
 
 
 async def begin_today(ctx: Ctx) -> None:
