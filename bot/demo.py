@@ -152,7 +152,6 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     await maria.press("Alta")
     await maria.press_nth(0)  # the first free day
     await maria.press_nth(1)  # the second free time
-    await maria.say("maria.garcia@example.cat")
     await maria.press("Confirmar")
     await deliver()
 
@@ -166,7 +165,6 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     await jordi.say("I'd like tomorrow")  # free text where a choice is due
     await jordi.press_nth(0)
     await jordi.press_nth(0)
-    await jordi.press("No hace falta")
     await jordi.press("Confirmar")
     await jordi.press("Mis citas")
     await jordi.press_nth(0)
@@ -185,7 +183,6 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     await aisha.press("Information")
     await aisha.press_nth(0)
     await aisha.press_nth(2)
-    await aisha.press("No need")
     await aisha.press("Confirm")
     await aisha.press("My appointments")
     await aisha.press_nth(0)
@@ -202,7 +199,6 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     await pere.press("Volant")
     await pere.press_nth(0)
     await pere.press_nth(0)
-    await pere.press("No cal")
     await pere.press("Confirmar")
     await deliver()
 

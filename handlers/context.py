@@ -110,6 +110,9 @@ class Ctx:
 
 StepFn = Callable[[Ctx], Awaitable[None]]
 Entry = Callable[..., Awaitable[None]]
+# Reads a typed answer that matched no option ("tomorrow", "18h") as one of the step's
+# option values, or None.
+Understand = Callable[[Ctx, str], Awaitable[str | None]]
 
 
 class Takes(StrEnum):
@@ -137,6 +140,7 @@ class Step:
     back: str | None = None
     takes: Takes = Takes.CHOICE
     hold: bool = False
+    understand: Understand | None = None
 
     @property
     def files(self) -> bool:

@@ -48,8 +48,24 @@ def fold(text: str) -> str:
     return re.sub(r"[^\w:]+", " ", stripped).strip()
 
 
+# Short answers people type at a yes/no or confirm question, and the option values they
+# stand for (the first such option offered wins).
+YES_WORDS = frozenset(
+    {"si", "yes", "ok", "okay", "vale", "d acord", "dacord", "de acuerdo", "sure"}
+)
+NO_WORDS = frozenset({"no", "nope"})
+YES_VALUES = ("yes", "agree", "accept")
+NO_VALUES = ("no", "decline", "skip", "change")
+
+
+def _short_answer(typed: str, values: list[str]) -> str | None:
+    wanted = YES_VALUES if typed in YES_WORDS else NO_VALUES if typed in NO_WORDS else ()
+    return next((value for value in wanted if value in values), None)
+
+
 def match_option(text: str, options: list[list[str]], *, numbers: bool = True) -> str | None:
-    """A typed answer picks an option by its label, and by its number when `numbers`."""
+    """A typed answer picks an option by its label, by a short yes/no word, and by its
+    number when `numbers`."""
     typed = fold(text)
     if not typed:
         return None
@@ -58,6 +74,9 @@ def match_option(text: str, options: list[list[str]], *, numbers: bool = True) -
             return None
         index = int(typed) - 1
         return options[index][0] if 0 <= index < len(options) else None
+    short = _short_answer(typed, [value for value, _ in options])
+    if short is not None:
+        return short
     labels = [(value, fold(label)) for value, label in options]
     for matches in (
         [value for value, label in labels if label == typed],
@@ -205,6 +224,8 @@ class Engine:
             else:
                 await target.enter(ctx)
             return
+        if ctx.choice is None and step.understand is not None and turn.kind is TurnKind.TEXT:
+            ctx.choice = await step.understand(ctx, ctx.text)
         if step.takes is Takes.CHOICE and ctx.choice is None:
             ctx.say(ctx.t("error.choose"))
             await step.enter(ctx)

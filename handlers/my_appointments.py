@@ -144,4 +144,11 @@ STEPS = {
     "action": Step(enter=ask_action, handle=on_action, back="which"),
     "cancel": Step(enter=ask_cancel, handle=on_cancel, back="action"),
 }
-ENTRIES = {"my": begin}
+async def show_appointment(ctx: Ctx, *, appointment_id: int) -> None:
+    """One appointment's card, e.g. when the citizen goes back from moving it."""
+    ctx.end()
+    ctx.data["id"] = appointment_id
+    await ask_action(ctx)
+
+
+ENTRIES = {"my": begin, "my.appointment": show_appointment}

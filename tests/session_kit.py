@@ -22,7 +22,6 @@ async def book(app: App, citizen: MemoryPerson, time: str = "9:00") -> None:
             ("[Proof of census registration]", []),
             ("[Mon 30 Nov]", []),
             (f"[{time}]", []),
-            ("[No need]", []),
             ("[Confirm]", ["Your appointment reference is"]),
         ],
     )

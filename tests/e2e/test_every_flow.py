@@ -81,6 +81,7 @@ async def _world(app: App, clock: Clock, language: str) -> World:
         "field": procedure.fields[0].code,
         "requirement": procedure.documents[0].code,
         "sha256": AGREED_TEXT_SHA,
+        "same": booked.id,
     }
     return World(app, citizen, clerk, sample)
 

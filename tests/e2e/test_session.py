@@ -28,8 +28,7 @@ async def _booked_citizen(app: App, name: str = "Joan Pujol") -> MemoryPerson:
             ("[Book an appointment]", ["Which procedure"]),
             ("[Census registration]", ["Which day"]),
             ("[Mon 30 Nov]", ["Free times"]),
-            ("[9:00]", ["email"]),
-            ("[No need]", ["Shall I book it?"]),
+            ("[9:00]", ["Shall I book it?", "!email"]),
             ("[Confirm]", ["Your appointment reference is"]),
         ],
     )

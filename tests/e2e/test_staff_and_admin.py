@@ -17,7 +17,6 @@ async def _book(app: App, name: str, procedure: str, time: str) -> None:
     await citizen.press(procedure)
     await citizen.press_nth(0)
     await citizen.press(time)
-    await citizen.press("No cal")
     await citizen.press("Confirmar")
     assert "Fet!" in citizen.text
 

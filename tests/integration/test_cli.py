@@ -45,7 +45,6 @@ def test_piped_chat_books_an_appointment(tmp_path: Path) -> None:
             "Information and advice",
             "1",  # the first free day
             "1",  # the first free time
-            "No need",
             "Confirm",
             "/my",
         ]
@@ -123,7 +122,7 @@ def test_stats_formats(tmp_path: Path) -> None:
     config = _config(tmp_path)
     _run(
         ["chat", "--user", "Rosa", "--config", str(config)],
-        input="/start\n1\n1\nDemanar cita\nVolant\n1\n1\nNo cal\nConfirmar\n",
+        input="/start\n1\n1\nDemanar cita\nVolant\n1\n1\nConfirmar\n",
     )
     csv_out = _run(["stats", "--format", "csv", "--config", str(config)])
     assert csv_out.returncode == 0, csv_out.stderr

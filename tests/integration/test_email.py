@@ -116,7 +116,7 @@ async def test_a_refused_address_is_not_retried_forever(
     assert inbox.messages == []
 
 
-async def test_without_email_configured_the_address_is_only_noted(app: App) -> None:
+async def test_without_email_configured_the_bot_does_not_ask_for_it(app: App) -> None:
     citizen = person(app, "pau", language="ca")
     await run_dialog(
         citizen,
@@ -127,8 +127,33 @@ async def test_without_email_configured_the_address_is_only_noted(app: App) -> N
             ("[Demanar cita]", []),
             ("[Volant]", []),
             ("[dl. 30 de nov.]", []),
-            ("[10:00]", []),
-            ("pau@example.cat", []),
-            ("[Confirmar]", ["He anotat la teva adreça de correu", "!També rebràs"]),
+            ("[10:00]", ["Ho confirmes?", "!correu"]),
+            ("[Confirmar]", ["Fet!", "!correu"]),
         ],
     )
+
+
+async def test_the_email_question_when_email_is_on(
+    tmp_path: Path, clock: Clock, smtp: tuple[Inbox, int]
+) -> None:
+    _, port = smtp
+    app = await _app(tmp_path, port, clock)
+    try:
+        await run_dialog(
+            person(app, "rita", language="ca"),
+            [
+                ("/start", []),
+                ("[Català]", []),
+                ("[D'acord]", []),
+                ("[Demanar cita]", []),
+                ("[Volant]", []),
+                ("[dl. 30 de nov.]", []),
+                ("[10:00]", ["confirmació per correu", "No cal"]),
+                ("no és un correu", ["no sembla una adreça de correu"]),
+                ("a" * 300 + "@example.org", ["no sembla una adreça de correu"]),
+                ("no", ["Ho confirmes?"]),  # a plain "no" means "no need"
+                ("[Confirmar]", ["Fet!", "!També rebràs"]),
+            ],
+        )
+    finally:
+        await app.close()

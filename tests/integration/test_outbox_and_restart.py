@@ -102,7 +102,6 @@ async def test_restart_mid_booking_resumes(tmp_path: Path) -> None:
         await again.press_token(day_button)  # the button pressed after the restart
         assert "Horas libres el lun 30 nov" in again.text
         await again.press("9:00")
-        await again.press("No hace falta")
         await again.press("Confirmar")
         assert "Tu cita es la VT-" in again.text
     finally:

@@ -13,7 +13,7 @@ from .conftest import Person, running_bot
 async def book(
     person: Person, procedure: str = "Alta", day: str = "dl. 30 de nov.", time: str = "9:30"
 ) -> str:
-    """/start → Català → D'acord → Demanar cita → procedure → day → time → No cal → Confirmar;
+    """/start → Català → D'acord → Demanar cita → procedure → day → time → Confirmar;
     returns the booking reference."""
     await person.command("start")
     await person.press("Català")
@@ -22,7 +22,6 @@ async def book(
     await person.press(procedure)
     await person.press(day)
     await person.press(time)
-    await person.press("No cal")
     await person.press("Confirmar")
     assert "Fet! La teva cita és la VT-" in person.text, person.text
     return person.text.split("La teva cita és la ")[1].split(".")[0]
@@ -52,8 +51,6 @@ async def test_book_move_and_cancel_by_buttons(emu: TelegramEmulator, tmp_path: 
         await maria.press("dl. 30 de nov.")
         assert "Hores lliures el dl. 30 de nov." in maria.text
         await maria.press("9:30")
-        assert "confirmació per correu" in maria.text
-        await maria.press("No cal")
         assert "dilluns 30 de novembre a les 9:30" in maria.text
         await maria.press("Confirmar")
         assert "Fet! La teva cita és la VT-" in maria.text
@@ -80,7 +77,7 @@ async def test_book_move_and_cancel_by_buttons(emu: TelegramEmulator, tmp_path: 
         assert "No tens cap cita pendent." in maria.text
 
         # Every press was answered, and no pressed keyboard can be pressed again.
-        assert len(emu.answered_callbacks) == 17
+        assert len(emu.answered_callbacks) == 16
         messages = emu.chats[maria.user.id].messages
         for answer in emu.answered_callbacks:
             pressed = messages[answer["message_id"]]
