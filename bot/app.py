@@ -112,6 +112,7 @@ def build_office(settings: Settings) -> Office:
         default_language=settings.default_language,
         registry_prefix=council.registry_prefix,
         email_enabled=settings.email.enabled,
+        session_lead=timedelta(minutes=settings.jitsi.lead_minutes),
     )
 
 

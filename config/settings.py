@@ -78,7 +78,7 @@ class JitsiSettings(Section):
     issuer: str = ""
     audience: str = ""
     subject: str = ""
-    lead_minutes: int = Field(10, ge=0, le=240)
+    lead_minutes: int = Field(15, ge=0, le=240)
     grace_minutes: int = Field(30, ge=0, le=480)
 
 

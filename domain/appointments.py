@@ -81,13 +81,7 @@ def can_cancel(status: Status | str, *, by_staff: bool = False) -> bool:
     return Status(status) in allowed
 
 
-# How long before its time a clerk may open an appointment's video session.
-SESSION_OPENS_BEFORE = timedelta(minutes=30)
-
-
-def can_open_session(
-    status: Status | str, start: datetime, now: datetime, lead: timedelta = SESSION_OPENS_BEFORE
-) -> bool:
+def can_open_session(status: Status | str, start: datetime, now: datetime, lead: timedelta) -> bool:
     """An open session can always be continued; a booked one from `lead` before its time."""
     current = Status(status)
     if current is Status.IN_SESSION:

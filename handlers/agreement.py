@@ -12,7 +12,15 @@ from domain.appointments import Status
 from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
-from handlers.casework import assigned, document_name, record, save_details, shown_value
+from handlers.casework import (
+    assigned,
+    document_name,
+    record,
+    runner,
+    runner_name,
+    save_details,
+    shown_on_receipt,
+)
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import translate
 from handlers.push import push_prompt
@@ -27,7 +35,7 @@ async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str
     identity = appointment.details.get("identity", {})
     fields = (
         "\n".join(
-            f"• {f.label.get(language)}: {shown_value(f, form[f.code], language)}"
+            f"• {f.label.get(language)}: {shown_on_receipt(f, form[f.code], language)}"
             for f in procedure.fields
             if f.code in form
         )
@@ -41,7 +49,6 @@ async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str
         )
         or "—"
     )
-    member = ctx.office.staff_member(appointment.staff_id)
     return translate(
         language,
         "agreement.summary",
@@ -51,7 +58,7 @@ async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str
         id=identity.get("masked", "—"),
         fields=fields,
         documents=docs,
-        clerk=member.name if member else appointment.staff_id,
+        clerk=runner_name(ctx.office, appointment),
         council=ctx.office.council.name,
     )
 
@@ -151,7 +158,7 @@ async def on_decision(ctx: Ctx) -> None:
     key = "notify.staff_agreed" if agreed else "notify.staff_declined"
     await notify.to_clerk(
         ctx,
-        appointment.staff_id,
+        runner(appointment),
         lambda lang: translate(lang, key, reference=appointment.reference),
     )
     ctx.end()

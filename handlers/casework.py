@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from domain.identity import InvalidIdNumber, mask_id, validate_id
 from domain.model import Appointment
 from domain.procedures import FormField
 from handlers.context import Ctx
@@ -50,10 +51,15 @@ async def save_details(ctx: Ctx, appointment: Appointment, **changes: Any) -> Ap
     return await ctx.uow.appointments.update(appointment.id, details=details)
 
 
-def document_name(office: Office, appointment: Appointment, code: str, language: str) -> str:
-    """A required document's name, or "another document" for one sent outside the list."""
+def document_name(
+    office: Office, appointment: Appointment, code: str, language: str, label: str = ""
+) -> str:
+    """A required document's name; for another one, the name the clerk gave it, or
+    "another document"."""
     name = office.catalog.requirement_name(appointment.procedure, code, language)
-    return name if name is not None else translate(language, "doc.other")
+    if name is not None:
+        return name
+    return label or translate(language, "doc.other")
 
 
 def shown_value(field: FormField, value: str, language: str) -> str:
@@ -64,3 +70,38 @@ def shown_value(field: FormField, value: str, language: str) -> str:
     if value in ("yes", "no"):
         return translate(language, f"field.{value}")
     return value
+
+
+def runner(appointment: Appointment) -> str:
+    """Who runs the session: whoever opened it (an administrator may cover a clerk)."""
+    return str(appointment.details.get("runner") or appointment.staff_id)
+
+
+def runner_name(office: Office, appointment: Appointment) -> str:
+    member = office.staff_member(runner(appointment))
+    return member.name if member else runner(appointment)
+
+
+def id_mismatch(office: Office, appointment: Appointment) -> str:
+    """The masked ID number of the form when it is not the document checked on camera
+    (another number, or another kind of document); "" when they agree or one is missing."""
+    identity = appointment.details.get("identity", {})
+    if identity.get("status") != "verified":
+        return ""
+    procedure = office.catalog.find(appointment.procedure)
+    form = appointment.details.get("form", {})
+    for field in procedure.fields if procedure else ():
+        if field.type != "id_number" or field.code not in form:
+            continue
+        try:
+            typed = validate_id(str(form[field.code]))
+        except InvalidIdNumber:
+            return mask_id(str(form[field.code]))
+        if typed.masked != identity.get("masked") or typed.kind.value != identity.get("kind"):
+            return typed.masked
+    return ""
+
+
+def shown_on_receipt(field: FormField, value: str, language: str) -> str:
+    """As the citizen reads it, with identity numbers masked as the identity is."""
+    return mask_id(value) if field.type == "id_number" else shown_value(field, value, language)

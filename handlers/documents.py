@@ -35,7 +35,7 @@ async def ask_upload(ctx: Ctx) -> None:
         await ctx.go("menu")
         return
     code = str(ctx.data.get("requirement", ""))
-    name = document_name(ctx.office, appointment, code, ctx.lang)
+    name = document_name(ctx.office, appointment, code, ctx.lang, str(ctx.data.get("label", "")))
     ctx.ask(ctx.t("doc.please_send", document=name), [], flow=FLOW, step="file", back=False)
 
 
@@ -49,7 +49,7 @@ async def on_upload(ctx: Ctx) -> None:
         await ask_upload(ctx)
         return
     requirement = str(ctx.data.get("requirement", ""))
-    if await receive(ctx, appointment, requirement):
+    if await receive(ctx, appointment, requirement, str(ctx.data.get("label", ""))):
         ctx.end()
     else:
         await ask_upload(ctx)
@@ -65,7 +65,9 @@ async def receive_ahead(ctx: Ctx) -> None:
     await receive(ctx, (current or mine)[0], "")
 
 
-async def receive(ctx: Ctx, appointment: Appointment, requirement: str) -> bool:
+async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: str = "") -> bool:
+    """Check and store the file for `requirement` (or for the document the clerk named
+    `label`); False, with the reason said, when it is refused."""
     file = ctx.turn.file
     assert file is not None and ctx.services is not None
     try:
@@ -99,14 +101,15 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str) -> bool:
             "size": accepted.size,
             "pages": accepted.pages,
             "warnings": list(accepted.warnings),
+            **({"label": label} if label else {}),
         },
         at=ctx.now,
     )
-    name = document_name(ctx.office, appointment, requirement, ctx.lang)
+    name = document_name(ctx.office, appointment, requirement, ctx.lang, label)
     ctx.say(ctx.t("doc.received", document=name, reference=appointment.reference))
     for warning in accepted.warnings:
         ctx.say(ctx.t(f"doc.quality.{warning}"))
-    await notify.staff_of_document(ctx, appointment, stored, requirement)
+    await notify.staff_of_document(ctx, appointment, stored, requirement, label)
     return True
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from domain.model import Appointment, StoredDocument, User
 from domain.procedures import Procedure
-from handlers.casework import document_name
+from handlers.casework import document_name, runner
 from handlers.context import Ctx
 from handlers.i18n import format_when, translate
 from handlers.ports import UnitOfWork
@@ -94,7 +94,7 @@ async def citizen_of_no_show(ctx: Ctx, appointment: Appointment) -> None:
 
 
 async def staff_of_document(
-    ctx: Ctx, appointment: Appointment, document: StoredDocument, requirement: str
+    ctx: Ctx, appointment: Appointment, document: StoredDocument, requirement: str, label: str = ""
 ) -> None:
     def text(lang: str) -> str:
         warnings = ", ".join(translate(lang, f"doc.quality_short.{w}") for w in document.warnings)
@@ -102,9 +102,9 @@ async def staff_of_document(
             lang,
             "notify.staff_document",
             reference=appointment.reference,
-            document=document_name(ctx.office, appointment, requirement, lang),
+            document=document_name(ctx.office, appointment, requirement, lang, label),
             filename=document.filename,
             warnings=f" ({warnings})" if warnings else "",
         )
 
-    await to_clerk(ctx, appointment.staff_id, text, dedupe_key=f"doc:{document.id}")
+    await to_clerk(ctx, runner(appointment), text, dedupe_key=f"doc:{document.id}")

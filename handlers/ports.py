@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 from zoneinfo import ZoneInfo
@@ -216,6 +216,8 @@ class Office:
     default_language: str
     registry_prefix: str = "VT"
     email_enabled: bool = False
+    # From how long before its time a clerk may open a session (and its links work).
+    session_lead: timedelta = timedelta(minutes=15)
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)

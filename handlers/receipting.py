@@ -8,7 +8,14 @@ from typing import Any
 
 from domain.evidence import EventKind
 from domain.receipts import LANGUAGES, Language, Receipt, format_entry_number, new_csv_code
-from handlers.casework import assigned, document_name, record, save_details, shown_value
+from handlers.casework import (
+    assigned,
+    document_name,
+    record,
+    runner_name,
+    save_details,
+    shown_on_receipt,
+)
 from handlers.context import Ctx
 from handlers.i18n import catalog, translate
 from handlers.push import push_file
@@ -56,7 +63,6 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
     csv_code = new_csv_code()
     form = details.get("form", {})
     received = await ctx.uow.documents.for_appointment(appointment.id)
-    member = ctx.office.staff_member(appointment.staff_id)
     agreement: dict[str, Any] = details["agreement"]
     receipt = Receipt(
         entry_number=entry,
@@ -70,7 +76,7 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         procedure_name=procedure.name.get(language),
         reference=appointment.reference,
         application=tuple(
-            (f.label.get(language), shown_value(f, form[f.code], language))
+            (f.label.get(language), shown_on_receipt(f, form[f.code], language))
             for f in procedure.fields
             if f.code in form
         ),
@@ -83,7 +89,7 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         ),
         agreement_text_sha256=agreement["sha256"],
         agreed_at=datetime.fromisoformat(agreement["at"]),
-        clerk_name=member.name if member else appointment.staff_id,
+        clerk_name=runner_name(ctx.office, appointment),
         csv_code=csv_code,
         verify_url=ctx.services.receipts.verify_url(csv_code),
         agreement_statement=translate(language, "agreement.statement"),

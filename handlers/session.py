@@ -10,7 +10,7 @@ from domain.appointments import Status, can_open_session
 from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
-from handlers.casework import assigned, record, save_details
+from handlers.casework import assigned, id_mismatch, record, save_details
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_time, translate
 from handlers.ports import MeetingsNotConfigured, RecordingUnavailable
@@ -25,8 +25,10 @@ async def open_session(ctx: Ctx, *, appointment_id: int) -> None:
         ctx.say(ctx.t("session.not_yours"))
         await ctx.go("menu")
         return
-    if not can_open_session(appointment.status, appointment.start, ctx.now):
-        ctx.say(ctx.t("session.too_early"))
+    lead = ctx.office.session_lead
+    if not can_open_session(appointment.status, appointment.start, ctx.now, lead):
+        opens = format_time(appointment.start - lead, ctx.office.tz)
+        ctx.say(ctx.t("session.too_early", time=opens, minutes=int(lead.total_seconds() // 60)))
         await ctx.go("menu")
         return
     assert ctx.services is not None
@@ -64,8 +66,30 @@ async def open_session(ctx: Ctx, *, appointment_id: int) -> None:
     )
     if first_time and ctx.services.recorder.automatic:
         await start_recording(ctx, appointment)
+    # Whoever opens (or takes over) the session runs it: the citizen is told their name.
+    appointment = await ctx.uow.appointments.get(appointment.id) or appointment
+    await save_details(ctx, appointment, runner=ctx.user.staff_id)
     ctx.end()
     ctx.data["id"] = appointment.id
+    ctx.say(ctx.t("session.your_link", url=moderator_link(ctx, appointment)))
+    await show_panel(ctx)
+
+
+def moderator_link(ctx: Ctx, appointment: Appointment) -> str:
+    assert ctx.services is not None
+    return ctx.services.meetings.join_url(
+        appointment,
+        role="staff",
+        user_id=f"staff-{ctx.user.staff_id or appointment.staff_id}",
+        name=ctx.user.display_name or appointment.staff_id,
+        now=ctx.now,
+    )
+
+
+async def send_link(ctx: Ctx) -> None:
+    appointment = await assigned(ctx)
+    if appointment is not None:
+        ctx.say(ctx.t("session.your_link", url=moderator_link(ctx, appointment)))
     await show_panel(ctx)
 
 
@@ -92,23 +116,20 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
     assert ctx.services is not None
     procedure = ctx.office.catalog.get(appointment.procedure)
     details = appointment.details
-    staff_link = ctx.services.meetings.join_url(
-        appointment,
-        role="staff",
-        user_id=f"staff-{appointment.staff_id}",
-        name=ctx.user.display_name or appointment.staff_id,
-        now=ctx.now,
-    )
     identity = details.get("identity", {})
+    status = identity.get("status")
     id_line = (
         ctx.t(
-            "panel.identity_ok",
+            f"panel.identity_{'ok' if status == 'verified' else 'failed'}",
             kind=ctx.t(f"identity.kind.{identity['kind']}"),
             masked=identity["masked"],
         )
-        if identity.get("status") == "verified"
+        if status in ("verified", "mismatch")
         else ctx.t("panel.pending")
     )
+    differs = id_mismatch(ctx.office, appointment)
+    if differs:
+        id_line += "\n" + ctx.t("panel.id_differs", form=differs)
     received = {d.requirement for d in await ctx.uow.documents.for_appointment(appointment.id)}
     docs = (
         " · ".join(
@@ -129,7 +150,6 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
         procedure=procedure.name.get(ctx.lang),
         who=appointment.citizen_name or ctx.t("staff.unnamed"),
         time=format_time(appointment.start, ctx.office.tz),
-        link=staff_link,
         recording=ctx.t(f"panel.recording.{recording or 'none'}"),
         identity=id_line,
         documents=docs,
@@ -159,6 +179,7 @@ async def show_panel(ctx: Ctx) -> None:
         ("receipt", ctx.t("panel.do.receipt")),
         ("end", ctx.t("panel.do.end")),
         ("refresh", ctx.t("panel.do.refresh")),
+        ("link", ctx.t("panel.do.link")),
     ]
     ctx.ask(
         await panel_text(ctx, appointment),
@@ -181,6 +202,7 @@ PANEL_ACTIONS = {
     "receipt": "session.receipt",
     "end": "session.end",
     "refresh": "session.panel",
+    "link": "session.link",
 }
 
 
@@ -200,8 +222,11 @@ async def ask_end(ctx: Ctx) -> None:
         await show_panel(ctx)
         return
     key = "session.end_confirm" if appointment.details.get("receipt") else "session.end_no_receipt"
+    text = ctx.t(key, reference=appointment.reference)
+    if appointment.details.get("recording", {}).get("status") == "started":
+        text += " " + ctx.t("session.end_stops_recording")
     ctx.ask(
-        ctx.t(key, reference=appointment.reference),
+        text,
         [("yes", ctx.t("session.end_yes")), ("no", ctx.t("session.end_no"))],
         flow=FLOW,
         step="end",
@@ -241,4 +266,9 @@ STEPS = {
     "panel": Step(enter=show_panel, handle=on_panel),
     "end": Step(enter=ask_end, handle=on_end, back="panel"),
 }
-ENTRIES = {"session.open": open_session, "session.panel": show_panel, "session.end": ask_end}
+ENTRIES = {
+    "session.open": open_session,
+    "session.panel": show_panel,
+    "session.end": ask_end,
+    "session.link": send_link,
+}

@@ -6,8 +6,15 @@ import hashlib
 
 from domain.evidence import EventKind
 from domain.identity import IdKind, InvalidIdNumber, validate_id
-from domain.procedures import validate_field
-from handlers.casework import assigned, document_name, record, save_details, shown_value
+from domain.procedures import DEFAULT_MAX_LENGTH, validate_field
+from handlers.casework import (
+    assigned,
+    document_name,
+    id_mismatch,
+    record,
+    save_details,
+    shown_value,
+)
 from handlers.context import Audience, Ctx, Step, Takes
 from handlers.i18n import translate
 from handlers.push import push_prompt
@@ -15,6 +22,7 @@ from handlers.push import push_prompt
 FLOW = "session"  # these steps belong to the session's flow, beside the panel
 AUDIENCE = Audience.STAFF
 UPLOAD_FLOW, UPLOAD_STEP = "upload", "file"  # where a requested document is awaited
+OTHER_DOCUMENT_MAX = 80  # characters of a document's name typed by the clerk
 
 
 async def to_panel(ctx: Ctx) -> None:
@@ -140,9 +148,24 @@ async def on_documents(ctx: Ctx) -> None:
         await to_panel(ctx)
     elif choice.startswith("view:") and choice[5:].isdigit():
         await view_document(ctx, int(choice[5:]))
+    elif choice == "ask:":
+        await ask_other_document(ctx)
     else:
         assert choice.startswith("ask:")
         await request_document(ctx, choice[4:])
+
+
+async def ask_other_document(ctx: Ctx) -> None:
+    ctx.ask(ctx.t("docs.which_other"), [], flow=FLOW, step="doc_other", cancel=False)
+
+
+async def on_other_document(ctx: Ctx) -> None:
+    name = " ".join(ctx.text.split())
+    if not name or len(name) > OTHER_DOCUMENT_MAX:
+        ctx.say(ctx.t("docs.other_length", limit=OTHER_DOCUMENT_MAX))
+        await ask_other_document(ctx)
+        return
+    await request_document(ctx, "", label=name)
 
 
 async def view_document(ctx: Ctx, document_id: int) -> None:
@@ -166,25 +189,27 @@ async def view_document(ctx: Ctx, document_id: int) -> None:
     await show_documents(ctx)
 
 
-async def request_document(ctx: Ctx, code: str) -> None:
+async def request_document(ctx: Ctx, code: str, *, label: str = "") -> None:
+    """Ask the citizen for a required document, or for another one the clerk named."""
     appointment = await assigned(ctx)
     if appointment is None:
         await to_panel(ctx)
         return
     citizen = await ctx.uow.users.get(appointment.citizen_id)
-    name = document_name(ctx.office, appointment, code, citizen.language)
+    name = document_name(ctx.office, appointment, code, citizen.language, label)
     await push_prompt(
         ctx.uow,
         citizen,
         text=translate(citizen.language, "doc.please_send", document=name),
         flow=UPLOAD_FLOW,
         step=UPLOAD_STEP,
-        data={"id": appointment.id, "requirement": code},
+        data={"id": appointment.id, "requirement": code, "label": label},
     )
-    requested = sorted(set(appointment.details.get("requested", [])) | {code})
-    await save_details(ctx, appointment, requested=requested)
-    await record(ctx, appointment, "document_requested", {"requirement": code})
-    staff_name = document_name(ctx.office, appointment, code, ctx.lang)
+    if code:
+        requested = sorted(set(appointment.details.get("requested", [])) | {code})
+        await save_details(ctx, appointment, requested=requested)
+    await record(ctx, appointment, "document_requested", {"requirement": code, "label": label})
+    staff_name = document_name(ctx.office, appointment, code, ctx.lang, label)
     ctx.say(ctx.t("docs.requested", document=staff_name))
     await to_panel(ctx)
 
@@ -280,12 +305,16 @@ async def on_field(ctx: Ctx) -> None:
     else:
         value, error = validate_field(field, ctx.choice or ctx.text)
         if error is not None:
-            ctx.say(ctx.t(f"field.error.{error}"))
+            limit = field.max_length or DEFAULT_MAX_LENGTH[field.type]
+            ctx.say(ctx.t(f"field.error.{error}", limit=limit))
             await ask_field(ctx)
             return
     if value is not None:
         form[field.code] = value
-    await save_details(ctx, appointment, form=form)
+    appointment = await save_details(ctx, appointment, form=form)
+    differs = id_mismatch(ctx.office, appointment) if field.type == "id_number" else ""
+    if differs:
+        ctx.say(ctx.t("field.id_differs", form=differs))
     # The evidence keeps a fingerprint of the value, not the personal data itself.
     digest = hashlib.sha256(value.encode("utf-8")).hexdigest() if value is not None else None
     await record(ctx, appointment, EventKind.DATA_FILLED, {"field": field.code, "sha256": digest})
@@ -298,6 +327,9 @@ STEPS = {
     "id_number": Step(enter=ask_id_number, handle=on_id_number, back="id_kind", takes=Takes.TEXT),
     "id_face": Step(enter=ask_face, handle=on_id_face, back="id_number"),
     "documents": Step(enter=show_documents, handle=on_documents, back="panel"),
+    "doc_other": Step(
+        enter=ask_other_document, handle=on_other_document, back="documents", takes=Takes.TEXT
+    ),
     "field": Step(enter=ask_field, handle=on_field, back="panel", takes=Takes.TEXT),
     "fields": Step(enter=choose_field, handle=on_choose_field, back="panel"),
 }

@@ -124,7 +124,11 @@ async def ask_detail(ctx: Ctx) -> None:
         documents=docs,
     )
     options = []
-    if can_open_session(appointment.status, appointment.start, ctx.now):
+    lead = ctx.office.session_lead
+    if appointment.status is Status.BOOKED and ctx.now < appointment.start - lead:
+        opens = format_time(appointment.start - lead, ctx.office.tz)
+        text += "\n" + ctx.t("staff.opens_at", time=opens)
+    if can_open_session(appointment.status, appointment.start, ctx.now, lead):
         key = (
             "staff.continue_session"
             if appointment.status is Status.IN_SESSION

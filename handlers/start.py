@@ -12,8 +12,14 @@ AFTER_PRIVACY = frozenset({"book", "menu"})
 
 
 async def begin(ctx: Ctx) -> None:
-    """/start: greet, and let the person pick a language (their client's is preselected)."""
+    """/start: greet, and let the person pick a language (their client's is preselected).
+    Office accounts are greeted as such and go straight to their menu."""
     ctx.end()
+    member = ctx.office.staff_member(ctx.user.staff_id or "")
+    if member is not None:
+        ctx.say(ctx.t("start.staff_hello", name=member.name))
+        await ctx.go("menu")
+        return
     ctx.say(ctx.t("start.hello", council=ctx.office.council.name))
     await ask_language(ctx)
 

@@ -61,8 +61,9 @@ async def _open(app: App, clock: Clock) -> MemoryPerson:
                 "[Open the session]",
                 [
                     "Session VT-",
-                    "Link (moderator): https://meet.test/vt-",
-                    "Recording: not started",
+                    "Your link to the call (moderator): https://meet.test/vt-",
+                    "Recording: ⚠ not being recorded",
+                    "!Link (moderator)",
                     "1 Identity: pending",
                     "✘ ID card",
                     "3 Data: 0/6 fields",
