@@ -175,6 +175,8 @@ async def running_bot(
         web={"listen": f"127.0.0.1:{port}", "public_base_url": f"http://127.0.0.1:{port}"},
     )
     app = build_app(settings, clock=clock)
+    # Telegram's message dates follow the test's clock too (the emulator is module-wide).
+    emu.clock = clock
     assert isinstance(app.channels["telegram"], TelegramChannel)  # wired by bot/app.py
     options: dict[str, Any] = {
         "limits": limits if limits is not None else Limits.off(),
