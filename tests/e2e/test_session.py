@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 
 import jwt
+import pytest
 from pypdf import PdfReader
 
 from bot.app import App
@@ -74,6 +75,7 @@ async def _open(app: App, clock: Clock) -> MemoryPerson:
     return anna
 
 
+@pytest.mark.any_hour
 async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> None:
     citizen = await _booked_citizen(app)
     anna = await _open(app, clock)

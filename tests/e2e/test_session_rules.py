@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.channels.memory import MemoryChannel
 from domain.model import ConversationState
@@ -71,6 +73,7 @@ async def test_another_clerk_cannot_act_on_the_session(app: App, clock: Clock) -
     assert current is not None and current.status.value == "booked"
 
 
+@pytest.mark.any_hour
 async def test_a_citizen_never_gets_a_moderator_link(app: App, clock: Clock) -> None:
     citizen = person(app, "rosa", language="en")
     await book(app, citizen)

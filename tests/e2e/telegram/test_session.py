@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from tests.fakes.telegram_api import TelegramEmulator
@@ -15,6 +16,7 @@ from .conftest import ANNA_TG, running_bot
 from .test_booking import book
 
 
+@pytest.mark.any_hour
 async def test_session_on_telegram(emu: TelegramEmulator, tmp_path: Path) -> None:
     clock = Clock()
     async with running_bot(emu, tmp_path, clock, dispatcher=True) as bot:
