@@ -160,7 +160,7 @@ async def updates_per_second(folder: Path) -> tuple[list[float], list[float], in
 async def proactive(folder: Path) -> dict[str, Any]:
     async with TelegramEmulator(limits=RateLimits()) as emu:  # Telegram's limits enforced
         settings = settings_for(emu, folder)
-        app = build_app(settings)  # the real clock: outbox rows are due now
+        app = build_app(settings, clock=Clock())  # rows are due by the clock that queued them
         channel = app.channels["telegram"]
         assert isinstance(channel, TelegramChannel)  # as `videotramit run` builds it
         await app.prepare_database()

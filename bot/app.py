@@ -6,13 +6,14 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from bot.channels.base import Channel
+from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
 from bot.links import LinkSigner
 from bot.services import Storage, build_services, open_storage
@@ -29,11 +30,6 @@ from storage.outbox import OutboxStore
 from storage.uow import uow_factory
 
 log = logging.getLogger("videotramit.app")
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 def _config_text(path: str, embedded: str, key: str) -> str:
@@ -213,6 +209,7 @@ def build_app(
     channels: Mapping[str, Channel] | None = None,
 ) -> App:
     office = build_office(settings)
+    # The one clock: every part below that needs the time is given this one.
     clock = clock or SystemClock()
     engine = db.create_engine(settings.database_url)
     sessions = db.sessionmaker(engine)
@@ -224,8 +221,10 @@ def build_app(
     storage = open_storage(settings)
     services, links = build_services(settings, storage)
     outbox = OutboxStore(sessions)
-    dispatcher = Dispatcher(outbox, channel_map, now=clock.now, files=storage.blobs.get)
-    uow = uow_factory(sessions, staff_accounts(settings, office), on_commit=dispatcher.wake)
+    dispatcher = Dispatcher(outbox, channel_map, clock=clock, files=storage.blobs.get)
+    uow = uow_factory(
+        sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake
+    )
     conversation = Engine(
         uow=uow, office=office, clock=clock, registry=build_registry(), services=services
     )

@@ -11,31 +11,22 @@ import tomllib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.app import App, build_app
 from bot.channels.memory import MemoryChannel, MemoryPerson
+from bot.clock import ManualClock
 from config.settings import Settings, embedded_text, load_settings
 from domain.model import Appointment
 from handlers.messages import Reply
 
 
-class DemoClock:
-    """The demo's own time, moved forward by the script."""
-
-    def __init__(self, start: datetime) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
-
-
-def first_working_morning(app_settings: Settings, holidays: frozenset[date]) -> datetime:
-    """8:00 on the next working day (today if it is one), local time."""
-    tz = app_settings.tz
-    day = datetime.now(tz).date()
+def first_working_morning(
+    now: datetime, tz: ZoneInfo, holidays: frozenset[date]
+) -> datetime:
+    """8:00 local time on the first working day from ``now``'s local date (that day if it
+    is one, even when 8:00 has passed: the story then tells that day's morning)."""
+    day = now.astimezone(tz).date()
     while day.weekday() >= 5 or day in holidays:
         day += timedelta(days=1)
     return datetime.combine(day, time(8, 0), tz).astimezone(UTC)
@@ -106,8 +97,12 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     out_dir.mkdir(parents=True, exist_ok=True)
     settings = demo_settings(out_dir)
     channel = MemoryChannel()
+    # The story's day comes from the app's own clock (the machine's, as `run` would have
+    # it); from then on the script moves a clock of its own through that morning.
     probe = build_app(settings)
-    clock = DemoClock(first_working_morning(settings, probe.office.holidays))
+    clock = ManualClock(
+        first_working_morning(probe.clock.now(), settings.tz, probe.office.holidays)
+    )
     await probe.db_engine.dispose()
     app = build_app(settings, clock=clock, channels={channel.name: channel})
     await app.prepare_database()
@@ -204,7 +199,7 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
 
     log.scene("Later that morning: the clerk's agenda")
     first = next(a.start for a in await _all(app) if a.citizen_name == "Pere")
-    clock.current = first + timedelta(minutes=15)
+    clock.set(first + timedelta(minutes=15))
     out(f"(It is now {clock.now().astimezone(tz):%H:%M}.)")
     await anna.command("today")
     await anna.press(f"{first.astimezone(tz).hour}:{first.astimezone(tz).minute:02d}")
@@ -233,7 +228,7 @@ async def _all(app: App) -> list[Appointment]:
 
 async def session_scene(
     app: App,
-    clock: DemoClock,
+    clock: ManualClock,
     anna: Actor,
     maria: Actor,
     deliver: Callable[[], Awaitable[None]],
@@ -249,7 +244,7 @@ async def session_scene(
 
     tz = app.settings.tz
     mine = next(a for a in await _all(app) if a.citizen_name == "Maria")
-    clock.current = mine.start - timedelta(minutes=5)
+    clock.set(mine.start - timedelta(minutes=5))
     log.scene(f"{clock.now().astimezone(tz):%H:%M}: the clerk opens Maria's video session")
     await anna.command("today")
     await anna.press(f"{mine.start.astimezone(tz):%-H:%M}")

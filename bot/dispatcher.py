@@ -7,12 +7,13 @@ import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import Channel, Unreachable
 from domain.model import OutboxMessage
 from handlers.messages import Choice, OutFile, Reply
+from handlers.ports import Clock
 from storage.outbox import OutboxStore
 
 log = logging.getLogger("videotramit.dispatcher")
@@ -45,14 +46,16 @@ class Dispatcher:
         store: OutboxStore,
         channels: Mapping[str, Channel],
         *,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock,
         idle_seconds: float = 2.0,
         files: FileLoader | None = None,
     ) -> None:
         self._files = files
         self._store = store
         self._channels = channels
-        self._now = now
+        # The app's one clock, also the one that stamps rows when they are queued: a message
+        # queued "now" is due by this clock, whatever the machine's time.
+        self._now = clock.now
         self._idle = idle_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None

@@ -177,8 +177,11 @@ class ReceiptRenderer:
         pdf = await asyncio.to_thread(build_receipt_pdf, receipt, labels)
         if self._seal is None:
             return pdf
-        # PAdES signature with the council's seal, added as an incremental update.
-        return await sign_pdf_async(pdf, self._seal, self._passphrase or None)
+        # PAdES signature with the council's seal, added as an incremental update and dated
+        # the receipt's registered time (the moment the receipt states), not the machine's.
+        return await sign_pdf_async(
+            pdf, self._seal, self._passphrase or None, signing_time=receipt.registered_at
+        )
 
     def verify_url(self, csv_code: str) -> str:
         return f"{self._base}/verify/{csv_code}"

@@ -508,19 +508,47 @@ def _signing_inputs(
     field_name: str,
     reason: str | None,
     location: str | None,
-) -> tuple[Any, Any, Any]:
+    signing_time: datetime,
+) -> tuple[Any, Any]:
+    """A pyHanko writer and signer for ``pdf_bytes`` whose every date is ``signing_time``.
+
+    pyHanko dates a signature by the machine's clock: the signature dictionary's /M (the
+    signing time PAdES relies on; PAdES forbids the CMS signingTime attribute) and the
+    /ModDate of the revision it appends. A receipt is sealed at its registered time, so both
+    are set to ``signing_time``: the seal then states the same moment as the receipt, and
+    signing the same receipt twice claims the same time whatever the machine's clock says.
+    """
+    if signing_time.tzinfo is None or signing_time.utcoffset() is None:
+        raise ValueError("signing_time must be timezone-aware")
     try:
+        from pyhanko.pdf_utils import generic
         from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
         from pyhanko.sign import fields, signers
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise RuntimeError("signing receipts needs the 'pyHanko' package") from exc
+
+    class _WriterAt(IncrementalPdfFileWriter):
+        def _update_meta(self) -> None:
+            super()._update_meta()  # stamps /ModDate with the machine's clock; undone below
+            if self._info is not None:
+                info = self._info.get_object()
+                if "/ModDate" in info:
+                    info["/ModDate"] = generic.pdf_date(signing_time)
+                    self.mark_update(self._info)
+
+    class _SignerAt(signers.PdfSigner):
+        def init_signing_session(self, pdf_out: Any, existing_fields_only: bool = False) -> Any:
+            session = super().init_signing_session(pdf_out, existing_fields_only)
+            # The session's system_time becomes /M and the CMS attributes' time.
+            session.system_time = signing_time
+            return session
 
     if isinstance(passphrase, str):
         passphrase = passphrase.encode("utf-8")
     signer = signers.SimpleSigner.load_pkcs12(pfx_file=str(p12_path), passphrase=passphrase)
     if signer is None:
         raise ValueError("could not load the signing certificate (PKCS#12 file or passphrase)")
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+    writer = _WriterAt(io.BytesIO(pdf_bytes), strict=False)
     metadata = signers.PdfSignatureMetadata(
         field_name=field_name,
         md_algorithm="sha256",
@@ -528,7 +556,7 @@ def _signing_inputs(
         reason=reason,
         location=location,
     )
-    return writer, metadata, signer
+    return writer, _SignerAt(metadata, signer)
 
 
 def sign_pdf(
@@ -536,22 +564,22 @@ def sign_pdf(
     p12_path: Path,
     passphrase: bytes | str | None,
     *,
+    signing_time: datetime,
     field_name: str = "Signature1",
     reason: str | None = None,
     location: str | None = None,
 ) -> bytes:
-    """Sign ``pdf_bytes`` (PAdES baseline B-B, SHA-256) with the council's PKCS#12 file.
+    """Sign ``pdf_bytes`` (PAdES baseline B-B, SHA-256) with the council's PKCS#12 file,
+    dated ``signing_time`` (a receipt's registered time).
 
     Needs the optional dependency pyHanko. Do not call it inside a running event loop
     (pyHanko's synchronous API starts one): use :func:`sign_pdf_async` there, or
     ``asyncio.to_thread(sign_pdf, ...)``.
     """
-    writer, metadata, signer = _signing_inputs(
-        pdf_bytes, p12_path, passphrase, field_name, reason, location
+    writer, pdf_signer = _signing_inputs(
+        pdf_bytes, p12_path, passphrase, field_name, reason, location, signing_time
     )
-    from pyhanko.sign import signers
-
-    return bytes(signers.sign_pdf(writer, metadata, signer=signer).getvalue())
+    return bytes(pdf_signer.sign_pdf(writer).getvalue())
 
 
 async def sign_pdf_async(
@@ -559,15 +587,14 @@ async def sign_pdf_async(
     p12_path: Path,
     passphrase: bytes | str | None,
     *,
+    signing_time: datetime,
     field_name: str = "Signature1",
     reason: str | None = None,
     location: str | None = None,
 ) -> bytes:
     """:func:`sign_pdf` for async code."""
-    writer, metadata, signer = _signing_inputs(
-        pdf_bytes, p12_path, passphrase, field_name, reason, location
+    writer, pdf_signer = _signing_inputs(
+        pdf_bytes, p12_path, passphrase, field_name, reason, location, signing_time
     )
-    from pyhanko.sign import signers
-
-    result = await signers.async_sign_pdf(writer, metadata, signer=signer)
+    result = await pdf_signer.async_sign_pdf(writer)
     return bytes(result.getvalue())

@@ -9,6 +9,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.schedule import StaffMember
+from handlers.ports import Clock
 from storage.models import ConversationRow
 from storage.repositories import (
     SqlAppointments,
@@ -28,19 +29,21 @@ class SqlUnitOfWork:
         self,
         factory: async_sessionmaker[Any],
         staff_by_account: dict[tuple[str, str], StaffMember],
+        clock: Clock,
         on_commit: Callable[[], None] | None = None,
     ) -> None:
         self._factory = factory
         self._staff = staff_by_account
+        self._clock = clock
         self._on_commit = on_commit
 
     async def __aenter__(self) -> Self:
         self.session = self._factory()
         conversations: dict[int, ConversationRow | None] = {}
-        self.users = SqlUsers(self.session, self._staff, conversations)
-        self.conversations = SqlConversations(self.session, conversations)
+        self.users = SqlUsers(self.session, self._staff, conversations, self._clock)
+        self.conversations = SqlConversations(self.session, conversations, self._clock)
         self.appointments = SqlAppointments(self.session)
-        self.outbox = SqlOutbox(self.session)
+        self.outbox = SqlOutbox(self.session, self._clock)
         self.evidence = SqlEvidence(self.session)
         self.documents = SqlDocuments(self.session)
         self.receipts = SqlReceipts(self.session)
@@ -69,6 +72,9 @@ class SqlUnitOfWork:
 def uow_factory(
     factory: async_sessionmaker[Any],
     staff_by_account: dict[tuple[str, str], StaffMember],
+    clock: Clock,
     on_commit: Callable[[], None] | None = None,
 ) -> Callable[[], SqlUnitOfWork]:
-    return lambda: SqlUnitOfWork(factory, staff_by_account, on_commit)
+    """Units of work that stamp rows (created, updated, due) with ``clock``, the app's one
+    clock, so a row is due exactly when the dispatcher's clock says so."""
+    return lambda: SqlUnitOfWork(factory, staff_by_account, clock, on_commit)

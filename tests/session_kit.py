@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from bot.app import App
 from bot.channels.memory import MemoryPerson
 from domain.model import Appointment
@@ -48,7 +46,7 @@ async def full_session(
     """Book 'volant' at 9:00 on the test Monday and run the session to its end."""
     citizen = person(app, citizen_id, name="Joan Pujol", language="en")
     await book(app, citizen)
-    clock.current = clock.current + timedelta(minutes=50)
+    clock.advance(minutes=50)
     anna = person(app, "staff:anna", "Anna Puig", "en")
     await run_dialog(
         anna,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import io
 import tomllib
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import App, build_app
 from bot.channels.memory import MemoryChannel, MemoryPerson
+from bot.clock import ManualClock
 from config.settings import Settings, load_settings
 from domain.model import Appointment
 from handlers.ports import UnitOfWork
@@ -20,6 +22,39 @@ MADRID = ZoneInfo("Europe/Madrid")
 MONDAY_8AM = datetime(2026, 11, 30, 8, 0, tzinfo=MADRID).astimezone(UTC)
 
 JITSI_SECRET = "test-secret-that-is-long-enough-for-hs256!"
+
+
+@dataclass(frozen=True)
+class WallClock:
+    """An instant the machine's clock is moved to for the `any_hour` tests, and the day the
+    demo's story then takes place (the first working day from that date, in Madrid)."""
+
+    instant: datetime
+    story_day: date
+
+    @property
+    def id(self) -> str:
+        # Named by Madrid's local time and offset, so the two 02:30s of the autumn night
+        # are told apart by the id itself.
+        return f"wall={self.instant.astimezone(MADRID):%Y-%m-%dT%H:%M:%S%z}"
+
+
+# Instants given in UTC (aware), each commented with its time in Madrid. The tests' own
+# clock stays at MONDAY_8AM whatever these are: that is what the runs prove.
+WALL_CLOCKS = (
+    WallClock(datetime(2026, 12, 1, 20, 40, tzinfo=UTC), date(2026, 12, 1)),  # Tue 21:40
+    WallClock(datetime(2026, 12, 5, 22, 59, tzinfo=UTC), date(2026, 12, 7)),  # Sat 23:59
+    # The spring-forward night: 01:59 CET, then 03:01 CEST (02:00-03:00 does not exist);
+    # Monday 29 March 2027 is Easter Monday, a holiday, so the story is on Tuesday.
+    WallClock(datetime(2027, 3, 28, 0, 59, tzinfo=UTC), date(2027, 3, 30)),
+    WallClock(datetime(2027, 3, 28, 1, 1, tzinfo=UTC), date(2027, 3, 30)),
+    # The autumn night: 02:30 happens twice, first in CEST (fold=0), then in CET (fold=1).
+    WallClock(datetime(2026, 10, 25, 0, 30, tzinfo=UTC), date(2026, 10, 26)),
+    WallClock(datetime(2026, 10, 25, 1, 30, tzinfo=UTC), date(2026, 10, 26)),
+    WallClock(datetime(2026, 12, 31, 22, 59, 30, tzinfo=UTC), date(2026, 12, 31)),  # 23:59:30
+    WallClock(datetime(2026, 12, 8, 11, 0, tzinfo=UTC), date(2026, 12, 9)),  # holiday, 12:00
+    WallClock(datetime(2028, 2, 29, 11, 0, tzinfo=UTC), date(2028, 2, 29)),  # leap day 12:00
+)
 
 STAFF_TOML = """
 [[staff]]
@@ -45,15 +80,12 @@ hours = []
 """
 
 
-class Clock:
+class Clock(ManualClock):
+    """The demo's and the tests' shared ManualClock, starting on the test Monday at 08:00
+    unless a test says otherwise (the tests' name for it, so they read as before)."""
+
     def __init__(self, start: datetime = MONDAY_8AM) -> None:
-        self.current = start
-
-    def now(self) -> datetime:
-        return self.current
-
-    def advance(self, **delta: float) -> None:
-        self.current += timedelta(**delta)
+        super().__init__(start)
 
 
 def office_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings:

@@ -14,6 +14,7 @@ from domain.model import (
     User,
 )
 from domain.schedule import StaffMember
+from handlers.ports import Clock
 from storage.models import (
     ConversationRow,
     UserRow,
@@ -46,10 +47,12 @@ class SqlUsers:
         session: AsyncSession,
         staff: dict[tuple[str, str], StaffMember],
         conversations: dict[int, ConversationRow | None],
+        clock: Clock,
     ) -> None:
         self._s = session
         self._staff = staff
         self._conversations = conversations
+        self._clock = clock
 
     async def get_or_create(
         self, channel: str, external_id: str, *, address: str, display_name: str, language: str
@@ -71,7 +74,7 @@ class SqlUsers:
                 address=address,
                 display_name=display_name,
                 language=language,
-                created_at=datetime.now().astimezone(),
+                created_at=self._clock.now(),
             )
             try:
                 async with self._s.begin_nested():
@@ -126,9 +129,12 @@ class SqlConversations:
     """Conversation state. Rows loaded in this unit of work are kept, so saving the state
     back costs one UPDATE and no second SELECT."""
 
-    def __init__(self, session: AsyncSession, rows: dict[int, ConversationRow | None]) -> None:
+    def __init__(
+        self, session: AsyncSession, rows: dict[int, ConversationRow | None], clock: Clock
+    ) -> None:
         self._s = session
         self._rows = rows
+        self._clock = clock
 
     async def _row(self, user_id: int) -> ConversationRow | None:
         if user_id not in self._rows:
@@ -143,7 +149,8 @@ class SqlConversations:
 
     async def save(self, user_id: int, state: ConversationState) -> None:
         row = await self._row(user_id)
-        now = datetime.now().astimezone()
+        # Retention purges idle conversations by this stamp, against the same clock.
+        now = self._clock.now()
         if row is None:
             row = ConversationRow(
                 user_id=user_id,

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.evidence import EvidenceRecord, next_record
+from handlers.ports import Clock
 from storage.models import (
     EvidenceRow,
     OutboxRow,
@@ -17,8 +18,9 @@ from storage.models import (
 
 
 class SqlOutbox:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, clock: Clock) -> None:
         self._s = session
+        self._clock = clock
 
     async def enqueue(
         self,
@@ -30,7 +32,8 @@ class SqlOutbox:
         dedupe_key: str | None = None,
         not_before: datetime | None = None,
     ) -> None:
-        now = datetime.now().astimezone()
+        # The dispatcher claims rows due by its clock, the same one: queued now means due now.
+        now = self._clock.now()
         row = OutboxRow(
             channel=channel,
             address=address,

@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
+import pytest
 from PIL import Image
 from pypdf import PdfReader
 
+from bot.clock import SystemClock
 from bot.demo import run_demo
 from storage.evidence_bundle import verify_bundle
+from tests.support import MADRID, WallClock
 
 
-async def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+@pytest.mark.any_hour
+async def test_demo_runs_end_to_end(tmp_path: Path, wall_clock: WallClock | None) -> None:
+    today = SystemClock().now().astimezone(MADRID).date()
     lines: list[str] = []
     app = await run_demo(tmp_path, lines.append)
     try:
         transcript = "\n".join(lines)
+        # The story is told at 08:00 on the first working day from the machine's date.
+        if wall_clock is not None:
+            story_day = wall_clock.story_day
+        else:  # the real date: whichever it is, a working day within the week
+            [told] = [line for line in lines if line.startswith("It is ")]
+            story_day = datetime.strptime(told, "It is %A %d %B %Y, 08:00 (Europe/Madrid).").date()
+            assert today <= story_day < today + timedelta(days=7)
+            assert story_day.weekday() < 5 and story_day not in app.office.holidays
+        morning = datetime.combine(story_day, time(8, 0), MADRID)
+        assert f"It is {morning:%A %d %B %Y, %H:%M} (Europe/Madrid)." in lines
         for expected in (
             "Fet! La teva cita és la VT-",  # Catalan booking
             "¡Hecho! Tu cita es la VT-",  # Spanish booking

@@ -4,9 +4,9 @@ a missing document requested and sent at once, data, agreement, receipt, end."""
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 
 import jwt
+import pytest
 from pypdf import PdfReader
 
 from bot.app import App
@@ -50,7 +50,7 @@ def _decode(url: str) -> dict[str, object]:
 
 
 async def _open(app: App, clock: Clock) -> MemoryPerson:
-    clock.current = clock.current + timedelta(minutes=45)  # 8:45, a quarter before
+    clock.advance(minutes=45)  # 8:45, a quarter before
     anna = person(app, "staff:anna", "Anna Puig", "en")
     await run_dialog(
         anna,
@@ -75,6 +75,7 @@ async def _open(app: App, clock: Clock) -> MemoryPerson:
     return anna
 
 
+@pytest.mark.any_hour
 async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> None:
     citizen = await _booked_citizen(app)
     anna = await _open(app, clock)

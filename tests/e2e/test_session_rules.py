@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.channels.memory import MemoryChannel
 from domain.model import ConversationState
@@ -71,6 +73,7 @@ async def test_another_clerk_cannot_act_on_the_session(app: App, clock: Clock) -
     assert current is not None and current.status.value == "booked"
 
 
+@pytest.mark.any_hour
 async def test_a_citizen_never_gets_a_moderator_link(app: App, clock: Clock) -> None:
     citizen = person(app, "rosa", language="en")
     await book(app, citizen)
@@ -173,10 +176,10 @@ async def test_an_unreachable_recorder_does_not_stop_the_session(
 async def test_receipts_are_sealed_when_the_council_has_a_certificate(
     tmp_path: Path, clock: Clock
 ) -> None:
-    from tests.certs import make_council_p12, validate
+    from tests.certs import claimed_times, make_council_p12, validate
 
     seal = tmp_path / "seal.p12"
-    cert = make_council_p12(seal, b"seal-pass")
+    cert = make_council_p12(seal, b"seal-pass", moment=clock.now())
     settings = office_settings(
         f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
         tmp_path,
@@ -193,5 +196,11 @@ async def test_receipts_are_sealed_when_the_council_has_a_certificate(
         await app.close()
     import asyncio
 
-    status = await asyncio.to_thread(validate, signed, cert)  # pyHanko runs its own loop
-    assert status.intact and status.valid and status.trusted  # type: ignore[attr-defined]
+    # pyHanko runs its own loop; validated at the receipt's time, as the test clock has it.
+    status = await asyncio.to_thread(validate, signed, cert, moment=receipt.registered_at)
+    assert status.intact and status.valid and status.trusted
+    # The seal is dated the registered time (to the second, as PDF dates go), not the
+    # machine's time: the two differ here, as the test clock is not the wall clock.
+    sealed_at = receipt.registered_at.replace(microsecond=0)
+    assert claimed_times(signed)["M"] == sealed_at
+    assert claimed_times(signed)["ModDate"] == sealed_at

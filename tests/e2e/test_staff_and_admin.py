@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import App
 from bot.channels.memory import MemoryChannel
 from tests.dialog import run_dialog
@@ -21,6 +23,7 @@ async def _book(app: App, name: str, procedure: str, time: str) -> None:
     assert "Fet!" in citizen.text
 
 
+@pytest.mark.any_hour
 async def test_agenda_and_no_show(app: App, clock: Clock, channel: MemoryChannel) -> None:
     anna = person(app, "staff:anna", "Anna", "ca")
     await run_dialog(anna, [("/today", ["No tens cap cita"])])
@@ -101,6 +104,7 @@ async def test_stats_counts_by_status_and_procedure(app: App) -> None:
     )
 
 
+@pytest.mark.any_hour
 async def test_staff_are_told_of_new_bookings(app: App, channel: MemoryChannel) -> None:
     anna = person(app, "staff:anna", "Anna", "ca")
     await anna.command("today")  # Anna has talked to the bot, so it knows where to reach her

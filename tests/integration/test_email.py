@@ -77,6 +77,7 @@ async def _book_with_email(app: App, address: str) -> None:
     )
 
 
+@pytest.mark.any_hour
 async def test_confirmation_email_with_calendar_file(
     tmp_path: Path, clock: Clock, smtp: tuple[Inbox, int]
 ) -> None:
@@ -101,6 +102,7 @@ async def test_confirmation_email_with_calendar_file(
     assert start == clock.now() + timedelta(hours=2)  # 10:00 Madrid = 9:00 UTC
 
 
+@pytest.mark.any_hour
 async def test_a_refused_address_is_not_retried_forever(
     tmp_path: Path, clock: Clock, smtp: tuple[Inbox, int]
 ) -> None:

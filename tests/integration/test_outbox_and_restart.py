@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.app import App
 from bot.channels.base import Unreachable
 from bot.channels.memory import MemoryChannel, MemoryPerson
 from handlers.messages import Reply
 from storage.outbox import OutboxStore
 from tests.support import Clock, office_settings, ready_app
+
+# Due times are the heart of the outbox: every test here runs at any hour of the machine.
+pytestmark = pytest.mark.any_hour
 
 
 async def _queue(app: App, texts: list[str], address: str = "rosa") -> None:

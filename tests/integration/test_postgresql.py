@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from bot.evidence_ops import verify_reference
 from storage.outbox import OutboxStore
 from tests.session_kit import full_session
@@ -29,6 +31,7 @@ async def test_a_whole_session_on_postgresql(tmp_path: Path, postgres_url: str) 
         await app.close()
 
 
+@pytest.mark.any_hour
 async def test_two_dispatchers_never_claim_the_same_message(
     tmp_path: Path, postgres_url: str
 ) -> None:

@@ -1,7 +1,8 @@
 """The whole bot on Telegram: real python-telegram-bot over HTTP against the Bot API emulator.
 
-One emulator per test module (its flood control off unless a test turns it on); each test
-starts the service's pieces it needs (app on a SQLite file, the Telegram channel, the
+One emulator per test (its flood control off unless a test turns it on), so a test run
+again (the `any_hour` runs) meets no users, messages or calls left by an earlier run; each
+test starts the service's pieces it needs (app on a SQLite file, the Telegram channel, the
 dispatcher, the web server for webhooks) and stops them at the end.
 """
 
@@ -32,7 +33,7 @@ WEBHOOK_SECRET = "wh-secret_0123456789"
 QUICK = Backoff(attempts=12, within=60.0, first=0.05, cap=0.5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 async def emu() -> AsyncIterator[TelegramEmulator]:
     async with TelegramEmulator(
         limits=RateLimits.off(), webhook_retry_delay=0.05, webhook_max_attempts=3
@@ -175,6 +176,8 @@ async def running_bot(
         web={"listen": f"127.0.0.1:{port}", "public_base_url": f"http://127.0.0.1:{port}"},
     )
     app = build_app(settings, clock=clock)
+    # Telegram's message dates follow the test's clock too (the emulator is module-wide).
+    emu.clock = clock
     assert isinstance(app.channels["telegram"], TelegramChannel)  # wired by bot/app.py
     options: dict[str, Any] = {
         "limits": limits if limits is not None else Limits.off(),

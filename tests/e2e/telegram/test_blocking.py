@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import UserRow
@@ -22,6 +23,7 @@ async def _unreachable(bot: RunningBot, external_id: str) -> bool:
         return bool((await session.execute(query)).scalar_one())
 
 
+@pytest.mark.any_hour
 async def test_blocking_and_unblocking_the_bot(emu: TelegramEmulator, tmp_path: Path) -> None:
     async with running_bot(emu, tmp_path, Clock()) as bot:
         rosa = bot.person(emu.user(id=6951, first_name="Rosa", language_code="ca"))

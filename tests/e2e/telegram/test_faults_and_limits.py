@@ -71,6 +71,7 @@ async def test_every_reply_arrives_in_order_despite_faults(
         assert bot.channel.counters["retries"] > 0
 
 
+@pytest.mark.any_hour
 async def test_blocked_user_is_marked_unreachable(emu: TelegramEmulator, tmp_path: Path) -> None:
     clock = Clock()
     async with running_bot(emu, tmp_path, clock) as bot:

@@ -4,9 +4,9 @@ citizen photographs a missing document mid-call, agrees by tapping, gets the rec
 from __future__ import annotations
 
 import io
-from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from pypdf import PdfReader
 
 from tests.fakes.telegram_api import TelegramEmulator
@@ -16,12 +16,13 @@ from .conftest import ANNA_TG, running_bot
 from .test_booking import book
 
 
+@pytest.mark.any_hour
 async def test_session_on_telegram(emu: TelegramEmulator, tmp_path: Path) -> None:
     clock = Clock()
     async with running_bot(emu, tmp_path, clock, dispatcher=True) as bot:
         maria = bot.person(emu.user(id=6901, first_name="Maria", language_code="ca"))
         reference = await book(maria, procedure="Volant", time="9:00")
-        clock.current = clock.current + timedelta(minutes=50)
+        clock.advance(minutes=50)
 
         anna = bot.person(emu.user(id=ANNA_TG, first_name="Anna", language_code="ca"))
         await anna.command("today")

@@ -14,7 +14,6 @@ import mimetypes
 import random
 import re
 import string
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -23,7 +22,16 @@ import aiohttp
 
 from .html import HtmlParseError, parse_html, trim_formatted
 from .limits import FloodControl, RateLimits, Stats
-from .models import ApiError, Chat, ChatMessage, Params, StoredFile, bad_request
+from .models import (
+    ApiError,
+    Chat,
+    ChatMessage,
+    ClockLike,
+    Params,
+    StoredFile,
+    bad_request,
+    read_clock,
+)
 
 if TYPE_CHECKING:
     from .users import CallbackPress
@@ -86,6 +94,7 @@ class BotApiMethods:
 
     token: str
     bot: dict[str, Any]
+    clock: ClockLike
     limits: RateLimits
     flood: FloodControl
     stats: Stats
@@ -116,6 +125,15 @@ class BotApiMethods:
 
     def _notify(self) -> None:
         raise NotImplementedError
+
+    def _clock_seconds(self) -> float:
+        """Telegram's time in unix seconds, by the emulator's clock: the test's clock when it
+        gave one, so message dates agree with the bot's time."""
+        return read_clock(self.clock).timestamp()
+
+    def _unix_now(self) -> int:
+        """Telegram's time as the Bot API states it (whole unix seconds)."""
+        return int(self._clock_seconds())
 
     # ------------------------------------------------------------------ content helpers
 
@@ -349,7 +367,7 @@ class BotApiMethods:
             "message_id": mid,
             "from": self.bot,
             "chat": chat.wire(),
-            "date": int(time.time()),
+            "date": self._unix_now(),
         }
         if reply_to is not None:
             data["reply_to_message"] = self._quoted(reply_to)
@@ -394,7 +412,7 @@ class BotApiMethods:
                 msg.data.pop(k, None)
             else:
                 msg.data[k] = v
-        msg.data["edit_date"] = int(time.time())
+        msg.data["edit_date"] = self._unix_now()
         self._notify()
         return msg.data
 
@@ -837,7 +855,7 @@ class BotApiMethods:
                     self._notify()
                     continue
                 self.stats.webhook_failures += 1
-                self.webhook_last_error = (int(time.time()), error)
+                self.webhook_last_error = (self._unix_now(), error)
                 attempts = self._webhook_attempts.get(uid, 0) + 1
                 self._webhook_attempts[uid] = attempts
                 if attempts >= self.webhook_max_attempts:

@@ -4,8 +4,32 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Protocol, runtime_checkable
+
+
+@runtime_checkable
+class HasNow(Protocol):
+    def now(self) -> datetime: ...
+
+
+ClockLike = HasNow | Callable[[], datetime]
+"""Where the emulator reads Telegram's time (message dates, edit dates, the request log):
+a clock object (the tests' ManualClock) or a callable giving an aware datetime."""
+
+# Without a clock from the test, a fixed instant (the tests' Monday, 08:00 in Madrid): the
+# emulator then never reads the machine's clock, and a test that cares passes its own.
+FIXED_EPOCH = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)
+
+
+def fixed_epoch() -> datetime:
+    return FIXED_EPOCH
+
+
+def read_clock(clock: ClockLike) -> datetime:
+    return clock() if callable(clock) else clock.now()
 
 
 class ApiError(Exception):
@@ -112,7 +136,7 @@ class Call:
     decoded: dict[str, Any] = field(default_factory=dict)
     http_method: str = "POST"
     content_type: str | None = None
-    at: float = 0.0
+    at: float = 0.0  # unix time by the emulator's clock when the request arrived
 
     @property
     def name(self) -> str:

@@ -14,7 +14,6 @@ import hashlib
 import json
 import random
 import re
-import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -39,10 +38,12 @@ from .models import (
     Call,
     Chat,
     ChatMessage,
+    ClockLike,
     Params,
     StoredFile,
     UploadedFile,
     bad_request,
+    fixed_epoch,
 )
 
 if TYPE_CHECKING:
@@ -91,8 +92,12 @@ class TelegramEmulator(BotApiMethods):
         strict_webhook_url: bool = False,
         seed: int = 0,
         first_update_id: int = 100_000_001,
+        clock: ClockLike = fixed_epoch,
     ) -> None:
         self.token = token
+        # Telegram's time (message dates, the request log); settable, so a module-wide
+        # emulator can follow each test's clock.
+        self.clock = clock
         self.bot_id = int(token.split(":", 1)[0])
         self.bot: dict[str, Any] = {
             "id": self.bot_id,
@@ -380,7 +385,7 @@ class TelegramEmulator(BotApiMethods):
         return {
             "chat": chat.wire(),
             "from": user.wire(),
-            "date": int(time.time()),
+            "date": self._unix_now(),
             "old_chat_member": member(old),
             "new_chat_member": member(new),
         }
@@ -408,7 +413,7 @@ class TelegramEmulator(BotApiMethods):
             "message_id": mid,
             "from": user.wire(),
             "chat": chat.wire(),
-            "date": int(time.time()),
+            "date": self._unix_now(),
             **content,
         }
         if reply_to is not None:
@@ -624,7 +629,7 @@ class TelegramEmulator(BotApiMethods):
             files={},
             http_method=request.method,
             content_type=request.headers.get("Content-Type"),
-            at=time.time(),
+            at=self._clock_seconds(),
         )
         self.stats.requests += 1
         response: web.StreamResponse
@@ -679,7 +684,7 @@ class TelegramEmulator(BotApiMethods):
     async def _handle_download(self, request: web.Request, rest: str) -> web.StreamResponse:
         token, _, file_path = rest.partition("/")
         params = {"file_path": file_path, "raw_path": request.raw_path}
-        call = Call(method="download", params=params, files={}, at=time.time())
+        call = Call(method="download", params=params, files={}, at=self._clock_seconds())
         call.http_method = request.method
         try:
             if token != self.token:

@@ -103,3 +103,28 @@ async def test_idle_polling_does_not_busy_loop(emu: TelegramEmulator) -> None:
     async with polling(echo_app(emu, Seen())):
         await asyncio.sleep(1.0)
         assert len(emu.calls_to("getUpdates")) <= 2  # one long poll held open
+
+
+async def test_dates_follow_the_emulators_clock(emu: TelegramEmulator) -> None:
+    """Message and edit dates come from the clock the test gives, never the machine's."""
+    from datetime import UTC, datetime
+
+    from bot.clock import ManualClock
+
+    clock = ManualClock(datetime(2027, 3, 28, 0, 59, 30, tzinfo=UTC))  # 01:59:30 in Madrid
+    emu.clock = clock
+    anna = emu.user(id=7003)
+    own = await anna.send_text("hola")
+    assert own.data["date"] == int(clock.now().timestamp())
+    async with ptb_bot(emu) as bot:
+        clock.advance(seconds=45)  # across the spring-forward hour in Madrid
+        sent = await bot.send_message(anna.id, "bon dia")
+        assert sent.date == clock.now()
+        clock.advance(minutes=2)
+        edited = await bot.edit_message_text("bon dia!", anna.id, sent.message_id)
+        assert not isinstance(edited, bool) and edited.edit_date == clock.now()
+    assert emu.calls_to("editMessageText")[-1].at == clock.now().timestamp()
+    emu.clock = lambda: datetime(2028, 2, 29, 11, 0, tzinfo=UTC)  # a plain callable will do
+    assert (await anna.send_text("adéu")).data["date"] == int(
+        datetime(2028, 2, 29, 11, 0, tzinfo=UTC).timestamp()
+    )

@@ -23,7 +23,7 @@ from documents.receipt import (
 )
 from domain.receipts import Receipt, new_csv_code
 from handlers.receipting import receipt_labels
-from tests.certs import make_council_p12, validate
+from tests.certs import claimed_times, make_council_p12, validate
 
 # The captions as the service passes them: the English message catalog.
 LABELS = receipt_labels("en")
@@ -40,11 +40,14 @@ def logo_png() -> bytes:
     return out.getvalue()
 
 
+REGISTERED = dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=dt.UTC)
+
+
 def sample_receipt(**changes: object) -> Receipt:
     code = "7K3M-9PXQ-A2HD-T6WB-RC4N"
     receipt = Receipt(
         entry_number="VT/2026/000123",
-        registered_at=dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=dt.UTC),
+        registered_at=REGISTERED,
         language="en",
         council_name="Ajuntament de Sant Joan de l'Horta",
         council_address="Plaça de la Vila, 1\n08191 Sant Joan de l'Horta",
@@ -204,38 +207,69 @@ def test_official_time_in_summer() -> None:
 @pytest.fixture(scope="module")
 def council_certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
     path = tmp_path_factory.mktemp("cert") / "council.p12"
-    return path, make_council_p12(path)
+    return path, make_council_p12(path, moment=REGISTERED)
 
 
 def test_signed_receipt_validates(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
     p12, cert_der = council_certificate
-    signed = sign_pdf(pdf, p12, "s3cret")
-    status = validate(signed, cert_der)
-    assert status.intact and status.valid and status.trusted  # type: ignore[attr-defined]
+    signed = sign_pdf(pdf, p12, "s3cret", signing_time=REGISTERED)
+    status = validate(signed, cert_der, moment=REGISTERED)
+    assert status.intact and status.valid and status.trusted
     assert signed.startswith(pdf)  # incremental update: the receipt itself is unchanged
     assert MARKUP_NAME in text_of(signed)
 
 
 async def test_signing_from_async_code(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
     p12, cert_der = council_certificate
-    signed = await sign_pdf_async(pdf, p12, b"s3cret")
-    status = await asyncio.to_thread(validate, signed, cert_der)
-    assert status.bottom_line  # type: ignore[attr-defined]
+    signed = await sign_pdf_async(pdf, p12, b"s3cret", signing_time=REGISTERED)
+    status = await asyncio.to_thread(validate, signed, cert_der, moment=REGISTERED)
+    assert status.bottom_line
+
+
+@pytest.mark.parametrize("sign", ["sync", "async"])
+async def test_the_seal_is_dated_the_registered_time_not_the_machines(
+    pdf: bytes, council_certificate: tuple[Path, bytes], sign: str
+) -> None:
+    p12, cert_der = council_certificate
+    # A registered time months from the machine's clock and in another offset (the first
+    # 02:30 of the autumn night in Madrid), to the second as PDF dates go: the seal must
+    # state exactly this moment.
+    registered = dt.datetime(2026, 10, 25, 2, 30, 7, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    if sign == "sync":
+        signed = await asyncio.to_thread(sign_pdf, pdf, p12, "s3cret", signing_time=registered)
+    else:
+        signed = await sign_pdf_async(pdf, p12, "s3cret", signing_time=registered)
+    assert claimed_times(signed) == {
+        "M": registered,  # the signing time PAdES relies on
+        "cms_signing_time": None,  # PAdES forbids the CMS attribute: /M is the claim
+        "ModDate": registered,  # the signed revision's modification date
+    }
+    status = await asyncio.to_thread(validate, signed, cert_der, moment=registered)
+    assert status.bottom_line
+    assert status.signer_reported_dt == registered  # as a validator reads it back
+
+
+def test_a_naive_signing_time_is_refused(
+    pdf: bytes, council_certificate: tuple[Path, bytes]
+) -> None:
+    p12, _ = council_certificate
+    with pytest.raises(ValueError, match="timezone-aware"):
+        sign_pdf(pdf, p12, "s3cret", signing_time=REGISTERED.replace(tzinfo=None))
 
 
 def test_tampered_signed_receipt_fails(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
     p12, cert_der = council_certificate
-    signed = bytearray(sign_pdf(pdf, p12, "s3cret"))
+    signed = bytearray(sign_pdf(pdf, p12, "s3cret", signing_time=REGISTERED))
     position = signed.index(b"VT/2026/000123")
     signed[position + 13] = ord("9")  # entry number ...123 -> ...129 in the info dict
-    status = validate(bytes(signed), cert_der)
-    assert not status.intact  # type: ignore[attr-defined]
+    status = validate(bytes(signed), cert_der, moment=REGISTERED)
+    assert not status.intact
 
 
 def test_wrong_passphrase(pdf: bytes, council_certificate: tuple[Path, bytes]) -> None:
     p12, _ = council_certificate
     with pytest.raises((ValueError, Exception)):
-        sign_pdf(pdf, p12, "wrong")
+        sign_pdf(pdf, p12, "wrong", signing_time=REGISTERED)
 
 
 def test_receipt_csv_code_helper_used_in_urls() -> None:

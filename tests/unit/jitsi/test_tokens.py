@@ -22,7 +22,8 @@ from jitsi.tokens import (
 )
 
 SECRET = "s3cret-for-tests-only-0123456789abcdef"
-NOW = datetime.now(UTC).replace(microsecond=0)
+# A fixed instant, not the machine's: the tokens are minted and checked at this moment.
+NOW = datetime(2026, 11, 30, 8, 45, 0, tzinfo=UTC)
 ROOM = "vt-7tq3xkz2m4pwa5hcd6rnfy2ejb"
 STAFF = Participant(id="staff-1", name="Marta Puig", email="marta@example.org")
 CITIZEN = Participant(id="citizen-7", name="Joan <b>Garcia</b>", avatar="https://x.test/a.png")
@@ -54,15 +55,33 @@ def _mint(auth: JitsiAuth, role: str = "staff", room: str = ROOM, **kw: Any) -> 
     )
 
 
-def _decode_hs(token: str, **kw: Any) -> dict[str, Any]:
-    return jwt.decode(
+def _decode(token: str, key: Any, *, at: datetime = NOW, **kw: Any) -> dict[str, Any]:
+    """The claims, verified as Prosody would verify them at the moment ``at``.
+
+    PyJWT checks exp/nbf/iat against the machine's clock, so those checks are off and done
+    here against ``at``: signature, ``aud`` and ``iss`` by PyJWT; then usable only when
+    ``nbf <= at < exp``, with no leeway (reference/jitsi.md §5); ``iat`` is not validated.
+    The same PyJWT errors are raised for a token that is not usable yet or any more."""
+    options = {"verify_exp": False, "verify_nbf": False, "verify_iat": False}
+    options.update(kw.pop("options", {}))
+    claims: dict[str, Any] = jwt.decode(token, key, options=options, **kw)
+    moment = int(at.timestamp())
+    if "nbf" in claims and moment < claims["nbf"]:
+        raise jwt.ImmatureSignatureError("The token is not yet valid (nbf)")
+    if "exp" in claims and moment >= claims["exp"]:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return claims
+
+
+def _decode_hs(token: str, *, at: datetime = NOW) -> dict[str, Any]:
+    return _decode(
         token,
         SECRET,
+        at=at,
         algorithms=["HS256"],
         audience="jitsi",
         issuer="videotramit",
         options={"require": ["iss", "aud", "sub", "exp", "nbf", "iat"]},
-        **kw,
     )
 
 
@@ -83,9 +102,9 @@ def test_hs256_header_and_required_claims() -> None:
 def test_wrong_secret_and_other_alg_are_refused() -> None:
     token = _mint(JitsiAuth(app_id="videotramit", app_secret=SECRET))
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(token, "x" * 32, algorithms=["HS256"], audience="jitsi")
+        _decode(token, "x" * 32, algorithms=["HS256"], audience="jitsi")
     with pytest.raises(jwt.InvalidAlgorithmError):
-        jwt.decode(token, SECRET, algorithms=["HS512"], audience="jitsi")
+        _decode(token, SECRET, algorithms=["HS512"], audience="jitsi")
 
 
 def test_issuer_audience_subject_overridable() -> None:
@@ -96,7 +115,7 @@ def test_issuer_audience_subject_overridable() -> None:
         audience="meet-aud",
         subject="meet.example.org",
     )
-    claims = jwt.decode(
+    claims = _decode(
         _mint(auth), SECRET, algorithms=["HS256"], audience="meet-aud", issuer="oac-bot"
     )
     assert claims["sub"] == "meet.example.org"
@@ -199,7 +218,18 @@ def test_session_window() -> None:
 def test_window_tokens_decode_inside_the_window() -> None:
     nbf, exp = session_window(NOW, NOW + timedelta(minutes=20), 10, 30, now=NOW)
     token = _mint(JitsiAuth(app_id="videotramit", app_secret=SECRET), not_before=nbf, expires=exp)
-    assert _decode_hs(token)["room"] == ROOM
+    claims = _decode_hs(token)
+    assert claims["room"] == ROOM
+    # Usable at the minting moment, as Prosody would judge it then: nbf <= now < exp.
+    assert claims["nbf"] <= int(NOW.timestamp()) < claims["exp"]
+    # The edges, with no leeway: from nbf on, up to the second before exp.
+    first = datetime.fromtimestamp(claims["nbf"], UTC)
+    last = datetime.fromtimestamp(claims["exp"] - 1, UTC)
+    assert _decode_hs(token, at=first) == claims == _decode_hs(token, at=last)
+    with pytest.raises(jwt.ImmatureSignatureError):
+        _decode_hs(token, at=first - timedelta(seconds=1))
+    with pytest.raises(jwt.ExpiredSignatureError):
+        _decode_hs(token, at=last + timedelta(seconds=1))
 
 
 @pytest.mark.parametrize(
@@ -264,7 +294,7 @@ def test_rs256_self_hosted(rsa_key: rsa.RSAPrivateKey) -> None:
     token = _mint(auth, "citizen")
     header = jwt.get_unverified_header(token)
     assert header == {"alg": "RS256", "typ": "JWT", "kid": "videotramit/key1"}
-    claims = jwt.decode(
+    claims = _decode(
         token,
         rsa_key.public_key(),
         algorithms=["RS256"],
@@ -284,7 +314,7 @@ def test_jaas_form(rsa_key: rsa.RSAPrivateKey) -> None:
     assert header["typ"] == "JWT"
     assert header["kid"] == f"{app}/4f5e6d"
     assert header["kid"].split("/")[0] == app  # the web client's kidMismatch check
-    claims = jwt.decode(
+    claims = _decode(
         token, rsa_key.public_key(), algorithms=["RS256"], audience="jitsi", issuer="chat"
     )
     assert claims["sub"] == app
