@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dtm
 import random
 import warnings
@@ -158,8 +159,14 @@ async def retrying(
     call: Callable[[], Awaitable[T]],
     backoff: Backoff,
     on_retry: Callable[[BaseException], None] | None = None,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> T:
-    """Run ``call`` until it succeeds, fails for good, or the backoff budget is spent."""
+    """Run ``call`` until it succeeds, fails for good, or the backoff budget is spent.
+
+    ``sleep`` waits between attempts; a test passes one that records the waits asked for
+    (e.g. what a 429's ``retry_after`` became) instead of spending them.
+    """
 
     def before_sleep(state: RetryCallState) -> None:
         if on_retry is not None and state.outcome is not None:
@@ -173,6 +180,7 @@ async def retrying(
         stop=stop_after_attempt(backoff.attempts) | stop_after_delay(backoff.within),
         before_sleep=before_sleep,
         reraise=True,
+        sleep=sleep,
     ):
         with attempt:
             return await call()

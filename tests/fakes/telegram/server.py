@@ -347,6 +347,11 @@ class TelegramEmulator(BotApiMethods):
         """Waits until every queued update was confirmed (offset) or delivered (webhook)."""
         await self.wait_for(lambda: not self.updates, timeout, "updates to be consumed")
 
+    @property
+    def long_poll_waiting(self) -> bool:
+        """True while a getUpdates call is held open (a test waits for this, not a sleep)."""
+        return self._poller is not None
+
     def debug(self, last: int = 12) -> str:
         lines = [f"pending updates: {len(self.updates)}; webhook: {self.webhook}"]
         for c in self.calls[-last:]:

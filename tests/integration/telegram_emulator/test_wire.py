@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from tests.fakes.telegram import FaultPlan, RateLimits, TelegramEmulator, parse_html
 from tests.fakes.telegram.html import HtmlParseError
+from tests.virtual_clock import run
 
 
 @pytest.fixture
@@ -127,33 +127,79 @@ async def test_faults_are_seeded_and_scoped_to_methods(http: aiohttp.ClientSessi
         assert (await call(http, emu, "getMe"))[0] == 200
 
 
-async def test_long_poll_holds_wakes_and_is_terminated_by_a_second_poll(
-    emu: TelegramEmulator, http: aiohttp.ClientSession
-) -> None:
-    user = emu.user(id=5003)
-    t0 = time.monotonic()
-    status, body, _ = await call(http, emu, "getUpdates", data={"timeout": "1"})
-    assert status == 200 and body["result"] == [] and time.monotonic() - t0 >= 0.9
+# The long-poll tests run on an event loop whose clock the test controls
+# (tests/virtual_clock.py): the emulator's deadline and the test's own waits are timers on
+# that loop, which jumps to the next one when nothing else can run, while the HTTP
+# requests go over real sockets. Instants on that clock are exact, so the tests assert
+# when the poll was answered relative to its timeout and to the update, not elapsed time.
+SHARP = 0.001  # instants on the virtual clock are exact to well within this
 
-    async def later() -> None:
-        await asyncio.sleep(0.2)
-        await user.send_text("ara")
 
-    t0 = time.monotonic()
-    _, body, _ = (
-        await asyncio.gather(call(http, emu, "getUpdates", data={"timeout": "5"}), later())
-    )[0]
-    assert body["result"][0]["message"]["text"] == "ara" and time.monotonic() - t0 < 2
-    first_id = body["result"][0]["update_id"]
+async def _parked(emu: TelegramEmulator) -> None:
+    await emu.wait_for(lambda: emu.long_poll_waiting, what="getUpdates to be held open")
 
-    first = asyncio.create_task(
-        call(http, emu, "getUpdates", data={"timeout": "5", "offset": str(first_id + 1)})
-    )
-    await asyncio.sleep(0.1)
-    second = await call(http, emu, "getUpdates", data={"timeout": "0"})
-    status, body, _ = await first
-    assert status == 409 and "terminated by other getUpdates request" in body["description"]
-    assert second[0] == 200 and second[1]["result"] == []  # offset confirmed it
+
+def test_long_poll_holds_until_its_timeout_when_there_is_nothing() -> None:
+    async def main() -> tuple[bool, int, dict[str, Any], float]:
+        async with TelegramEmulator() as emu, aiohttp.ClientSession() as http:
+            emu.user(id=5003)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            poll = asyncio.create_task(call(http, emu, "getUpdates", data={"timeout": "5"}))
+            await _parked(emu)
+            await asyncio.sleep(4.9)  # moves the clock to just before the poll's timeout
+            held = not poll.done() and emu.long_poll_waiting
+            status, body, _ = await poll
+            return held, status, body, loop.time() - started
+
+    held_at_4_9, status, body, answered_at = run(main)
+    assert held_at_4_9
+    assert status == 200 and body["result"] == []
+    assert answered_at == pytest.approx(5, abs=SHARP)  # at its timeout, not before or after
+
+
+def test_long_poll_wakes_at_once_when_an_update_arrives() -> None:
+    async def main() -> tuple[dict[str, Any], float]:
+        async with TelegramEmulator() as emu, aiohttp.ClientSession() as http:
+            user = emu.user(id=5003)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            poll = asyncio.create_task(call(http, emu, "getUpdates", data={"timeout": "50"}))
+            await _parked(emu)
+            await asyncio.sleep(2)  # moves the clock: the update comes 2 s into the poll
+            await user.send_text("ara")
+            _, body, _ = await poll
+            return body, loop.time() - started
+
+    body, answered_at = run(main)
+    assert [u["message"]["text"] for u in body["result"]] == ["ara"]
+    assert answered_at == pytest.approx(2, abs=SHARP)  # when the update came, not at 50 s
+
+
+def test_long_poll_is_terminated_by_a_second_poll() -> None:
+    async def main() -> tuple[tuple[int, dict[str, Any]], tuple[int, dict[str, Any]], float]:
+        async with TelegramEmulator() as emu, aiohttp.ClientSession() as http:
+            user = emu.user(id=5003)
+            await user.send_text("ara")
+            _, body, _ = await call(http, emu, "getUpdates")
+            offset = str(body["result"][0]["update_id"] + 1)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            first = asyncio.create_task(
+                call(http, emu, "getUpdates", data={"timeout": "50", "offset": offset})
+            )
+            await _parked(emu)
+            second_status, second_body, _ = await call(
+                http, emu, "getUpdates", data={"timeout": "0"}
+            )
+            first_status, first_body, _ = await first
+            return (first_status, first_body), (second_status, second_body), loop.time() - started
+
+    (first_status, first_body), second, ended_at = run(main)
+    assert first_status == 409
+    assert "terminated by other getUpdates request" in first_body["description"]
+    assert second == (200, {"ok": True, "result": []})  # the first poll's offset confirmed it
+    assert ended_at == pytest.approx(0, abs=SHARP)  # ended by the second poll, not its timeout
 
 
 async def test_offset_limit_and_negative_offset(
@@ -225,7 +271,7 @@ async def test_set_webhook_descriptions_and_pending_poll(
     emu: TelegramEmulator, http: aiohttp.ClientSession
 ) -> None:
     poll = asyncio.create_task(call(http, emu, "getUpdates", data={"timeout": "5"}))
-    await asyncio.sleep(0.1)
+    await _parked(emu)
     url = "http://127.0.0.1:9/hook"  # never reached: no update is queued
     _, body, _ = await call(http, emu, "setWebhook", data={"url": url})
     assert body == {"ok": True, "result": True, "description": "Webhook was set"}
