@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from domain.appointments import Status, can_open_session, can_transition
 from domain.evidence import EventKind
@@ -11,6 +11,7 @@ from handlers import notify
 from handlers.context import Audience, Ctx, Step
 from handlers.gates import refuse_unless_staff
 from handlers.i18n import format_day, format_time, format_when
+from handlers.typed_dates import typed_day
 
 FLOW = "staff"
 AUDIENCE = Audience.STAFF
@@ -28,11 +29,20 @@ def _visible(ctx: Ctx, appointment: Appointment) -> bool:
     return ctx.user.is_admin or appointment.staff_id == ctx.user.staff_id
 
 
-async def _today(ctx: Ctx) -> list[Appointment]:
+def _agenda_day(ctx: Ctx) -> date:
+    """The day the agenda shows: today unless the clerk moved to another one."""
+    chosen = ctx.data.get("day")
+    return date.fromisoformat(chosen) if isinstance(chosen, str) else _local_today(ctx)
+
+
+def _local_today(ctx: Ctx) -> date:
+    return ctx.now.astimezone(ctx.office.tz).date()
+
+
+async def _of_day(ctx: Ctx, day: date) -> list[Appointment]:
     tz = ctx.office.tz
-    local_day = ctx.now.astimezone(tz).date()
-    start = datetime.combine(local_day, time(0), tz)
-    end = datetime.combine(local_day + timedelta(days=1), time(0), tz)
+    start = datetime.combine(day, time(0), tz)
+    end = datetime.combine(day + timedelta(days=1), time(0), tz)
     staff_id = None if ctx.user.is_admin else ctx.user.staff_id
     found = await ctx.uow.appointments.for_staff(staff_id, start, end)
     return [a for a in found if a.status is not Status.CANCELLED]
@@ -62,30 +72,57 @@ def _line(ctx: Ctx, appointment: Appointment, missing: list[str]) -> str:
 
 
 async def ask_agenda(ctx: Ctx) -> None:
-    appointments = await _today(ctx)
-    day = format_day(ctx.now.astimezone(ctx.office.tz).date(), ctx.lang)
-    if not appointments:
-        ctx.say(ctx.t("staff.agenda_empty", day=day))
-        ctx.end()
-        await ctx.go("menu")
-        return
+    day = _agenda_day(ctx)
+    appointments = await _of_day(ctx, day)
+    shown_day = format_day(day, ctx.lang)
     upcoming = [a for a in appointments if a.end > ctx.now and a.status is Status.BOOKED]
     others = [a for a in appointments if a not in upcoming]
     ordered = upcoming + others  # the next appointment first
-    lines = "\n".join([_line(ctx, a, await _missing(ctx, a)) for a in ordered])
     options = [
         (str(a.id), f"{format_time(a.start, ctx.office.tz)} {a.reference}")
         for a in ordered
         if a.status in (Status.BOOKED, Status.IN_SESSION)
     ]
+    options += _day_buttons(ctx, day)
+    if ordered:
+        lines = "\n".join([_line(ctx, a, await _missing(ctx, a)) for a in ordered])
+        text = ctx.t("staff.agenda", day=shown_day, count=len(appointments), lines=lines)
+    else:
+        text = ctx.t("staff.agenda_empty", day=shown_day)
     ctx.ask(
-        ctx.t("staff.agenda", day=day, count=len(appointments), lines=lines),
+        text + "\n" + ctx.t("staff.other_day"),
         options,
         flow=FLOW,
         step="agenda",
         back=False,
         columns=2,
     )
+
+
+def _day_buttons(ctx: Ctx, day: date) -> list[tuple[str, str]]:
+    buttons = [("go:-1", ctx.t("staff.previous_day")), ("go:+1", ctx.t("staff.next_day"))]
+    if day != _local_today(ctx):
+        buttons.append(("go:today", ctx.t("staff.today")))
+    return buttons
+
+
+async def understand_day(ctx: Ctx, text: str) -> str | None:
+    """A day typed by the clerk: "demà", "dijous", "3/12"."""
+    meant = typed_day(text, _local_today(ctx))
+    if isinstance(meant, int):  # a weekday: the next one from the day shown
+        shown = _agenda_day(ctx)
+        meant = shown + timedelta(days=(meant - shown.weekday()) % 7 or 7)
+    return f"date:{meant.isoformat()}" if meant else None
+
+
+async def _move_day(ctx: Ctx, choice: str) -> None:
+    if choice == "go:today":
+        ctx.data.pop("day", None)
+    elif choice.startswith("date:"):
+        ctx.data["day"] = choice[5:]
+    else:
+        ctx.data["day"] = (_agenda_day(ctx) + timedelta(days=int(choice[3:]))).isoformat()
+    await ask_agenda(ctx)
 
 
 async def _visible_appointment(ctx: Ctx, raw: object) -> Appointment | None:
@@ -98,6 +135,9 @@ async def _visible_appointment(ctx: Ctx, raw: object) -> Appointment | None:
 
 
 async def on_agenda(ctx: Ctx) -> None:
+    if ctx.choice and ctx.choice.startswith(("go:", "date:")):
+        await _move_day(ctx, ctx.choice)
+        return
     appointment = await _visible_appointment(ctx, ctx.choice)
     if appointment is None:
         ctx.say(ctx.t("error.stale"))
@@ -171,7 +211,7 @@ async def on_detail(ctx: Ctx) -> None:
 
 
 STEPS = {
-    "agenda": Step(enter=ask_agenda, handle=on_agenda),
+    "agenda": Step(enter=ask_agenda, handle=on_agenda, understand=understand_day),
     "detail": Step(enter=ask_detail, handle=on_detail, back="agenda"),
 }
 ENTRIES = {"staff.today": begin_today, "staff.agenda": ask_agenda}

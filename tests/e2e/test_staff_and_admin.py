@@ -145,3 +145,34 @@ async def test_the_agenda_counts_only_documents_still_missing(app: App, clock: C
         )
         await uow.commit()
     await run_dialog(anna, [("/today", ["documents per rebre: 2"])])
+
+
+async def test_the_agenda_of_any_day_and_when_a_session_can_be_opened(app: App) -> None:
+    citizen = person(app, "joana", name="Joana", language="ca")
+    await run_dialog(
+        citizen,
+        [
+            ("/start", []),
+            ("[Català]", []),
+            ("[D'acord]", []),
+            ("[Demanar cita]", []),
+            ("[Volant]", []),
+            ("dijous", ["Hores lliures el dj. 3 de des."]),
+            ("[10:00]", []),
+            ("[Confirmar]", ["Fet!"]),
+        ],
+    )
+    anna = person(app, "staff:anna", "Anna", "ca")
+    await run_dialog(
+        anna,
+        [
+            ("/today", ["No tens cap cita el dilluns 30 de novembre", "Dia següent ›"]),
+            ("[Dia següent ›]", ["dimarts 1 de desembre", "Avui"]),
+            ("dijous", ["Agenda del dijous 3 de desembre (1)", "10:00", "Joana"]),
+            ("[10:00]", ["Volant", "La sessió es pot obrir a partir de les 9:45", "!Obrir"]),
+            ("[Enrere]", ["Agenda del dijous 3 de desembre"]),
+            ("[Avui]", ["dilluns 30 de novembre"]),
+            ("3/12", ["Agenda del dijous 3 de desembre"]),
+            ("[‹ Dia anterior]", ["dimecres 2 de desembre"]),
+        ],
+    )
