@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -207,7 +207,10 @@ def build_app(
     *,
     clock: Clock | None = None,
     channels: Mapping[str, Channel] | None = None,
+    deliver_only: Mapping[str, Collection[str]] | None = None,
 ) -> App:
+    """The service from its settings. `deliver_only` limits a channel's deliveries to some
+    addresses (a terminal's own person)."""
     office = build_office(settings)
     # The one clock: every part below that needs the time is given this one.
     clock = clock or SystemClock()
@@ -221,7 +224,9 @@ def build_app(
     storage = open_storage(settings)
     services, links = build_services(settings, storage)
     outbox = OutboxStore(sessions)
-    dispatcher = Dispatcher(outbox, channel_map, clock=clock, files=storage.blobs.get)
+    dispatcher = Dispatcher(
+        outbox, channel_map, clock=clock, files=storage.blobs.get, only=deliver_only
+    )
     uow = uow_factory(
         sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake
     )

@@ -7,9 +7,12 @@ import asyncio
 import csv
 import io
 import json
+import os
+import re
+import secrets
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +20,7 @@ from config.settings import ConfigError, Settings, load_settings
 from storage.db import DatabaseError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+CONFIG_HELP = "a TOML file over the embedded defaults (default: $VIDEOTRAMIT_CONFIG)"
 
 
 class Failure(Exception):
@@ -34,48 +38,75 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", default="var/demo", help="output folder (default var/demo)")
 
     chat = sub.add_parser("chat", help="talk to the bot in the terminal (or through a pipe)")
-    chat.add_argument("--as", dest="role", choices=["citizen", "staff", "admin"], default="citizen")
-    chat.add_argument("--user", default="", help="citizen name, or the staff member's id")
-    chat.add_argument("--language", default="", help="ca, es or en (default: asked)")
-    chat.add_argument("--config")
+    chat.add_argument(
+        "--as",
+        dest="role",
+        choices=["citizen", "staff", "admin"],
+        default="citizen",
+        help="who you are (default citizen)",
+    )
+    chat.add_argument(
+        "--user",
+        default="",
+        metavar="NAME|ID",
+        help="a citizen's name (the same name is the same person), or a staff member's id",
+    )
+    chat.add_argument(
+        "--language",
+        default="",
+        choices=["", "ca", "es", "en"],
+        help="ca, es or en (default: asked)",
+    )
+    chat.add_argument(
+        "--at",
+        type=_office_time,
+        metavar="'YYYY-MM-DD HH:MM'",
+        help="move the office time forward to this local time, shared by every chat on the"
+        " same data dir (try the clerk's side at any hour)",
+    )
+    chat.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     run = sub.add_parser("run", help="run the service: channels, dispatcher, web server")
-    run.add_argument("--config")
+    run.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     database = sub.add_parser("db", help="database tasks")
     database.add_argument("action", choices=["upgrade"])
-    database.add_argument("--config")
+    database.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     stats = sub.add_parser("stats", help="appointment statistics")
     stats.add_argument("--from", dest="date_from", type=date.fromisoformat)
     stats.add_argument("--to", dest="date_to", type=date.fromisoformat)
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
-    stats.add_argument("--config")
+    stats.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     link = sub.add_parser("room-link", help="print a join URL with a freshly minted JWT")
     link.add_argument("reference")
     link.add_argument("--for", dest="role", choices=["staff", "citizen"], required=True)
     link.add_argument("--user", default="", help="staff id, or the participant id to put in it")
-    link.add_argument("--config")
+    link.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     recording = sub.add_parser("recording", help="call recordings")
     recording.add_argument("action", choices=["ingest"])
     recording.add_argument("directory", type=Path, help="Jibri's session directory")
-    recording.add_argument("--config")
+    recording.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     evidence = sub.add_parser("evidence", help="verify or export an appointment's evidence")
     evidence_sub = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = evidence_sub.add_parser("verify", help="exit 0 if intact, else name what broke")
     verify.add_argument("target", help="appointment reference or BUNDLE.zip")
-    verify.add_argument("--config")
+    verify.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     export = evidence_sub.add_parser("export", help="write a bundle a third party can check")
     export.add_argument("reference")
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--config")
+    export.add_argument(
+        "--out", type=Path, required=True, metavar="FILE.zip", help="bundle to write"
+    )
+    export.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     purge = sub.add_parser("purge", help="apply the retention policy")
-    purge.add_argument("--dry-run", action="store_true")
-    purge.add_argument("--config")
+    purge.add_argument(
+        "--dry-run", action="store_true", help="only say what would be removed; remove nothing"
+    )
+    purge.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     return parser
 
 
@@ -91,37 +122,101 @@ async def _cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _chat_identity(settings: Settings, role: str, user: str) -> tuple[str, str]:
+def _chat_settings(args: argparse.Namespace) -> tuple[Settings, str]:
+    """The settings for `chat`, and a note for the person trying it. Without any
+    configuration (or with one that names no staff and no file) the terminal runs on the
+    demo council, in its own data dir, so booking and the clerk's side work at once."""
+    chosen = args.config or os.environ.get("VIDEOTRAMIT_CONFIG")
+    settings = load_settings(chosen)
+    if settings.staff:
+        return settings, ""
+    if chosen:
+        raise ConfigError(
+            f"staff: {chosen} configures no staff, so nothing can be booked; add a [[staff]]"
+            " entry (config/demo.toml shows one), or run chat without --config to try the"
+            " demo council"
+        )
+    from bot.demo import demo_settings
+
+    data_dir = settings.data_dir / "chat"
+    demo = demo_settings(data_dir)
+    note = (
+        f"(No staff is configured: this is the demo council, {demo.council.name},"
+        f" with its data in {data_dir}.)"
+    )
+    return demo, note
+
+
+def _chat_identity(settings: Settings, role: str, user: str) -> tuple[str, str, str]:
+    """(chat id, display name, note) for the person at the terminal."""
     if role == "citizen":
-        name = user or "Citizen"
-        return f"citizen:{name.lower()}", name
+        if user:
+            return f"citizen:{_slug(user)}", user, ""
+        # A new person each time (about a million names), easy to type to come back.
+        tag = "".join(secrets.choice("ABCDEFGHJKMNPQRSTUVWXYZ23456789") for _ in range(4))
+        name = f"Citizen {tag}"
+        return f"citizen:{_slug(name)}", name, f"(You are {name}; --user '{name}' brings you back.)"
+    if user:
+        member = next((s for s in settings.staff if s.id == user), None)
+        if member is None:
+            raise ConfigError(f"staff: no staff member with id {user!r} is configured")
+        if role == "admin" and "admin" not in member.roles:
+            raise ConfigError(f"staff: {user!r} is not an administrator (roles: {member.roles})")
+        return f"staff:{member.id}", member.name, ""
     wanted = [
         s for s in settings.staff if role in s.roles or (role == "staff" and "admin" in s.roles)
     ]
-    if user:
-        wanted = [s for s in settings.staff if s.id == user]
     if not wanted:
-        raise ConfigError(
-            f"staff: no {role} named {user!r} is configured"
-            if user
-            else f"staff: no {role} is configured; add a [[staff]] entry"
-        )
-    return f"staff:{wanted[0].id}", wanted[0].name
+        raise ConfigError(f"staff: no {role} is configured; add a [[staff]] entry")
+    return f"staff:{wanted[0].id}", wanted[0].name, ""
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.casefold()).strip("-") or "citizen"
+
+
+def _office_time(text: str) -> datetime:
+    """--at "2026-12-02 09:25" (the council's local time) or an ISO time with its offset."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a date and time like "2026-12-02 09:25"'
+        ) from None
 
 
 async def _cmd_chat(args: argparse.Namespace) -> int:
     from bot.app import build_app
     from bot.channels.console import ConsoleChannel, ConsoleSession
+    from bot.clock import OfficeTimeClock, SystemClock
 
-    settings = _settings(args)
-    external_id, name = _chat_identity(settings, args.role, args.user)
+    settings, note = _chat_settings(args)
+    external_id, name, who = _chat_identity(settings, args.role, args.user)
 
     def out(text: str) -> None:
         print(text, flush=True)
 
+    for line in (note, who):
+        if line:
+            out(line)
+    clock = OfficeTimeClock(SystemClock(), settings.data_dir / "office-time")
+    if args.at is not None:
+        wanted = args.at if args.at.tzinfo else args.at.replace(tzinfo=settings.tz)
+        now = clock.move_to(wanted)
+        late = (
+            " (it was already later; time never goes back)"
+            if now > wanted + timedelta(minutes=1)
+            else ""
+        )
+        out(f"(Office time: {now.astimezone(settings.tz):%A %d %B %Y, %H:%M}{late}.)")
     channel = ConsoleChannel(out)
     channel.me = external_id
-    app = build_app(settings, channels={channel.name: channel})
+    app = build_app(
+        settings,
+        clock=clock,
+        channels={channel.name: channel},
+        deliver_only={channel.name: {external_id}},
+    )
     try:
         await app.prepare_database()
         app.dispatcher.start()

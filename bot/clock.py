@@ -9,8 +9,9 @@ move time forward with `ManualClock`.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-__all__ = ["ManualClock", "SystemClock"]
+__all__ = ["ManualClock", "OfficeTimeClock", "SystemClock"]
 
 
 class SystemClock:
@@ -43,3 +44,42 @@ def _aware(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("a clock needs a timezone-aware datetime")
     return moment
+
+
+class OfficeTimeClock:
+    """The machine's time moved forward by an offset kept in a file.
+
+    `videotramit chat --at WHEN` uses it so that a clerk's side can be tried at any hour:
+    every terminal on the same data dir reads the same file, so the citizen's and the
+    clerk's windows share one "office time". It only ever moves forward, because rows
+    already stamped with a later time would otherwise look like they came from the future.
+    """
+
+    def __init__(self, base: SystemClock, path: Path) -> None:
+        self._base = base
+        self._path = path
+        self._seen: tuple[float, float] | None = None  # (file mtime, offset in seconds)
+
+    def now(self) -> datetime:
+        return self._base.now() + timedelta(seconds=self._offset())
+
+    def move_to(self, moment: datetime) -> datetime:
+        """Set the office time to `moment` unless it is already later; returns the time."""
+        target = _aware(moment)
+        if target > self.now():
+            offset = (target - self._base.now()).total_seconds()
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._path.write_text(f"{offset:.3f}\n", encoding="utf-8")
+        return self.now()
+
+    def _offset(self) -> float:
+        try:
+            mtime = self._path.stat().st_mtime
+        except FileNotFoundError:
+            return 0.0
+        if self._seen is None or self._seen[0] != mtime:
+            try:
+                self._seen = (mtime, float(self._path.read_text(encoding="utf-8").strip()))
+            except ValueError:
+                self._seen = (mtime, 0.0)
+        return self._seen[1]

@@ -76,11 +76,13 @@ class Actor:
         self.log.bot(await self.p.press_nth(index))
 
 
-def demo_settings(out_dir: Path) -> Settings:
+def demo_settings(out_dir: Path, *, log_level: str = "WARNING") -> Settings:
+    """The demo council (config/demo.toml) with its data in `out_dir`; also what
+    `videotramit chat` runs on when no staff is configured."""
     overrides = tomllib.loads(embedded_text("demo.toml"))
     overrides.update(
         data_dir=str(out_dir),
-        log_level="WARNING",
+        log_level=log_level,
         database={"url": f"sqlite+aiosqlite:///{out_dir / 'videotramit.db'}"},
     )
     return load_settings(None, overrides=overrides)

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -49,8 +49,10 @@ class Dispatcher:
         clock: Clock,
         idle_seconds: float = 2.0,
         files: FileLoader | None = None,
+        only: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self._files = files
+        self._only = only
         self._store = store
         self._channels = channels
         # The app's one clock, also the one that stamps rows when they are queued: a message
@@ -69,7 +71,7 @@ class Dispatcher:
         """Deliver what is due; returns how many messages were settled."""
         if not self._channels:
             return 0
-        messages = await self._store.claim(list(self._channels), self._now())
+        messages = await self._store.claim(list(self._channels), self._now(), only=self._only)
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in messages:
             by_chat.setdefault((message.channel, message.address), []).append(message)

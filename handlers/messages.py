@@ -45,6 +45,9 @@ class Turn:
     file: InFile | None = None
     display_name: str = ""
     language_hint: str = ""
+    # The person already chose `language_hint` (e.g. `chat --language en`), so it is not
+    # asked again; otherwise it is only the client's setting, preselected.
+    language_chosen: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.context import Audience, Ctx, Step
-from handlers.i18n import LANGUAGE_NAMES
+from handlers.i18n import LANGUAGE_NAMES, normalise_language
 
 FLOW = "start"
 AUDIENCE = Audience.ANYONE
@@ -19,6 +19,16 @@ async def begin(ctx: Ctx) -> None:
     if member is not None:
         ctx.say(ctx.t("start.staff_hello", name=member.name))
         await ctx.go("menu")
+        return
+    chosen = normalise_language(ctx.turn.language_hint, "")
+    if ctx.turn.language_chosen and chosen in ctx.office.languages:
+        await ctx.uow.users.set_language(ctx.user.id, chosen)
+        ctx.user = await ctx.uow.users.get(ctx.user.id)
+        ctx.say(ctx.t("start.hello", council=ctx.office.council.name))
+        if ctx.user.privacy_accepted_at is None:
+            await ask_privacy(ctx)
+        else:
+            await ctx.go("menu")
         return
     ctx.say(ctx.t("start.hello", council=ctx.office.council.name))
     await ask_language(ctx)
@@ -39,6 +49,10 @@ async def on_language(ctx: Ctx) -> None:
     assert ctx.choice in ctx.office.languages  # a choice step: only its options reach here
     await ctx.uow.users.set_language(ctx.user.id, ctx.choice)
     ctx.user = await ctx.uow.users.get(ctx.user.id)
+    await after_language(ctx)
+
+
+async def after_language(ctx: Ctx) -> None:
     if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
         await ask_privacy(ctx)
     else:

@@ -6,11 +6,11 @@ instances on PostgreSQL share the work and a crashed instance's rows come back.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from domain.model import OutboxMessage
@@ -22,13 +22,29 @@ class OutboxStore:
         self._factory = factory
 
     async def claim(
-        self, channels: Sequence[str], now: datetime, *, limit: int = 50, lease_s: int = 120
+        self,
+        channels: Sequence[str],
+        now: datetime,
+        *,
+        limit: int = 50,
+        lease_s: int = 120,
+        only: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxMessage]:
+        """Claim due messages of `channels`; `only` restricts a channel to some addresses
+        (a terminal delivers to its own person and leaves the rest queued for theirs)."""
+        recipients = or_(
+            *(
+                and_(OutboxRow.channel == name, OutboxRow.address.in_(list(only[name])))
+                if only and name in only
+                else OutboxRow.channel == name
+                for name in channels
+            )
+        )
         async with self._factory() as session, session.begin():
             query = (
                 select(OutboxRow)
                 .where(
-                    OutboxRow.channel.in_(channels),
+                    recipients,
                     OutboxRow.delivered_at.is_(None),
                     OutboxRow.failed_at.is_(None),
                     OutboxRow.next_attempt_at <= now,

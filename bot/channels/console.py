@@ -57,6 +57,7 @@ class ConsoleSession:
         language: str = "",
         out: Callable[[str], None] | None = None,
     ) -> None:
+        """`language`, when given, is the person's choice and is not asked again."""
         self._engine = engine
         self._id = external_id
         self._name = display_name
@@ -72,6 +73,7 @@ class ConsoleSession:
             kind=kind,
             display_name=self._name,
             language_hint=self._language,
+            language_chosen=bool(self._language),
             **values,
         )
 
