@@ -267,7 +267,7 @@ async def session_scene(
     log.out(f"     (check: {describe_stored(stored)}; encrypted on disk as {photo.sha256[:16]}…)")
     await deliver()
     await anna.press("Dades")
-    await anna.press("Vinc d'un altre municipi")
+    await anna.press("Ve d'un altre municipi")
     await anna.say("Carrer de la Riera, 12, 2n 1a")
     await anna.say("08999")
     await anna.say("2")

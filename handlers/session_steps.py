@@ -43,8 +43,8 @@ async def on_id_kind(ctx: Ctx) -> None:
 
 
 async def ask_id_number(ctx: Ctx) -> None:
-    kind = ctx.t(f"identity.kind.{ctx.data.get('id_kind', 'dni')}")
-    ctx.ask(ctx.t("identity.number", kind=kind), [], flow=FLOW, step="id_number", cancel=False)
+    kind = ctx.data.get("id_kind", "dni")
+    ctx.ask(ctx.t(f"identity.number.{kind}"), [], flow=FLOW, step="id_number", cancel=False)
 
 
 async def on_id_number(ctx: Ctx) -> None:

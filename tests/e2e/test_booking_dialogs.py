@@ -16,7 +16,7 @@ CATALAN: list[Row] = [
     ("[Més informació]", ["Delegat de protecció de dades", "Els teus drets"]),
     ("[D'acord]", ["Gràcies.", "Què vols fer?", "Demanar cita", "!Agenda d'avui"]),
     ("[Demanar cita]", ["Quin tràmit vols fer?", "Alta o canvi de domicili al padró"]),
-    ("[Alta]", ["necessitaràs", "DNI, NIE o passaport", "Quin dia et va bé?", "dl. 30 de nov."]),
+    ("[Alta]", ["Necessitaràs:", "DNI, NIE o passaport", "Quin dia et va bé?", "dl. 30 de nov."]),
     ("demà", ["Hores lliures el dt. 1 de des."]),  # a day typed in words
     ("[Enrere]", ["Quin dia et va bé?"]),
     ("m'és igual", ["No t'he entès", "Quin dia et va bé?"]),
@@ -44,7 +44,7 @@ SPANISH: list[Row] = [
     ("[Castellano]", ["Antes de empezar", "De acuerdo"]),
     ("[De acuerdo]", ["Gracias.", "¿Qué quieres hacer?", "Pedir cita"]),
     ("[Pedir cita]", ["¿Qué trámite quieres hacer?", "Certificado de convivencia"]),
-    ("[Certificado de convivencia]", ["necesitarás", "¿Qué día te va bien?", "lun 30 nov"]),
+    ("[Certificado de convivencia]", ["Necesitarás:", "¿Qué día te va bien?", "lun 30 nov"]),
     ("[Atrás]", ["¿Qué trámite quieres hacer?"]),
     ("[Certificado de convivencia]", ["¿Qué día te va bien?"]),
     ("el jueves", ["Horas libres el jue 3 dic"]),  # a weekday typed in words
@@ -111,7 +111,7 @@ PAGES_AND_REPEATS: list[Row] = [
     ("/book", []),
     (
         "[Information and advice]",
-        ["You already have an appointment for Information and advice", "at 18:00"],
+        ["You already have an appointment (Information and advice)", "at 18:00"],
     ),
     ("[Book another one]", ["Which day suits you?"]),
     ("[Mon 30 Nov]", []),

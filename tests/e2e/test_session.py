@@ -132,7 +132,7 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
             ("0819", ["not a postal code"]),
             ("08191", ["Number of people"]),
             ("ab", ["not a number"]),
-            ("2", ["Town or country you come from", "Leave empty"]),
+            ("2", ["Town or country of origin", "Leave empty"]),
             ("[Leave empty]", ["Contact phone"]),
             ("612 345 678", ["All fields are filled", "+34612345678"]),
             ("[Back to the panel]", ["3 Data: 5/6 fields"]),

@@ -44,7 +44,7 @@ async def test_session_from_the_terminal(app: App, clock: Clock) -> None:
     await type_("Data", "passport number")
     await type_("X1111111G", "Type of proof")
     await type_("1", "past addresses")
-    await type_("no", "What do you need it for")
+    await type_("no", "Purpose")
     await type_("For the school", "All fields are filled")
     await type_("Back to the panel", "3 Data: 4/4 fields")
     await type_("Send for agreement", "Summary sent")
