@@ -23,7 +23,7 @@ from handlers.receipting import receipt_labels
 
 ROUNDS = 40
 
-LABELS = receipt_labels("en")
+LABELS = receipt_labels("en", "Europe/Madrid")
 
 
 def sample() -> Receipt:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -100,9 +100,10 @@ def build_office(settings: Settings) -> Office:
             name=council.name,
             address=council.address,
             privacy_url=council.privacy_url,
-            controller=council.controller or council.name,
             dpo_contact=council.dpo_contact,
-            retention=council.retention,
+            in_sentence={str(k): v for k, v in council.name_in_sentence.items()},
+            controller=per_language(council.controller, settings.languages),
+            retention=per_language(council.retention, settings.languages),
         ),
         languages=tuple(settings.languages),
         default_language=settings.default_language,
@@ -110,6 +111,13 @@ def build_office(settings: Settings) -> Office:
         email_enabled=settings.email.enabled,
         session_lead=timedelta(minutes=settings.jitsi.lead_minutes),
     )
+
+
+def per_language(text: str | Mapping[Any, str], languages: Sequence[str]) -> dict[str, str]:
+    """A council text as one value per language ("" means: not given)."""
+    if isinstance(text, str):
+        return {language: text for language in languages} if text else {}
+    return {str(language): value for language, value in text.items() if value}
 
 
 def staff_accounts(settings: Settings, office: Office) -> dict[tuple[str, str], StaffMember]:

@@ -29,11 +29,13 @@ from bot.web_pages import (
 )
 from domain.model import IssuedReceipt
 from domain.receipts import normalize_csv_code
+from handlers.i18n import official_time
 from storage.blobs import BlobError, BlobNotFound
 
 log = logging.getLogger("videotramit.web.verify")
 
 EXAMPLE_CODE = "7K3M-9PXQ-A2HD-T6WB-RC4N"
+
 
 
 class Verifier:
@@ -120,9 +122,9 @@ class Verifier:
         settings = self.app.settings
         local = receipt.registered_at.astimezone(settings.tz)
         when = f"{local:%d/%m/%Y %H:%M:%S}"
-        official = t(language, "official_time", timezone=settings.timezone)
+        official = escape(official_time(language, settings.timezone))
         download = f"/verify/{quote(receipt.csv_code)}/receipt.pdf"
-        council = settings.council.name
+        council = self.app.office.council.said(language)
         return (
             f"<p><strong>{t(language, 'authentic_text', council=council)}</strong></p>\n"
             "<dl>\n"

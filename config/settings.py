@@ -101,15 +101,23 @@ class EmailSettings(Section):
     sender: str = "oac@example.org"
 
 
+LanguageCode = Literal["ca", "es", "en"]
+# A text the council writes: the same in every language, or one per language.
+CouncilText = str | dict[LanguageCode, str]
+
+
 class CouncilSettings(Section):
     name: str = "Ajuntament d'Exemple"
+    # The name as it sits in a sentence, per language ("l'Ajuntament de Vilademo",
+    # "el Ayuntamiento de Vilademo", "Vilademo Town Council"); default: `name`.
+    name_in_sentence: dict[LanguageCode, str] = Field(default_factory=dict)
     address: str = ""
     logo_file: str = ""
     registry_prefix: str = Field("VT", pattern=r"^[A-Z0-9]{1,8}$")
     privacy_url: str = ""
-    controller: str = ""
+    controller: CouncilText = ""
     dpo_contact: str = ""
-    retention: str = ""
+    retention: CouncilText = ""
     signing_certificate: str = ""
     signing_passphrase: SecretStr = SecretStr("")
 

@@ -73,7 +73,7 @@ RECEIPT_LABEL_KEYS: tuple[str, ...] = (
     "title",  # "Registry entry receipt"
     "entry_number",  # "Entry number"
     "registered_at",  # "Date and time of filing"
-    "official_time",  # "official time" -> "dd/mm/yyyy HH:MM:SS (official time, Europe/Madrid)"
+    "official_time",  # "hora oficial peninsular" -> "dd/mm/yyyy HH:MM:SS (hora oficial peninsular)"
     "reference",  # "Appointment reference"
     "procedure",  # "Procedure"
     "citizen_section",  # "Applicant"
@@ -203,9 +203,10 @@ def find_unicode_font() -> Path | None:
 
 
 def format_official_time(moment: datetime, timezone: str, official_label: str) -> str:
-    """``dd/mm/yyyy HH:MM:SS (<official_label>, <timezone>)`` in ``timezone``."""
+    """``dd/mm/yyyy HH:MM:SS (<official_label>)`` in ``timezone``; the label names the
+    zone as people say it ("hora oficial peninsular")."""
     local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local:%d/%m/%Y %H:%M:%S} ({official_label}, {timezone})"
+    return f"{local:%d/%m/%Y %H:%M:%S} ({official_label})"
 
 
 # ------------------------------------------------------------------------ layout

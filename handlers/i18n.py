@@ -74,6 +74,16 @@ def format_time(moment: datetime, tz: ZoneInfo) -> str:
     return f"{local.hour}:{local.minute:02d}"
 
 
+# The official time as people say it, where the zone has a common name.
+_OFFICIAL_TIME = {"Europe/Madrid": "peninsula", "Atlantic/Canary": "canaries"}
+
+
+def official_time(language: str, timezone: str) -> str:
+    """'hora oficial peninsular' for Europe/Madrid; 'official time, <zone>' elsewhere."""
+    key = _OFFICIAL_TIME.get(timezone, "other")
+    return translate(language, f"official_time.{key}", timezone=timezone)
+
+
 def format_when(moment: datetime, language: str, tz: ZoneInfo) -> str:
     """'dimarts 3 de desembre a les 10:30' — local time, never UTC, never ISO."""
     local = moment.astimezone(tz)

@@ -6,8 +6,8 @@ driver or a chat SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -194,12 +194,25 @@ UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 @dataclass(frozen=True, slots=True)
 class CouncilInfo:
+    """The council as the texts name it. Texts the council writes come per language."""
+
     name: str
     address: str
     privacy_url: str
-    controller: str
     dpo_contact: str
-    retention: str
+    in_sentence: Mapping[str, str] = field(default_factory=dict)
+    controller: Mapping[str, str] = field(default_factory=dict)
+    retention: Mapping[str, str] = field(default_factory=dict)
+
+    def said(self, language: str) -> str:
+        """The council's name where a sentence needs it, with its article."""
+        return self.in_sentence.get(language) or self.name
+
+    def controller_in(self, language: str) -> str:
+        return self.controller.get(language) or self.said(language)
+
+    def retention_in(self, language: str) -> str:
+        return self.retention.get(language) or next(iter(self.retention.values()), "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from handlers.casework import (
     shown_on_receipt,
 )
 from handlers.context import Ctx
-from handlers.i18n import catalog, translate
+from handlers.i18n import catalog, official_time, translate
 from handlers.push import push_file
 
 
@@ -28,9 +28,11 @@ def receipt_language(language: str) -> Language:
     return "ca"
 
 
-def receipt_labels(language: str) -> dict[str, str]:
+def receipt_labels(language: str, timezone: str) -> dict[str, str]:
     prefix = "receipt."
-    return {k[len(prefix) :]: v for k, v in catalog(language).items() if k.startswith(prefix)}
+    labels = {k[len(prefix) :]: v for k, v in catalog(language).items() if k.startswith(prefix)}
+    labels["official_time"] = official_time(language, timezone)
+    return labels
 
 
 async def issue_receipt(ctx: Ctx) -> None:
@@ -95,7 +97,7 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         agreement_statement=translate(language, "agreement.statement"),
         timezone=str(ctx.office.tz),
     )
-    pdf = await ctx.services.receipts.render(receipt, receipt_labels(language))
+    pdf = await ctx.services.receipts.render(receipt, receipt_labels(language, str(ctx.office.tz)))
     digest = await ctx.services.documents.store(pdf)
     await ctx.uow.receipts.add(
         appointment_id=appointment.id,

@@ -65,9 +65,7 @@ async def ask_privacy(ctx: Ctx) -> None:
     council = ctx.office.council
     ctx.ask(
         ctx.t(
-            "privacy.notice",
-            controller=council.controller or council.name,
-            url=council.privacy_url,
+            "privacy.notice", controller=council.controller_in(ctx.lang), url=council.privacy_url
         ),
         [("accept", ctx.t("privacy.accept")), ("more", ctx.t("privacy.more"))],
         flow=FLOW,
@@ -90,9 +88,9 @@ async def on_privacy(ctx: Ctx) -> None:
         ctx.say(
             ctx.t(
                 "privacy.details",
-                controller=council.controller or council.name,
+                controller=council.controller_in(ctx.lang),
                 dpo=council.dpo_contact,
-                retention=council.retention,
+                retention=council.retention_in(ctx.lang),
                 url=council.privacy_url,
             )
         )

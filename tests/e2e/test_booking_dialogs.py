@@ -135,3 +135,35 @@ async def test_days_and_times_page_both_ways_and_a_second_booking_is_questioned(
         await run_dialog(person(app, "neus", language="en"), PAGES_AND_REPEATS)
     finally:
         await app.close()
+
+
+async def test_the_privacy_notice_names_the_council_as_a_sentence_does(
+    tmp_path: Path, clock: Clock
+) -> None:
+    settings = office_settings(
+        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
+        tmp_path,
+        council={
+            "name": "Ajuntament de Vilademo",
+            "name_in_sentence": {
+                "ca": "l'Ajuntament de Vilademo",
+                "es": "el Ayuntamiento de Vilademo",
+            },
+        },
+    )
+    app, _ = await ready_app(settings, clock)
+    try:
+        await run_dialog(
+            person(app, "rosa", language="ca"),
+            [
+                ("/start", []),
+                ("[Català]", ["l'Ajuntament de Vilademo guarda les teves dades"]),
+                ("[Més informació]", ["el temps que el tràmit requereixi", "!the time"]),
+            ],
+        )
+        await run_dialog(
+            person(app, "rafa", language="es"),
+            [("/start", []), ("[Castellano]", ["el Ayuntamiento de Vilademo guarda tus datos"])],
+        )
+    finally:
+        await app.close()

@@ -66,7 +66,7 @@ async def test_authentic_receipt_page_and_download(
     assert receipt.entry_number in page
     assert receipt.csv_code in page
     # Official time: 07:50 UTC is 08:50 in Madrid.
-    assert "30/11/2026 08:50:00" in page and "official time, Europe/Madrid" in page
+    assert "30/11/2026 08:50:00" in page and "Spanish mainland official time" in page
     shown = re.search(r'<code id="sha256">([0-9a-f]{64})</code>', page)
     assert shown is not None and shown.group(1) == receipt.sha256
 

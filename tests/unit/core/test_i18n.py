@@ -106,7 +106,11 @@ def test_every_reason_code_has_a_message() -> None:
         + [f"panel.recording.{r}" for r in ("none", "started", "failed", "ingested")]
         + [f"panel.agreement.{a}" for a in ("none", "pending", "agreed", "declined")]
         + [f"receipt.{key}" for key in RECEIPT_LABEL_KEYS + OPTIONAL_LABEL_KEYS]
+        + [f"identity.number.{kind.value}" for kind in IdKind]
+        + [f"official_time.{zone}" for zone in ("peninsula", "canaries", "other")]
     )
+    # The receipt's official time is said per time zone (official_time.*), not one label.
+    expected.remove("receipt.official_time")
     for language in LANGUAGES:
         missing = [key for key in expected if key not in catalog(language)]
         assert not missing, (language, missing)

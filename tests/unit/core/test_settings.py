@@ -74,3 +74,33 @@ def test_bad_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.parametrize(("text", "minutes"), [("24h", 1440), ("90m", 90), ("2d", 2880)])
 def test_durations(text: str, minutes: int) -> None:
     assert parse_duration(text) == minutes
+
+
+def test_every_key_of_the_embedded_defaults_is_explained() -> None:
+    """README promises that every key in config/default.toml is commented."""
+    from config.settings import embedded_text
+
+    lines = embedded_text("default.toml").splitlines()
+    unexplained = []
+    for number, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "[")) or "=" not in stripped:
+            continue
+        key = stripped.split("=", 1)[0].strip()
+        explained = "#" in line.split("=", 1)[1] or lines[number - 1].strip().startswith("#")
+        obvious = key in {"enabled", "host", "port", "starttls", "username", "address", "url"}
+        if not explained and not obvious:
+            unexplained.append(key)
+    assert unexplained == []
+
+
+def test_council_texts_per_language() -> None:
+    from bot.app import build_office
+    from bot.demo import demo_settings
+
+    council = build_office(demo_settings(Path("/nonexistent/demo"))).council
+    assert council.said("ca") == "l'Ajuntament de Vilademo"
+    assert council.said("en") == "Vilademo Town Council"
+    assert council.controller_in("es") == "el Ayuntamiento de Vilademo"
+    assert council.retention_in("ca").startswith("el temps que el tràmit")
+    assert council.retention_in("en").startswith("the time the procedure")

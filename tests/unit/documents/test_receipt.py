@@ -26,7 +26,7 @@ from handlers.receipting import receipt_labels
 from tests.certs import claimed_times, make_council_p12, validate
 
 # The captions as the service passes them: the English message catalog.
-LABELS = receipt_labels("en")
+LABELS = receipt_labels("en", "Europe/Madrid")
 
 MARKUP_NAME = '<font color="red">Joan</font> & Co'
 MARKUP_FIELD = '<a href="https://evil.example/">click</a> &amp; <b>bold</b> <br/>'
@@ -88,8 +88,8 @@ def test_every_field_is_printed(pdf: bytes) -> None:
     text = text_of(pdf)
     expected = [
         receipt.entry_number,
-        "14/03/2026 10:26:53 (official time, Europe/Madrid)",  # 09:26:53 UTC in CET
-        "14/03/2026 10:25:01 (official time, Europe/Madrid)",
+        "14/03/2026 10:26:53 (Spanish mainland official time)",  # 09:26:53 UTC in CET
+        "14/03/2026 10:25:01 (Spanish mainland official time)",
         receipt.council_name,
         "Plaça de la Vila, 1",
         "08191 Sant Joan de l'Horta",
@@ -196,8 +196,8 @@ def test_unicode_font_prints_every_letter() -> None:
 
 def test_official_time_in_summer() -> None:
     moment = dt.datetime(2026, 7, 1, 8, 0, 0, tzinfo=dt.UTC)
-    assert format_official_time(moment, "Europe/Madrid", "hora oficial") == (
-        "01/07/2026 10:00:00 (hora oficial, Europe/Madrid)"
+    assert format_official_time(moment, "Europe/Madrid", "hora oficial peninsular") == (
+        "01/07/2026 10:00:00 (hora oficial peninsular)"
     )
 
 
