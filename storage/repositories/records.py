@@ -9,10 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.evidence import EvidenceRecord, next_record
-from handlers.ports import Clock
+import base64
+
+from domain.evidence import EventKind, EvidenceRecord, format_at, next_record
+from domain.seals import seal_data, statement_for
+from handlers.ports import Clock, EvidenceSignerPort
 from storage.models import (
     EvidenceRow,
+    EvidenceSealRow,
     OutboxRow,
 )
 
@@ -98,6 +102,53 @@ class SqlEvidence:
             )
         )
         return record.hash
+
+    async def seal(
+        self,
+        *,
+        appointment_id: int,
+        reference: str,
+        signer: EvidenceSignerPort,
+        at: datetime,
+        day: str,
+    ) -> str | None:
+        """Close the chain as it stands: a ``chain_sealed`` record signing the head, and
+        its row among ``day``'s seals (the leaves of that day's Merkle tree). None when
+        there is nothing to seal (no record, or the chain already ends with a seal)."""
+        query = (
+            select(EvidenceRow)
+            .where(EvidenceRow.appointment_id == appointment_id)
+            .order_by(EvidenceRow.seq.desc())
+            .limit(1)
+        )
+        last = (await self._s.execute(query)).scalar_one_or_none()
+        if last is None or last.kind == EventKind.CHAIN_SEALED.value:
+            return None
+        head = to_record(last, reference)
+        moment = max(at, datetime.fromisoformat(head.at.replace("Z", "+00:00")))
+        statement = statement_for(head, format_at(moment), signer.fingerprint)
+        signature = base64.b64encode(signer.sign(statement)).decode("ascii")
+        digest = await self.append(
+            appointment_id=appointment_id,
+            reference=reference,
+            kind=EventKind.CHAIN_SEALED,
+            actor="system",
+            data=seal_data(head, signer.fingerprint, signature),
+            at=moment,
+        )
+        self._s.add(
+            EvidenceSealRow(
+                appointment_id=appointment_id,
+                seq=head.seq + 1,
+                record_hash=digest,
+                day=day,
+                sealed_at=moment,
+                timestamp=None,
+                timestamp_attempts=0,
+                timestamp_error="",
+            )
+        )
+        return digest
 
     async def records(self, appointment_id: int, reference: str) -> list[EvidenceRecord]:
         query = (
