@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-import base64
 
 from domain.evidence import EventKind, EvidenceRecord, format_at, next_record
 from domain.seals import seal_data, statement_for
