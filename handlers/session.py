@@ -264,7 +264,8 @@ async def on_end(ctx: Ctx) -> None:
     )
     if head is not None:
         # The citizen keeps the signed head: any later rewrite of the chain loses it.
-        await notify.to_user(ctx.uow, citizen, translate(citizen.language, "session.head_citizen", reference=ended.reference, head=head), dedupe_key=f"head:{ended.reference}")
+        text = translate(citizen.language, "session.head_citizen", reference=ended.reference, head=head)
+        await notify.to_user(ctx.uow, citizen, text, dedupe_key=f"head:{ended.reference}")
     ctx.say(ctx.t("session.ended", reference=ended.reference))
     ctx.end()
     await ctx.go("staff.agenda")

@@ -95,7 +95,8 @@ async def on_id_face(ctx: Ctx) -> None:
         appointment = await withdraw_agreement(ctx, appointment, "identity")
     await save_details(ctx, appointment, identity=identity)
     kind = EventKind.IDENTITY_VALIDATED if verified else "identity_rejected"
-    await record(ctx, appointment, kind, {k: identity[k] for k in ("kind", "masked", "fingerprint")})
+    kept = ("kind", "masked", "fingerprint")
+    await record(ctx, appointment, kind, {k: identity[k] for k in kept})
     ctx.say(ctx.t("identity.verified" if verified else "identity.mismatch"))
     await to_panel(ctx)
 
