@@ -270,7 +270,9 @@ def verify_chain(records: Iterable[EvidenceRecord]) -> ChainCheck:
             return _broken(i, expected, f"record {expected}: hash mismatch", prev_hash)
         if i and _instant(rec.at) < _instant(items[i - 1].at):
             return _broken(
-                i, expected, f"record {expected}: its time is before record {expected - 1}'s",
+                i,
+                expected,
+                f"record {expected}: its time is before record {expected - 1}'s",
                 prev_hash,
             )
         prev_hash = rec.hash

@@ -264,7 +264,9 @@ async def on_end(ctx: Ctx) -> None:
     )
     if head is not None:
         # The citizen keeps the signed head: any later rewrite of the chain loses it.
-        text = translate(citizen.language, "session.head_citizen", reference=ended.reference, head=head)
+        text = translate(
+            citizen.language, "session.head_citizen", reference=ended.reference, head=head
+        )
         await notify.to_user(ctx.uow, citizen, text, dedupe_key=f"head:{ended.reference}")
     ctx.say(ctx.t("session.ended", reference=ended.reference))
     ctx.end()

@@ -278,4 +278,3 @@ def _check_proof(
         raise AnchorProblem(f"journal/{proof.day}.statement: another key or day")
     if root.get("size") != proof.size or root_from_proof(record.hash, proof) != root.get("root"):
         raise AnchorProblem(f"record {record.seq}: not included in the signed root of {proof.day}")
-

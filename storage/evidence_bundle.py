@@ -466,9 +466,7 @@ def _verify(
             return None if info is None else _read_small(zf, info)
 
         try:
-            anchors = check_anchors(
-                records, read, public_key=public_key, trusted_tsa=trusted_tsa
-            )
+            anchors = check_anchors(records, read, public_key=public_key, trusted_tsa=trusted_tsa)
         except AnchorProblem as exc:
             raise _Problem(str(exc)) from exc
         return BundleCheck(
