@@ -222,7 +222,9 @@ def build_app(
     services, links = build_services(settings, storage)
     outbox = OutboxStore(sessions)
     dispatcher = Dispatcher(outbox, channel_map, clock=clock, files=storage.blobs.get)
-    uow = uow_factory(sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake)
+    uow = uow_factory(
+        sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake
+    )
     conversation = Engine(
         uow=uow, office=office, clock=clock, registry=build_registry(), services=services
     )

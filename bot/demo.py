@@ -21,7 +21,9 @@ from domain.model import Appointment
 from handlers.messages import Reply
 
 
-def first_working_morning(now: datetime, tz: ZoneInfo, holidays: frozenset[date]) -> datetime:
+def first_working_morning(
+    now: datetime, tz: ZoneInfo, holidays: frozenset[date]
+) -> datetime:
     """8:00 local time on the first working day from ``now``'s local date (that day if it
     is one, even when 8:00 has passed: the story then tells that day's morning)."""
     day = now.astimezone(tz).date()
