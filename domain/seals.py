@@ -17,12 +17,21 @@ day's signed root changing.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from domain.evidence import GENESIS, EventKind, EvidenceRecord, canonical_json
+from domain.evidence import (
+    GENESIS,
+    EventKind,
+    EvidenceRecord,
+    canonical_json,
+    format_at,
+    next_record,
+)
 
 __all__ = [
     "HEAD_FORMAT",
@@ -82,6 +91,24 @@ def seal_data(head: EvidenceRecord, key: str, signature_b64: str) -> dict[str, A
         "key": key,
         "signature": signature_b64,
     }
+
+
+def seal_record(
+    head: EvidenceRecord, *, at: datetime, key: str, sign: Callable[[bytes], bytes]
+) -> EvidenceRecord:
+    """The ``chain_sealed`` record that follows ``head``, signed by ``sign`` (the council's
+    key, whose fingerprint is ``key``). Its time is never before the head's."""
+    moment = max(at, datetime.fromisoformat(head.at.replace("Z", "+00:00")))
+    statement = statement_for(head, format_at(moment), key)
+    signature = base64.b64encode(sign(statement)).decode("ascii")
+    return next_record(
+        head,
+        appointment_ref=head.appointment_ref,
+        kind=EventKind.CHAIN_SEALED,
+        at=moment,
+        actor="system",
+        data=seal_data(head, key, signature),
+    )
 
 
 def seal_problem(records: Sequence[EvidenceRecord], index: int) -> str | None:

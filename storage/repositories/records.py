@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Any
 
@@ -10,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.evidence import EventKind, EvidenceRecord, format_at, next_record
-from domain.seals import seal_data, statement_for
+from domain.evidence import EventKind, EvidenceRecord, next_record
+from domain.seals import seal_record
 from handlers.ports import Clock, EvidenceSignerPort
 from storage.models import (
     EvidenceRow,
@@ -123,22 +122,27 @@ class SqlEvidence:
         last = (await self._s.execute(query)).scalar_one_or_none()
         if last is None or last.kind == EventKind.CHAIN_SEALED.value:
             return None
-        head = to_record(last, reference)
-        moment = max(at, datetime.fromisoformat(head.at.replace("Z", "+00:00")))
-        statement = statement_for(head, format_at(moment), signer.fingerprint)
-        signature = base64.b64encode(signer.sign(statement)).decode("ascii")
-        digest = await self.append(
-            appointment_id=appointment_id,
-            reference=reference,
-            kind=EventKind.CHAIN_SEALED,
-            actor="system",
-            data=seal_data(head, signer.fingerprint, signature),
-            at=moment,
+        record = seal_record(
+            to_record(last, reference), at=at, key=signer.fingerprint, sign=signer.sign
         )
+        self._s.add(
+            EvidenceRow(
+                appointment_id=appointment_id,
+                seq=record.seq,
+                kind=record.kind,
+                at=record.at,
+                actor=record.actor,
+                data=record.data,
+                prev_hash=record.prev_hash,
+                hash=record.hash,
+            )
+        )
+        digest = record.hash
+        moment = datetime.fromisoformat(record.at.replace("Z", "+00:00"))
         self._s.add(
             EvidenceSealRow(
                 appointment_id=appointment_id,
-                seq=head.seq + 1,
+                seq=record.seq,
                 record_hash=digest,
                 day=day,
                 sealed_at=moment,
