@@ -139,7 +139,9 @@ async def test_the_receipt_is_refused_when_the_data_changed_behind_the_steps(
     details["form"] = form
     async with app.sessions() as session, session.begin():
         await session.execute(
-            update(AppointmentRow).where(AppointmentRow.id == appointment.id).values(details=details)
+            update(AppointmentRow)
+            .where(AppointmentRow.id == appointment.id)
+            .values(details=details)
         )
     await run_dialog(anna, [("[Receipt]", ["no longer match the summary"])])
     await run_dialog(anna, [("[Refresh]", ["Agreement: not sent"])])
