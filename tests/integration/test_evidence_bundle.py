@@ -365,7 +365,10 @@ def test_large_file_streamed(tmp_path: Path, evidence: tuple[list[EvidenceRecord
     assert verify_bundle(out).ok
 
 
-@pytest.mark.parametrize(("lang", "word"), [("ca", "Obteniu la clau"), ("es", "Obtenga la clave"), ("en", "Get the council")])
+@pytest.mark.parametrize(
+    ("lang", "word"),
+    [("ca", "Obteniu la clau"), ("es", "Obtenga la clave"), ("en", "Get the council")],
+)
 def test_readme_languages(
     tmp_path: Path, evidence: tuple[list[EvidenceRecord], dict], lang: str, word: str
 ) -> None:
