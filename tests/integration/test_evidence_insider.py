@@ -249,10 +249,19 @@ def tsa_cert(tmp_path: Path) -> bytes:
 async def test_verify_from_the_database_checks_the_seals(
     app: App, sealed_bundle: tuple[str, Path]
 ) -> None:
-    reference, _ = sealed_bundle
+    reference, bundle = sealed_bundle
     check = await verify_reference(app, reference)
     assert check.ok, check.problem
     assert check.seals == 1
+    # Personal values are committed with keyed fingerprints, never plain hashes.
+    records = bundle_records(bundle)
+    identity = next(r for r in records if r.kind == EventKind.IDENTITY_VALIDATED.value)
+    assert identity.data["fingerprint"].startswith("hmac-sha256:")
+    assert "12345678Z" not in json.dumps([r.data for r in records])
+    filled = [r.data["hmac"] for r in records if r.kind == EventKind.DATA_FILLED.value]
+    assert any(filled) and all(f.startswith("hmac-sha256:") for f in filled if f is not None)
+    summary = next(r for r in records if r.kind == EventKind.SUMMARY_SENT.value)
+    assert summary.data["text"].startswith("hmac-sha256:")
 
 
 async def test_a_consistent_rewrite_of_the_database_is_caught(
