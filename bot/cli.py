@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     evidence_sub = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = evidence_sub.add_parser("verify", help="exit 0 if intact, else name what broke")
     verify.add_argument("target", help="appointment reference or BUNDLE.zip")
+<<<<<<< HEAD
     verify.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     export = evidence_sub.add_parser("export", help="write a bundle a third party can check")
     export.add_argument("reference")
@@ -101,6 +102,25 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="FILE.zip", help="bundle to write"
     )
     export.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+=======
+    verify.add_argument(
+        "--key", type=Path, help="the council's published public key (PEM) to check seals with"
+    )
+    verify.add_argument("--head", help="the fingerprint the citizen was given: must be in it")
+    verify.add_argument("--tsa-cert", type=Path, help="accept time-stamps only from this TSA")
+    verify.add_argument("--config")
+    export = evidence_sub.add_parser("export", help="write a bundle a third party can check")
+    export.add_argument("reference")
+    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--config")
+    key = evidence_sub.add_parser("key", help="print the council's evidence public key")
+    key.add_argument("--new", type=Path, metavar="FILE", help="create a new key in FILE first")
+    key.add_argument("--config")
+    daily = evidence_sub.add_parser(
+        "journal", help="time-stamp pending seals and sign the roots of the days ended"
+    )
+    daily.add_argument("--config")
+>>>>>>> evidence
 
     purge = sub.add_parser("purge", help="apply the retention policy")
     purge.add_argument(
@@ -357,30 +377,91 @@ async def _cmd_recording(args: argparse.Namespace) -> int:
     return await _with_app(args, job)
 
 
+def _read_arg_file(path: Path | None, what: str) -> bytes | None:
+    if path is None:
+        return None
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise Failure(f"{path}: cannot read the {what} ({exc.strerror})") from exc
+
+
+def _print_bundle_check(result: Any, key_given: bool) -> int:
+    if not result.ok:
+        print(f"BROKEN: {result.first_problem}")
+        return EXIT_FAILURE
+    print(
+        f"intact: {result.appointment_ref}, {result.records} records, {result.files} files,"
+        f" last hash {result.last_hash}"
+    )
+    print(f"sealed {result.seals} time(s) with key {result.key_fingerprint}")
+    if not key_given:
+        print(
+            "  (that key is the one inside the bundle: compare its fingerprint with the"
+            " council's published one, or pass --key)"
+        )
+    for line in (*result.timestamps, *result.notes):
+        print(f"  {line}")
+    if result.proofs:
+        print(f"  {result.proofs} seal(s) included in a signed daily root")
+    return EXIT_OK
+
+
+async def _cmd_evidence_key(args: argparse.Namespace) -> int:
+    from bot.services import load_evidence_signer
+    from storage.evidence_keys import EvidenceSigner
+
+    settings = _settings(args)
+    if args.new is not None:
+        if args.new.resolve().is_relative_to(settings.data_dir.resolve()):
+            raise ConfigError("evidence.key_file: keep the evidence key outside data_dir")
+        signer = EvidenceSigner.generate()
+        try:
+            signer.write(args.new)
+        except FileExistsError as exc:
+            raise Failure(f"{args.new} already exists; not overwritten") from exc
+        print(f"created {args.new}; set [evidence] key_file = \"{args.new}\"", file=sys.stderr)
+    else:
+        found = load_evidence_signer(settings)
+        if found is None:
+            raise ConfigError(
+                "evidence.key_file: no evidence key is configured"
+                " (create one with `videotramit evidence key --new FILE`)"
+            )
+        signer = found
+    print(signer.public_pem(), end="")
+    print(f"fingerprint (SHA-256): {signer.fingerprint}")
+    return EXIT_OK
+
+
 async def _cmd_evidence(args: argparse.Namespace) -> int:
     from bot.evidence_ops import export_reference, verify_reference
 
+    if args.action == "key":
+        return await _cmd_evidence_key(args)
     if args.action == "verify" and args.target.lower().endswith(".zip"):
         from storage.evidence_bundle import verify_bundle
 
         if not Path(args.target).is_file():
             raise Failure(f"{args.target}: no such file")
-        result = await asyncio.to_thread(verify_bundle, args.target)
-        if not result.ok:
-            print(f"BROKEN: {result.first_problem}")
-            return EXIT_FAILURE
-        print(
-            f"intact: {result.appointment_ref}, {result.records} records, {result.files} files,"
-            f" last hash {result.last_hash}"
+        result = await asyncio.to_thread(
+            verify_bundle,
+            args.target,
+            public_key=_read_arg_file(args.key, "key"),
+            trusted_tsa=_read_arg_file(args.tsa_cert, "certificate"),
+            head=args.head,
         )
-        return EXIT_OK
+        return _print_bundle_check(result, args.key is not None)
 
     async def verify(app: Any) -> int:
-        check = await verify_reference(app, args.target)
+        check = await verify_reference(app, args.target, _read_arg_file(args.key, "key"))
         if not check.ok:
             print(f"BROKEN: {check.problem}")
             return EXIT_FAILURE
         print(f"intact: {check.records} records, {check.files} files")
+        print(f"sealed {check.seals} time(s) with key {check.key_fingerprint}")
+        for note in check.notes:
+            print(f"  {note}")
         return EXIT_OK
 
     async def export(app: Any) -> int:
@@ -391,7 +472,20 @@ async def _cmd_evidence(args: argparse.Namespace) -> int:
         )
         return EXIT_OK
 
-    return await _with_app(args, verify if args.action == "verify" else export)
+    async def daily(app: Any) -> int:
+        from bot.evidence_anchor import journal_closed_days, timestamp_seals
+
+        if app.services.signer is None:
+            raise ConfigError("evidence.key_file: no evidence key is configured")
+        stamped = await timestamp_seals(app)
+        made = await journal_closed_days(app)
+        print(f"{stamped} seal(s) time-stamped")
+        for entry in made:
+            print(f"journal {entry.day}: {entry.size} seal(s), root {entry.root}")
+        return EXIT_OK
+
+    jobs = {"verify": verify, "export": export, "journal": daily}
+    return await _with_app(args, jobs[args.action])
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {

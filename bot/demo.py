@@ -19,11 +19,10 @@ from bot.clock import ManualClock
 from config.settings import Settings, embedded_text, load_settings
 from domain.model import Appointment
 from handlers.messages import Reply
+from storage.evidence_keys import EvidenceSigner
 
 
-def first_working_morning(
-    now: datetime, tz: ZoneInfo, holidays: frozenset[date]
-) -> datetime:
+def first_working_morning(now: datetime, tz: ZoneInfo, holidays: frozenset[date]) -> datetime:
     """8:00 local time on the first working day from ``now``'s local date (that day if it
     is one, even when 8:00 has passed: the story then tells that day's morning)."""
     day = now.astimezone(tz).date()
@@ -76,14 +75,34 @@ class Actor:
         self.log.bot(await self.p.press_nth(index))
 
 
+<<<<<<< HEAD
 def demo_settings(out_dir: Path, *, log_level: str = "WARNING") -> Settings:
     """The demo council (config/demo.toml) with its data in `out_dir`; also what
     `videotramit chat` runs on when no staff is configured."""
+=======
+DEMO_KEY = "demo-evidence-key.DEMO-ONLY.pem"
+DEMO_PUBLIC_KEY = "council-public-key.pem"
+FORGED = "forged-copy.zip"
+
+
+def demo_evidence_key(out_dir: Path) -> EvidenceSigner:
+    """A fresh, demo-only evidence key, written to the output folder with its public key.
+    (A council keeps its real key outside data_dir; the demo has only one folder.)"""
+    signer = EvidenceSigner.generate()
+    (out_dir / DEMO_KEY).write_bytes(signer.private_pem())
+    (out_dir / DEMO_KEY).chmod(0o600)
+    (out_dir / DEMO_PUBLIC_KEY).write_text(signer.public_pem(), encoding="ascii")
+    return signer
+
+
+def demo_settings(out_dir: Path, evidence_key: str = "") -> Settings:
+>>>>>>> evidence
     overrides = tomllib.loads(embedded_text("demo.toml"))
     overrides.update(
         data_dir=str(out_dir),
         log_level=log_level,
         database={"url": f"sqlite+aiosqlite:///{out_dir / 'videotramit.db'}"},
+        evidence={"signing_key": evidence_key},
     )
     return load_settings(None, overrides=overrides)
 
@@ -96,8 +115,11 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
         shutil.rmtree(out_dir / "jibri", ignore_errors=True)
         for old in [*out_dir.glob("VT-*.pdf"), *out_dir.glob("evidence-VT-*.zip")]:
             old.unlink()
+        for name in (DEMO_KEY, DEMO_PUBLIC_KEY, FORGED):
+            (out_dir / name).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
-    settings = demo_settings(out_dir)
+    signer = demo_evidence_key(out_dir)
+    settings = demo_settings(out_dir, signer.private_pem().decode("ascii"))
     channel = MemoryChannel()
     # The story's day comes from the app's own clock (the machine's, as `run` would have
     # it); from then on the script moves a clock of its own through that morning.
@@ -134,6 +156,11 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
 
     out(f"videotramit demo — {settings.council.name}")
     out(f"Database: {settings.database_url}")
+    out(
+        f"Evidence key: DEMO ONLY, made for this run in {out_dir / DEMO_KEY}; its public key"
+        f" ({out_dir / DEMO_PUBLIC_KEY}) plays the council's published verification key,"
+        f" fingerprint {signer.fingerprint}."
+    )
     out(f"It is {clock.now().astimezone(tz):%A %d %B %Y, %H:%M} (Europe/Madrid).")
 
     log.scene("A clerk starts the day")
@@ -240,9 +267,8 @@ async def session_scene(
     """Maria's video session: identity, a missing document photographed at once, data,
     agreement, receipt; then the recording is ingested and the evidence exported."""
     from bot.demo_photo import describe_stored, sideways_photo_with_gps
-    from bot.evidence_ops import export_reference, ingest_recording
+    from bot.evidence_ops import ingest_recording
     from bot.jibri_layout import lay_out_session
-    from storage.evidence_bundle import verify_bundle
 
     tz = app.settings.tz
     mine = next(a for a in await _all(app) if a.citizen_name == "Maria")
@@ -300,13 +326,85 @@ async def session_scene(
     log.out(f"$ videotramit recording ingest {folder}")
     done = await ingest_recording(app, folder)
     log.out(f"{done.reference}: recording {done.sha256[:16]}… ({done.size} bytes) stored")
-    bundle = out_dir / f"evidence-{done.reference}.zip"
-    log.out(f"$ videotramit evidence export {done.reference} --out {bundle}")
-    manifest = await export_reference(app, done.reference, bundle)
+    await evidence_scene(app, clock, done.reference, log, out_dir)
+
+
+async def evidence_scene(
+    app: App, clock: ManualClock, reference: str, log: Transcript, out_dir: Path
+) -> None:
+    """The next morning the day's seals are gathered in a signed root; the bundle then
+    verifies with the council's public key alone, and a consistently rewritten copy
+    does not."""
+    from bot.evidence_anchor import journal_closed_days
+    from bot.evidence_ops import export_reference
+    from storage.evidence_bundle import verify_bundle
+
+    tz = app.settings.tz
+    morning = clock.now().astimezone(tz).date() + timedelta(days=1)
+    clock.set(datetime.combine(morning, time(0, 5), tz).astimezone(UTC))
+    log.scene(f"{clock.now().astimezone(tz):%A %H:%M}: yesterday's seals get a signed root")
+    log.out("$ videotramit evidence journal")
+    for entry in await journal_closed_days(app):
+        log.out(f"journal {entry.day}: {entry.size} seal(s), root {entry.root[:16]}…")
+    bundle = out_dir / f"evidence-{reference}.zip"
+    log.out(f"$ videotramit evidence export {reference} --out {bundle}")
+    manifest = await export_reference(app, reference, bundle)
     log.out(f"wrote {bundle}: {manifest['record_count']} records, {len(manifest['files'])} files")
-    check = verify_bundle(bundle)
-    log.out(f"$ videotramit evidence verify {bundle}")
-    log.out("intact" if check.ok else f"BROKEN: {check.first_problem}")
+    key = out_dir / DEMO_PUBLIC_KEY
+    for path in (bundle, forge_copy(bundle, out_dir / FORGED)):
+        check = verify_bundle(path, public_key=key.read_bytes())
+        log.out(f"$ videotramit evidence verify {path.name} --key {key.name}")
+        log.out(
+            f"intact: sealed {check.seals} time(s), {check.proofs} in a signed daily root"
+            if check.ok
+            else f"BROKEN: {check.first_problem}"
+        )
+    log.out(
+        f"({FORGED} has 'citizen_agreed' turned into 'citizen_declined' and every hash,"
+        " the manifest and SHA256SUMS redone: only the council's key could re-sign it.)"
+    )
+
+
+def forge_copy(bundle: Path, out: Path) -> Path:
+    """What an insider with the database but not the key can do: change an event, redo
+    every hash, the manifest and SHA256SUMS with our own exporter."""
+    import json
+    import tempfile
+    import zipfile
+
+    from domain.evidence import EventKind, next_record, record_from_dict
+    from storage.bundle_seals import Anchors
+    from storage.evidence_bundle import export_bundle
+
+    with zipfile.ZipFile(bundle) as zf, tempfile.TemporaryDirectory() as tmp:
+        lines = zf.read("events.jsonl").decode().splitlines()
+        key_pem = zf.read("council-key.pem").decode()
+        files: dict[str, Path | bytes] = {
+            Path(n).name.split(".")[0]: zf.read(n) for n in zf.namelist() if n.startswith("files/")
+        }
+        forged, prev = [], None
+        for raw in (record_from_dict(json.loads(line)) for line in lines if line):
+            kind = (
+                EventKind.CITIZEN_DECLINED.value
+                if raw.kind == EventKind.CITIZEN_AGREED.value
+                else raw.kind
+            )
+            data = dict(raw.data)
+            if raw.kind == EventKind.CHAIN_SEALED.value and prev is not None:
+                data.update(head=prev.hash, head_seq=prev.seq)
+            at = datetime.fromisoformat(raw.at.replace("Z", "+00:00"))
+            prev = next_record(
+                prev,
+                appointment_ref=raw.appointment_ref,
+                kind=kind,
+                at=at,
+                actor=raw.actor,
+                data=data,
+            )
+            forged.append(prev)
+        del tmp
+        export_bundle(forged, files, out, anchors=Anchors(public_key_pem=key_pem))
+    return out
 
 
 async def _reload(app: App, appointment_id: int) -> Appointment:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
+from domain.appointments import Status
 from domain.evidence import EventKind, EvidenceRecord, verify_chain
 from domain.model import Appointment
 from domain.references import normalise_reference
@@ -39,6 +40,9 @@ class Check:
     records: int
     files: int
     problem: str = ""
+    seals: int = 0
+    key_fingerprint: str = ""
+    notes: tuple[str, ...] = ()
 
 
 def referenced_files(records: list[EvidenceRecord]) -> dict[str, int]:
@@ -72,7 +76,13 @@ async def _stored_hash(app: App, sha256: str) -> str:
     return digest.hexdigest()
 
 
-async def verify_reference(app: App, reference: str) -> Check:
+async def verify_reference(app: App, reference: str, key: bytes | None = None) -> Check:
+    """The chain, every referenced file (decrypted and hashed), then the seals: each
+    signature with ``key`` (else the configured council key), the seals table and every
+    signed daily root of the journal."""
+    from bot.evidence_anchor import check_in_database
+    from storage.bundle_seals import AnchorProblem
+
     appointment = await find(app, reference)
     records = await load_records(app, appointment)
     chain = verify_chain(records)
@@ -92,14 +102,50 @@ async def verify_reference(app: App, reference: str) -> Check:
             return Check(
                 False, len(records), len(files), f"file {sha} (record {seq}): content altered"
             )
-    return Check(True, len(records), len(files))
+    try:
+        report = await check_in_database(app, appointment, records, key)
+    except AnchorProblem as problem:
+        return Check(False, len(records), len(files), str(problem))
+    return Check(
+        True,
+        len(records),
+        len(files),
+        seals=report.seals,
+        key_fingerprint=report.key_fingerprint,
+        notes=tuple(report.notes),
+    )
+
+
+CLOSED = frozenset({Status.COMPLETED, Status.CANCELLED, Status.NO_SHOW})
+
+
+async def seal_if_closed(app: App, appointment: Appointment) -> str | None:
+    """Seal what a closed appointment's chain gained after its last seal (a late webhook
+    from Jibri, say), so a bundle ends signed; nothing when open, sealed or keyless."""
+    signer = app.services.signer
+    if signer is None or appointment.status not in CLOSED:
+        return None
+    now = app.clock.now()
+    async with app.uow() as uow:
+        head = await uow.evidence.seal(
+            appointment_id=appointment.id,
+            reference=appointment.reference,
+            signer=signer,
+            at=now,
+            day=now.astimezone(app.settings.tz).date().isoformat(),
+        )
+        await uow.commit()
+    return head
 
 
 async def export_reference(app: App, reference: str, out: Path) -> dict[str, Any]:
+    from bot.evidence_anchor import anchors_for
     from storage.evidence_bundle import BundleError, export_bundle
 
     appointment = await find(app, reference)
+    await seal_if_closed(app, appointment)
     records = await load_records(app, appointment)
+    anchors = await anchors_for(app, appointment) if app.services.signer else None
     with tempfile.TemporaryDirectory(prefix="vt-export-") as folder:
         files: dict[str, Path | bytes] = {}
         for sha in referenced_files(records):
@@ -113,7 +159,12 @@ async def export_reference(app: App, reference: str, out: Path) -> dict[str, Any
             files[sha] = path
         try:
             return await asyncio.to_thread(
-                export_bundle, records, files, out, note_language=appointment.language
+                export_bundle,
+                records,
+                files,
+                out,
+                note_language=appointment.language,
+                anchors=anchors,
             )
         except BundleError as exc:
             raise OperationFailed(str(exc)) from exc
@@ -167,6 +218,16 @@ async def ingest_recording(app: App, directory: Path) -> Ingested:
             data=data,
             at=app.clock.now(),
         )
+        # The recording arrives after the session was sealed: seal the chain again.
+        if app.services.signer is not None:
+            now = app.clock.now()
+            await uow.evidence.seal(
+                appointment_id=current.id,
+                reference=current.reference,
+                signer=app.services.signer,
+                at=now,
+                day=now.astimezone(app.settings.tz).date().isoformat(),
+            )
         await uow.commit()
     return Ingested(appointment.reference, sha, size, already=False)
 

@@ -10,6 +10,7 @@ import signal
 from aiohttp import web
 
 from bot.app import App
+from bot.evidence_anchor import evidence_worker
 from bot.web import build_web
 
 log = logging.getLogger("videotramit.service")
@@ -24,18 +25,28 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     runner = web.AppRunner(build_web(app), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
+    worker: asyncio.Task[None] | None = None
     try:
         await site.start()
         for channel in app.channels.values():
             await channel.start()
         app.dispatcher.start()
+        if app.services.signer is None:
+            log.warning(
+                "no evidence key ([evidence] key_file): chains are left unsealed and"
+                " `evidence verify` will say so"
+            )
+        worker = asyncio.create_task(evidence_worker(app, stop))
         log.info(
             "videotramit is running",
             extra={"listen": app.settings.web.listen, "channels": sorted(app.channels)},
         )
         await stop.wait()
         log.info("stopping")
+        await worker
     finally:
+        if worker is not None and not worker.done():
+            worker.cancel()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         await app.close()

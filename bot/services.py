@@ -24,6 +24,7 @@ from jitsi.jibri import JibriBusy, JibriClient, JibriError, JibriLogin, JibriRef
 from jitsi.rooms import join_url, new_room_name
 from jitsi.tokens import JitsiAuth, Participant, TokenError, mint_token, session_window
 from storage.blobs import BlobStore, EncryptedFileBlobStore, Keyring, KeyringError
+from storage.evidence_keys import EvidenceKeyError, EvidenceSigner, Fingerprinter
 
 log = logging.getLogger("videotramit.services")
 
@@ -225,8 +226,30 @@ def _seal(settings: Settings) -> Path | None:
     return path
 
 
+def load_evidence_signer(settings: Settings) -> EvidenceSigner | None:
+    """The council's evidence key from the environment or [evidence] key_file (which must
+    not be inside data_dir: a copy of the data must not carry the key); None if unset."""
+    evidence = settings.evidence
+    text = evidence.signing_key.get_secret_value()
+    try:
+        if text.strip():
+            return EvidenceSigner.from_text(text)
+        if not evidence.key_file:
+            return None
+        path = Path(evidence.key_file).resolve()
+        if path.is_relative_to(settings.data_dir.resolve()):
+            raise ConfigError(
+                "evidence.key_file: must be outside data_dir (whoever copies the data must"
+                " not get the key with it)"
+            )
+        return EvidenceSigner.from_file(path)
+    except EvidenceKeyError as exc:
+        key = "evidence.signing_key" if text.strip() else "evidence.key_file"
+        raise ConfigError(f"{key}: {exc}") from exc
+
+
 def build_services(settings: Settings, storage: Storage) -> tuple[Services, LinkSigner]:
-    _, master = storage.keyring.current()
+    master_id, master = storage.keyring.current()
     links = LinkSigner(
         derive_link_key(master),
         settings.web.public_base_url,
@@ -243,5 +266,8 @@ def build_services(settings: Settings, storage: Storage) -> tuple[Services, Link
             settings.council.signing_passphrase.get_secret_value(),
         ),
         links=links,
+        # Fingerprints of personal values: HMAC under a key derived from the master key.
+        fingerprints=Fingerprinter(master_id, master),
+        signer=load_evidence_signer(settings),
     )
     return services, links

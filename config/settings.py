@@ -157,6 +157,18 @@ class StorageSettings(Section):
     link_minutes: int = Field(10, ge=1, le=120)
 
 
+class EvidenceSettings(Section):
+    """The council's evidence key (Ed25519) and an optional RFC 3161 time-stamp authority.
+    The key comes from the environment (VIDEOTRAMIT_EVIDENCE__SIGNING_KEY) or from
+    key_file, which must be outside data_dir; it is never stored in the database."""
+
+    signing_key: SecretStr = SecretStr("")
+    key_file: str = ""
+    tsa_url: str = ""
+    tsa_timeout_seconds: float = Field(10, gt=0, le=120)
+    tsa_certificate: str = ""
+
+
 class StaffSettings(Section):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,39}$")
     name: str = Field(min_length=1, max_length=120)
@@ -194,6 +206,7 @@ class Settings(BaseSettings):
     council: CouncilSettings = CouncilSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     storage: StorageSettings = StorageSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     staff: list[StaffSettings] = Field(default_factory=list)
 
     @field_validator("timezone")

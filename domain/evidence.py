@@ -66,6 +66,8 @@ class EventKind(StrEnum):
     RECORDING_INGESTED = "recording_ingested"
     SESSION_ENDED = "session_ended"
     NO_SHOW = "no_show"
+    AGREEMENT_WITHDRAWN = "agreement_withdrawn"
+    CHAIN_SEALED = "chain_sealed"
 
 
 def _check_json_safe(value: Any, where: str) -> None:
@@ -238,7 +240,8 @@ def verify_chain(records: Iterable[EvidenceRecord]) -> ChainCheck:
 
     Detects a modified record (``record N: hash mismatch``), a removed one
     (``record N missing``), two swapped (``records N and M out of order``), a wrong link
-    (``record N: prev_hash does not match record N-1``), and records of another appointment.
+    (``record N: prev_hash does not match record N-1``), records of another appointment,
+    and time going backwards (``record N: its time is before record N-1's``).
     An empty chain is ok (nothing was recorded).
     """
     items: Sequence[EvidenceRecord] = list(records)
@@ -265,8 +268,23 @@ def verify_chain(records: Iterable[EvidenceRecord]) -> ChainCheck:
             )
         if record_hash(rec) != rec.hash:
             return _broken(i, expected, f"record {expected}: hash mismatch", prev_hash)
+        if i and _instant(rec.at) < _instant(items[i - 1].at):
+            return _broken(
+                i,
+                expected,
+                f"record {expected}: its time is before record {expected - 1}'s",
+                prev_hash,
+            )
         prev_hash = rec.hash
     return ChainCheck(True, len(items), None, None, prev_hash)
+
+
+def _instant(at: str) -> datetime:
+    """The moment of a record's ``at``; an unreadable one sorts first (it is still hashed)."""
+    try:
+        return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 def at_is_valid(value: str) -> bool:

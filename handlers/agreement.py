@@ -14,12 +14,11 @@ from domain.model import Appointment
 from handlers import notify
 from handlers.casework import (
     assigned,
-    document_name,
+    fingerprint,
     record,
     runner,
-    runner_name,
     save_details,
-    shown_on_receipt,
+    summary_text,
 )
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import translate
@@ -27,40 +26,6 @@ from handlers.push import push_prompt
 
 FLOW = "agree"
 AUDIENCE = Audience.CITIZEN
-
-
-async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str:
-    procedure = ctx.office.catalog.get(appointment.procedure)
-    form = appointment.details.get("form", {})
-    identity = appointment.details.get("identity", {})
-    fields = (
-        "\n".join(
-            f"• {f.label.get(language)}: {shown_on_receipt(f, form[f.code], language)}"
-            for f in procedure.fields
-            if f.code in form
-        )
-        or "—"
-    )
-    received = await ctx.uow.documents.for_appointment(appointment.id)
-    docs = (
-        "\n".join(
-            f"• {document_name(ctx.office, appointment, d.requirement, language)} ({d.filename})"
-            for d in received
-        )
-        or "—"
-    )
-    return translate(
-        language,
-        "agreement.summary",
-        reference=appointment.reference,
-        procedure=procedure.name.get(language),
-        who=appointment.citizen_name,
-        id=identity.get("masked", "—"),
-        fields=fields,
-        documents=docs,
-        clerk=runner_name(ctx.office, appointment),
-        council=ctx.office.council.name,
-    )
 
 
 async def send_for_agreement(ctx: Ctx) -> None:
@@ -106,8 +71,13 @@ async def _send(ctx: Ctx, appointment: Appointment) -> None:
         "language": citizen.language,
     }
     await save_details(ctx, appointment, agreement=agreement)
+    # The stored text is named by its SHA-256 (it is a file of the bundle); the keyed
+    # fingerprint commits to it without letting anyone guess it from the records alone.
     await record(
-        ctx, appointment, EventKind.SUMMARY_SENT, {"sha256": digest, "language": citizen.language}
+        ctx,
+        appointment,
+        EventKind.SUMMARY_SENT,
+        {"sha256": digest, "text": fingerprint(ctx, text), "language": citizen.language},
     )
     ctx.say(ctx.t("agreement.sent"))
 

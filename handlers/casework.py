@@ -45,6 +45,68 @@ async def record(ctx: Ctx, appointment: Appointment, kind: str, data: dict[str, 
     )
 
 
+def local_day(ctx: Ctx) -> str:
+    """Today in the office's time zone: the day whose journal a seal made now goes into."""
+    return ctx.now.astimezone(ctx.office.tz).date().isoformat()
+
+
+async def seal_chain(ctx: Ctx, appointment: Appointment) -> str | None:
+    """Close the appointment's chain with a record signed with the council's key (the
+    head the citizen is given); None without a key or when it is already sealed."""
+    signer = ctx.services.signer if ctx.services is not None else None
+    if signer is None:
+        return None
+    return await ctx.uow.evidence.seal(
+        appointment_id=appointment.id,
+        reference=appointment.reference,
+        signer=signer,
+        at=ctx.now,
+        day=local_day(ctx),
+    )
+
+
+def fingerprint(ctx: Ctx, value: str) -> str:
+    """A keyed fingerprint of a personal value for the evidence (never a plain hash)."""
+    assert ctx.services is not None
+    return ctx.services.fingerprints.of(value)
+
+
+async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str:
+    """The summary the citizen is asked to agree to, from the appointment as it is now
+    (rendered again when the receipt is issued: it must be the very text agreed)."""
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    form = appointment.details.get("form", {})
+    identity = appointment.details.get("identity", {})
+    fields = (
+        "\n".join(
+            f"• {f.label.get(language)}: {shown_on_receipt(f, form[f.code], language)}"
+            for f in procedure.fields
+            if f.code in form
+        )
+        or "—"
+    )
+    received = await ctx.uow.documents.for_appointment(appointment.id)
+    docs = (
+        "\n".join(
+            f"• {document_name(ctx.office, appointment, d.requirement, language)} ({d.filename})"
+            for d in received
+        )
+        or "—"
+    )
+    return translate(
+        language,
+        "agreement.summary",
+        reference=appointment.reference,
+        procedure=procedure.name.get(language),
+        who=appointment.citizen_name,
+        id=identity.get("masked", "—"),
+        fields=fields,
+        documents=docs,
+        clerk=runner_name(ctx.office, appointment),
+        council=ctx.office.council.name,
+    )
+
+
 async def save_details(ctx: Ctx, appointment: Appointment, **changes: Any) -> Appointment:
     details = dict(appointment.details)
     details.update(changes)

@@ -10,6 +10,7 @@ from domain.appointments import Status
 from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
+from handlers.binding import withdraw_agreement
 from handlers.casework import document_name
 from handlers.context import Audience, Ctx, Step, Takes
 from handlers.ports import DocumentRejected
@@ -109,6 +110,8 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: s
     ctx.say(ctx.t("doc.received", document=name, reference=appointment.reference))
     for warning in accepted.warnings:
         ctx.say(ctx.t(f"doc.quality.{warning}"))
+    # A document that arrives after the summary was sent is not in what was agreed.
+    appointment = await withdraw_agreement(ctx, appointment, "documents")
     await notify.staff_of_document(ctx, appointment, stored, requirement, label)
     return True
 

@@ -159,6 +159,33 @@ class EvidenceRepo(Protocol):
         at: datetime,
     ) -> str: ...
     async def records(self, appointment_id: int, reference: str) -> list[EvidenceRecord]: ...
+    async def seal(
+        self,
+        *,
+        appointment_id: int,
+        reference: str,
+        signer: EvidenceSignerPort,
+        at: datetime,
+        day: str,
+    ) -> str | None: ...
+
+
+class EvidenceSignerPort(Protocol):
+    """The council's evidence key (its private half never leaves the signer)."""
+
+    @property
+    def fingerprint(self) -> str: ...
+    def sign(self, message: bytes) -> bytes: ...
+    def public_pem(self) -> str: ...
+
+
+class Fingerprints(Protocol):
+    """Keyed fingerprints of personal values (ID numbers, form fields, the text agreed):
+    ``of(value)`` -> ``"hmac-sha256:<key id>:<hex>"``. The same value gives the same
+    fingerprint, so the council (who holds the key) can prove a value; without the key
+    nobody can guess it back, even from a small space like the NIE numbers."""
+
+    def of(self, value: str) -> str: ...
 
 
 class UnitOfWork(Protocol):
@@ -310,3 +337,7 @@ class Services:
     recorder: RecorderPort
     receipts: ReceiptsPort
     links: LinksPort
+    fingerprints: Fingerprints
+    # None when no evidence key is configured (`chat`, tests of other parts): chains are
+    # then left unsealed and `evidence verify` says so.
+    signer: EvidenceSignerPort | None = None

@@ -3,11 +3,14 @@ gap-free per year, a CSV verification code, the PDF sent to the citizen in the c
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
 from domain.evidence import EventKind
+from domain.model import Appointment
 from domain.receipts import LANGUAGES, Language, Receipt, format_entry_number, new_csv_code
+from handlers.binding import withdraw_agreement
 from handlers.casework import (
     assigned,
     document_name,
@@ -15,6 +18,7 @@ from handlers.casework import (
     runner_name,
     save_details,
     shown_on_receipt,
+    summary_text,
 )
 from handlers.context import Ctx
 from handlers.i18n import catalog, official_time, translate
@@ -44,10 +48,23 @@ async def issue_receipt(ctx: Ctx) -> None:
         ctx.say(ctx.t("receipt_issue.already", entry=appointment.details["receipt"]))
     elif appointment.details.get("agreement", {}).get("status") != "agreed":
         ctx.say(ctx.t("receipt_issue.needs_agreement"))
+    elif not await still_what_was_agreed(ctx, appointment):
+        # Something changed without passing through the steps that withdraw (e.g. the
+        # database was edited): the receipt would certify what the citizen never saw.
+        await withdraw_agreement(ctx, appointment, "data")
+        ctx.say(ctx.t("receipt_issue.summary_changed"))
     else:
         entry = await _issue(ctx, appointment.id)
         ctx.say(ctx.t("receipt_issue.done", entry=entry))
     await ctx.go("session.panel")
+
+
+async def still_what_was_agreed(ctx: Ctx, appointment: Appointment) -> bool:
+    """Whether the summary rendered from the data as they are now is, byte for byte, the
+    text the citizen agreed to."""
+    agreement = appointment.details.get("agreement", {})
+    text = await summary_text(ctx, appointment, str(agreement.get("language", "")))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest() == agreement.get("sha256")
 
 
 async def _issue(ctx: Ctx, appointment_id: int) -> str:

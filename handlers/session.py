@@ -10,7 +10,7 @@ from domain.appointments import Status, can_open_session
 from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
-from handlers.casework import assigned, id_mismatch, record, save_details
+from handlers.casework import assigned, id_mismatch, record, save_details, seal_chain
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_time, translate
 from handlers.ports import MeetingsNotConfigured, RecordingUnavailable
@@ -141,7 +141,8 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
     if extra:
         docs += " · " + ctx.t("panel.other_documents", count=extra)
     form = details.get("form", {})
-    agreement = details.get("agreement", {}).get("status", "")
+    agreement_details = details.get("agreement", {})
+    agreement = agreement_details.get("status", "")
     recording = details.get("recording", {}).get("status", "")
     receipt = details.get("receipt", "")
     return ctx.t(
@@ -155,7 +156,10 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
         documents=docs,
         filled=len([f for f in procedure.fields if f.code in form]),
         fields=len(procedure.fields),
-        agreement=ctx.t(f"panel.agreement.{agreement or 'none'}"),
+        agreement=ctx.t(
+            f"panel.agreement.{agreement or 'none'}",
+            because=ctx.t(f"panel.changed.{agreement_details.get('because', 'data')}"),
+        ),
         receipt=receipt or "—",
     )
 
@@ -250,6 +254,7 @@ async def on_end(ctx: Ctx) -> None:
         else:
             await record(ctx, ended, "recording_stopped", {})
     await record(ctx, ended, EventKind.SESSION_ENDED, {})
+    head = await seal_chain(ctx, ended)
     citizen = await ctx.uow.users.get(ended.citizen_id)
     await notify.to_user(
         ctx.uow,
@@ -257,6 +262,12 @@ async def on_end(ctx: Ctx) -> None:
         translate(citizen.language, "session.ended_citizen", reference=ended.reference),
         dedupe_key=f"ended:{ended.reference}",
     )
+    if head is not None:
+        # The citizen keeps the signed head: any later rewrite of the chain loses it.
+        text = translate(
+            citizen.language, "session.head_citizen", reference=ended.reference, head=head
+        )
+        await notify.to_user(ctx.uow, citizen, text, dedupe_key=f"head:{ended.reference}")
     ctx.say(ctx.t("session.ended", reference=ended.reference))
     ctx.end()
     await ctx.go("staff.agenda")

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from domain.evidence import EventKind
 from domain.identity import IdKind, InvalidIdNumber, validate_id
 from domain.procedures import DEFAULT_MAX_LENGTH, validate_field
+from handlers.binding import withdraw_agreement
 from handlers.casework import (
     assigned,
     document_name,
+    fingerprint,
     id_mismatch,
     record,
     save_details,
@@ -58,9 +58,11 @@ async def on_id_number(ctx: Ctx) -> None:
         ctx.say(ctx.t(f"identity.error.{invalid.reason}"))
         await ask_id_number(ctx)
         return
-    # Only the masked number is kept, here and in the evidence.
+    # Only the masked number is kept, here and in the evidence, with a keyed fingerprint
+    # of the whole number (the council can prove which number it was; nobody else can).
     ctx.data["id_masked"] = number.masked
     ctx.data["id_kind"] = number.kind.value
+    ctx.data["id_fingerprint"] = fingerprint(ctx, number.number)
     await ask_face(ctx)
 
 
@@ -84,11 +86,17 @@ async def on_id_face(ctx: Ctx) -> None:
         "status": "verified" if verified else "mismatch",
         "kind": ctx.data.pop("id_kind"),
         "masked": ctx.data.pop("id_masked"),
+        "fingerprint": ctx.data.pop("id_fingerprint", ""),
         "at": ctx.now.isoformat(),
     }
+    before = dict(appointment.details.get("identity", {}))
+    before.pop("at", None)
+    if before != {k: v for k, v in identity.items() if k != "at"}:
+        appointment = await withdraw_agreement(ctx, appointment, "identity")
     await save_details(ctx, appointment, identity=identity)
     kind = EventKind.IDENTITY_VALIDATED if verified else "identity_rejected"
-    await record(ctx, appointment, kind, {k: identity[k] for k in ("kind", "masked")})
+    kept = ("kind", "masked", "fingerprint")
+    await record(ctx, appointment, kind, {k: identity[k] for k in kept})
     ctx.say(ctx.t("identity.verified" if verified else "identity.mismatch"))
     await to_panel(ctx)
 
@@ -311,13 +319,16 @@ async def on_field(ctx: Ctx) -> None:
             return
     if value is not None:
         form[field.code] = value
+    if form != appointment.details.get("form", {}):
+        appointment = await withdraw_agreement(ctx, appointment, "data")
     appointment = await save_details(ctx, appointment, form=form)
     differs = id_mismatch(ctx.office, appointment) if field.type == "id_number" else ""
     if differs:
         ctx.say(ctx.t("field.id_differs", form=differs))
-    # The evidence keeps a fingerprint of the value, not the personal data itself.
-    digest = hashlib.sha256(value.encode("utf-8")).hexdigest() if value is not None else None
-    await record(ctx, appointment, EventKind.DATA_FILLED, {"field": field.code, "sha256": digest})
+    # The evidence keeps a keyed fingerprint of the value, not the personal data itself
+    # (a plain hash of an ID number or a postcode is guessed back in seconds).
+    digest = fingerprint(ctx, value) if value is not None else None
+    await record(ctx, appointment, EventKind.DATA_FILLED, {"field": field.code, "hmac": digest})
     ctx.data.pop("field", None)
     await ask_field(ctx)
 

@@ -35,6 +35,8 @@ from domain.evidence import (
     record_to_dict,
     verify_chain,
 )
+from storage.bundle_note import readme
+from storage.bundle_seals import AnchorProblem, Anchors, anchor_entries, check_anchors
 
 __all__ = [
     "BUNDLE_FORMAT",
@@ -71,6 +73,12 @@ class BundleCheck:
     records: int = 0
     files: int = 0
     last_hash: str | None = None
+    key_fingerprint: str = ""
+    key_from_bundle: bool = True
+    seals: int = 0
+    timestamps: tuple[str, ...] = ()
+    proofs: int = 0
+    notes: tuple[str, ...] = ()
 
 
 # ---------------------------------------------------------------- export
@@ -144,6 +152,7 @@ def export_bundle(
     *,
     note_language: str = "en",
     created_at: datetime | None = None,
+    anchors: Anchors | None = None,
 ) -> dict[str, Any]:
     """Write the bundle for one appointment's chain and return its manifest.
 
@@ -203,6 +212,7 @@ def export_bundle(
                 )
 
             events = b"".join(canonical_json(record_to_dict(r)) + b"\n" for r in records)
+            sealed, seal_lines = anchor_entries(records, anchors) if anchors else ([], [])
             manifest: dict[str, Any] = {
                 "format": BUNDLE_FORMAT,
                 "version": BUNDLE_VERSION,
@@ -214,12 +224,14 @@ def export_bundle(
                 "hash_rule": "hash = sha256(prev_hash + canonical_json(record without hash)); "
                 "canonical_json = sorted keys, no spaces, UTF-8; first prev_hash = 64 zeros",
                 "files": file_entries,
+                "seals": seal_lines,
             }
             if created_at is not None:
                 manifest["created_at"] = created_at.isoformat()
             manifest_bytes = json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n"
-            readme = _readme(note_language, ref, len(records), last.hash).encode("utf-8")
-            for name, payload in ((MANIFEST, manifest_bytes), (EVENTS, events), (README, readme)):
+            note = readme(note_language, ref, len(records), last.hash, seal_lines)
+            small = [(MANIFEST, manifest_bytes), (EVENTS, events), (README, note.encode())]
+            for name, payload in [*small, *sealed]:
                 zf.writestr(_zinfo(name, when, stored=False), payload)
                 sums.append((hashlib.sha256(payload).hexdigest(), name))
             sums_text = "".join(f"{h}  {n}\n" for h, n in sorted(sums, key=lambda s: s[1]))
@@ -373,7 +385,13 @@ def _parse_sums(data: bytes) -> dict[str, str]:
     return sums
 
 
-def _verify(zip_path: Path, expected_last_hash: str | None) -> BundleCheck:
+def _verify(
+    zip_path: Path,
+    expected_last_hash: str | None,
+    public_key: bytes | None,
+    trusted_tsa: bytes | None,
+    head: str | None,
+) -> BundleCheck:
     try:
         zf = zipfile.ZipFile(zip_path)
     except (zipfile.BadZipFile, OSError) as exc:
@@ -440,6 +458,17 @@ def _verify(zip_path: Path, expected_last_hash: str | None) -> BundleCheck:
             if actual != expected:
                 raise _Problem(f"{name}: does not match {SUMS}")
 
+        if head is not None and head not in {r.hash for r in records}:
+            raise _Problem(f"the head you were given ({head[:16]}…) is not in this chain")
+
+        def read(name: str) -> bytes | None:
+            info = infos.get(name)
+            return None if info is None else _read_small(zf, info)
+
+        try:
+            anchors = check_anchors(records, read, public_key=public_key, trusted_tsa=trusted_tsa)
+        except AnchorProblem as exc:
+            raise _Problem(str(exc)) from exc
         return BundleCheck(
             ok=True,
             first_problem=None,
@@ -447,138 +476,36 @@ def _verify(zip_path: Path, expected_last_hash: str | None) -> BundleCheck:
             records=len(records),
             files=len(file_entries),
             last_hash=records[-1].hash,
+            key_fingerprint=anchors.key_fingerprint,
+            key_from_bundle=anchors.key_from_bundle,
+            seals=anchors.seals,
+            timestamps=tuple(anchors.timestamps),
+            proofs=anchors.proofs,
+            notes=tuple(anchors.notes),
         )
 
 
-def verify_bundle(zip_path: Path | str, *, expected_last_hash: str | None = None) -> BundleCheck:
-    """Re-check a bundle: the chain, every file's hash (streamed), the manifest, SHA256SUMS.
+def verify_bundle(
+    zip_path: Path | str,
+    *,
+    expected_last_hash: str | None = None,
+    public_key: bytes | None = None,
+    trusted_tsa: bytes | None = None,
+    head: str | None = None,
+) -> BundleCheck:
+    """Re-check a bundle: the chain, every file's hash (streamed), the manifest, SHA256SUMS,
+    then what an insider cannot recompute: every seal's signature with ``public_key`` (the
+    council's published key; without it, the key inside the bundle, which proves only that
+    the bundle is consistent), the time-stamps, and the inclusion proofs in the signed
+    daily roots. The chain must end with a seal.
 
     Returns ``BundleCheck(ok=False, first_problem=...)`` naming the first broken thing, e.g.
     ``record 7: hash mismatch``, ``file <sha>: content altered``, ``records 4 and 5 out of
-    order``. ``expected_last_hash`` (e.g. from the database or the receipt) also anchors the
-    chain's end, which catches a bundle rewritten from scratch.
+    order``, ``record 31: the council's signature does not verify``. ``expected_last_hash``
+    anchors the chain's end; ``head`` (the value the citizen was given) must be one of the
+    chain's records.
     """
     try:
-        return _verify(Path(zip_path), expected_last_hash)
+        return _verify(Path(zip_path), expected_last_hash, public_key, trusted_tsa, head)
     except _Problem as exc:
         return BundleCheck(ok=False, first_problem=str(exc))
-
-
-# ---------------------------------------------------------------- README
-
-
-def _readme(language: str, ref: str, count: int, last_hash: str) -> str:
-    text = _README.get(language) or _README["en"]
-    return text.format(ref=ref, count=count, last_hash=last_hash)
-
-
-_README: dict[str, str] = {
-    "en": """\
-EVIDENCE BUNDLE - appointment {ref}
-
-This file set is the evidence of a video-call appointment with the Citizen Service
-Office: {count} events, in order, from booking to the end of the session, and the files
-exchanged (documents, the application agreed, the receipt, the recording).
-
-It contains personal data. Keep it safe and share it only with whoever is entitled to it.
-
-WHAT IS INSIDE
-  manifest.json  summary: appointment, number of events, final fingerprint, file list
-  events.jsonl   the events, one per line
-  files/         the files, each named after its SHA-256 fingerprint
-  SHA256SUMS     the fingerprint of every other file in this bundle
-
-HOW TO CHECK IT
-1. Unzip the bundle and check the fingerprints (Linux or macOS terminal):
-       unzip bundle.zip -d bundle
-       cd bundle
-       sha256sum -c SHA256SUMS
-   Every line must end in "OK". (macOS: "shasum -a 256 -c SHA256SUMS".)
-2. Check the chain of events with the council's tool:
-       videotramit evidence verify bundle.zip
-   It says "intact", or names the first event or file that was changed, removed or
-   moved. Each event carries the fingerprint of the one before it, so no event can be
-   changed, removed or reordered without it showing.
-3. The fingerprint of the last event is:
-       {last_hash}
-   If the council gave you this value separately (for example with the receipt), compare
-   them: that also proves the bundle was not rebuilt from scratch.
-
-For programmers: hash = SHA-256 of (prev_hash + the event as JSON without "hash", keys
-sorted, no spaces, UTF-8); the first prev_hash is 64 zeros.
-""",
-    "es": """\
-PAQUETE DE EVIDENCIAS - cita {ref}
-
-Este conjunto de ficheros es la evidencia de una cita por videollamada con la Oficina de
-Atención Ciudadana: {count} eventos, en orden, desde la reserva hasta el final de la
-sesión, y los ficheros intercambiados (documentos, la solicitud aceptada, el justificante,
-la grabación).
-
-Contiene datos personales. Guárdelo de forma segura y compártalo solo con quien tenga
-derecho a verlo.
-
-QUÉ CONTIENE
-  manifest.json  resumen: cita, número de eventos, huella final, lista de ficheros
-  events.jsonl   los eventos, uno por línea
-  files/         los ficheros, cada uno con el nombre de su huella SHA-256
-  SHA256SUMS     la huella de cada uno de los demás ficheros del paquete
-
-CÓMO COMPROBARLO
-1. Descomprima el paquete y compruebe las huellas (terminal de Linux o macOS):
-       unzip bundle.zip -d bundle
-       cd bundle
-       sha256sum -c SHA256SUMS
-   Todas las líneas deben acabar en "OK" (la palabra puede salir traducida).
-   (macOS: "shasum -a 256 -c SHA256SUMS".)
-2. Compruebe la cadena de eventos con la herramienta del ayuntamiento:
-       videotramit evidence verify bundle.zip
-   Indica que está íntegro, o nombra el primer evento o fichero modificado, eliminado o
-   cambiado de orden. Cada evento lleva la huella del anterior, de modo que no se puede
-   modificar, eliminar ni reordenar ninguno sin que se note.
-3. La huella del último evento es:
-       {last_hash}
-   Si el ayuntamiento le dio este valor por otra vía (por ejemplo, con el justificante),
-   compárelos: así se demuestra también que el paquete no se ha rehecho desde cero.
-
-Para programadores: hash = SHA-256 de (prev_hash + el evento en JSON sin "hash", claves
-ordenadas, sin espacios, UTF-8); el primer prev_hash son 64 ceros.
-""",
-    "ca": """\
-PAQUET D'EVIDÈNCIES - cita {ref}
-
-Aquest conjunt de fitxers és l'evidència d'una cita per videotrucada amb l'Oficina
-d'Atenció Ciutadana: {count} esdeveniments, en ordre, des de la reserva fins al final de
-la sessió, i els fitxers intercanviats (documents, la sol·licitud acceptada, el
-justificant, l'enregistrament).
-
-Conté dades personals. Deseu-lo de manera segura i compartiu-lo només amb qui hi tingui
-dret.
-
-QUÈ CONTÉ
-  manifest.json  resum: cita, nombre d'esdeveniments, empremta final, llista de fitxers
-  events.jsonl   els esdeveniments, un per línia
-  files/         els fitxers, cadascun amb el nom de la seva empremta SHA-256
-  SHA256SUMS     l'empremta de cadascun dels altres fitxers del paquet
-
-COM COMPROVAR-LO
-1. Descomprimiu el paquet i comproveu les empremtes (terminal de Linux o macOS):
-       unzip bundle.zip -d bundle
-       cd bundle
-       sha256sum -c SHA256SUMS
-   Totes les línies han d'acabar en "OK" (la paraula pot sortir traduïda).
-   (macOS: "shasum -a 256 -c SHA256SUMS".)
-2. Comproveu la cadena d'esdeveniments amb l'eina de l'ajuntament:
-       videotramit evidence verify bundle.zip
-   Indica que és íntegre, o anomena el primer esdeveniment o fitxer modificat, eliminat o
-   canviat d'ordre. Cada esdeveniment porta l'empremta de l'anterior, de manera que no se'n
-   pot modificar, eliminar ni reordenar cap sense que es noti.
-3. L'empremta de l'últim esdeveniment és:
-       {last_hash}
-   Si l'ajuntament us va donar aquest valor per una altra via (per exemple, amb el
-   justificant), compareu-los: així també es demostra que el paquet no s'ha refet de zero.
-
-Per a programadors: hash = SHA-256 de (prev_hash + l'esdeveniment en JSON sense "hash",
-claus ordenades, sense espais, UTF-8); el primer prev_hash són 64 zeros.
-""",
-}

@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -160,6 +161,39 @@ class EvidenceRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class EvidenceSealRow(Base):
+    """A chain's signed head (its ``chain_sealed`` record), by the day it was made: the
+    leaves of that day's Merkle tree, and the time-stamp the authority gave it."""
+
+    __tablename__ = "evidence_seals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    day: Mapped[str] = mapped_column(String(10), index=True)  # local date, YYYY-MM-DD
+    sealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    timestamp: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    timestamp_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    timestamp_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class EvidenceJournalRow(Base):
+    """One signed daily root over the seals of that day; each entry names the previous one
+    (append-only: a day is journaled once)."""
+
+    __tablename__ = "evidence_journal"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer)
+    root: Mapped[str] = mapped_column(String(64))
+    prev: Mapped[str] = mapped_column(String(64))
+    at: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(String(128))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class DocumentRow(Base):

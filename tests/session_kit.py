@@ -44,6 +44,30 @@ async def full_session(
     app: App, clock: Clock, *, agree: bool = True, citizen_id: str = "joan"
 ) -> Appointment:
     """Book 'volant' at 9:00 on the test Monday and run the session to its end."""
+    citizen, anna = await up_to_the_summary(app, clock, citizen_id=citizen_id)
+    buttons = await pending_buttons(app, citizen_id)
+    await citizen.press_token(buttons["I agree" if agree else "I do not agree"])
+    if agree:
+        await run_dialog(anna, [("[Receipt]", ["issued"])])
+    await run_dialog(anna, [("[End]", []), ("[End the session]", ["has ended"])])
+    await app.dispatcher.drain()
+    return await appointment_of(app, citizen_id)
+
+
+async def appointment_of(app: App, citizen_id: str) -> Appointment:
+    async with app.uow() as uow:
+        user = await uow.users.get_or_create(
+            "memory", citizen_id, address=citizen_id, display_name="", language="en"
+        )
+        [appointment] = await uow.appointments.for_citizen(user.id, active_only=False)
+    return appointment
+
+
+async def up_to_the_summary(
+    app: App, clock: Clock, *, citizen_id: str = "joan"
+) -> tuple[MemoryPerson, MemoryPerson]:
+    """Book 'volant' at 9:00 and run the session until the summary is sent for agreement:
+    (the citizen, the clerk)."""
     citizen = person(app, citizen_id, name="Joan Pujol", language="en")
     await book(app, citizen)
     clock.advance(minutes=50)
@@ -81,15 +105,4 @@ async def full_session(
     await run_dialog(
         anna, [("[Back to the panel]", []), ("[Send for agreement]", ["Summary sent"])]
     )
-    buttons = await pending_buttons(app, citizen_id)
-    await citizen.press_token(buttons["I agree" if agree else "I do not agree"])
-    if agree:
-        await run_dialog(anna, [("[Receipt]", ["issued"])])
-    await run_dialog(anna, [("[End]", []), ("[End the session]", ["has ended"])])
-    await app.dispatcher.drain()
-    async with app.uow() as uow:
-        user = await uow.users.get_or_create(
-            "memory", citizen_id, address=citizen_id, display_name="", language="en"
-        )
-        [appointment] = await uow.appointments.for_citizen(user.id, active_only=False)
-    return appointment
+    return citizen, anna

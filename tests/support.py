@@ -22,6 +22,8 @@ MADRID = ZoneInfo("Europe/Madrid")
 MONDAY_8AM = datetime(2026, 11, 30, 8, 0, tzinfo=MADRID).astimezone(UTC)
 
 JITSI_SECRET = "test-secret-that-is-long-enough-for-hs256!"
+# The tests' council evidence key (Ed25519 seed, base64): test-only, like the secret above.
+EVIDENCE_KEY = "dGVzdC1vbmx5LWV2aWRlbmNlLWtleS0zMi1ieXRlcyE="
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,7 @@ def office_settings(database_url: str, data_dir: Path, **extra: Any) -> Settings
         schedule={"min_notice_hours": 1, "horizon_days": 14},
         jitsi={"base_url": "https://meet.test", "app_secret": JITSI_SECRET},
         web={"public_base_url": "https://oac.test"},
+        evidence={"signing_key": EVIDENCE_KEY},
     )
     overrides.update(extra)
     return load_settings(None, overrides=overrides)

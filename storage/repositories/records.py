@@ -9,10 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.evidence import EvidenceRecord, next_record
-from handlers.ports import Clock
+from domain.evidence import EventKind, EvidenceRecord, next_record
+from domain.seals import seal_record
+from handlers.ports import Clock, EvidenceSignerPort
 from storage.models import (
     EvidenceRow,
+    EvidenceSealRow,
     OutboxRow,
 )
 
@@ -98,6 +100,58 @@ class SqlEvidence:
             )
         )
         return record.hash
+
+    async def seal(
+        self,
+        *,
+        appointment_id: int,
+        reference: str,
+        signer: EvidenceSignerPort,
+        at: datetime,
+        day: str,
+    ) -> str | None:
+        """Close the chain as it stands: a ``chain_sealed`` record signing the head, and
+        its row among ``day``'s seals (the leaves of that day's Merkle tree). None when
+        there is nothing to seal (no record, or the chain already ends with a seal)."""
+        query = (
+            select(EvidenceRow)
+            .where(EvidenceRow.appointment_id == appointment_id)
+            .order_by(EvidenceRow.seq.desc())
+            .limit(1)
+        )
+        last = (await self._s.execute(query)).scalar_one_or_none()
+        if last is None or last.kind == EventKind.CHAIN_SEALED.value:
+            return None
+        record = seal_record(
+            to_record(last, reference), at=at, key=signer.fingerprint, sign=signer.sign
+        )
+        self._s.add(
+            EvidenceRow(
+                appointment_id=appointment_id,
+                seq=record.seq,
+                kind=record.kind,
+                at=record.at,
+                actor=record.actor,
+                data=record.data,
+                prev_hash=record.prev_hash,
+                hash=record.hash,
+            )
+        )
+        digest = record.hash
+        moment = datetime.fromisoformat(record.at.replace("Z", "+00:00"))
+        self._s.add(
+            EvidenceSealRow(
+                appointment_id=appointment_id,
+                seq=record.seq,
+                record_hash=digest,
+                day=day,
+                sealed_at=moment,
+                timestamp=None,
+                timestamp_attempts=0,
+                timestamp_error="",
+            )
+        )
+        return digest
 
     async def records(self, appointment_id: int, reference: str) -> list[EvidenceRecord]:
         query = (

@@ -52,10 +52,16 @@ async def test_demo_runs_end_to_end(tmp_path: Path, wall_clock: WallClock | None
         text = "".join(page.extract_text() for page in PdfReader(receipt).pages)
         assert "Justificant de registre d'entrada" in text
         [bundle] = list(tmp_path.glob("evidence-VT-*.zip"))
-        assert verify_bundle(bundle).ok
+        # Checked as a third party would: the zip and the council's public key, nothing else.
+        council = (tmp_path / "council-public-key.pem").read_bytes()
+        check = verify_bundle(bundle, public_key=council)
+        assert check.ok and check.seals == 2 and check.proofs == 2, check
+        forged = verify_bundle(tmp_path / "forged-copy.zip", public_key=council)
+        assert not forged.ok and "signature does not verify" in (forged.first_problem or "")
+        assert "DEMO ONLY" in transcript
         async with app.uow() as uow:
             staff_agenda = await uow.appointments.for_staff(
-                None, app.clock.now().replace(hour=0), app.clock.now().replace(hour=23)
+                None, app.clock.now() - timedelta(days=2), app.clock.now() + timedelta(days=1)
             )
         done = [a for a in staff_agenda if a.status.value == "completed"]
         assert len(done) == 1

@@ -158,6 +158,9 @@ def _expected(label: str, step: Step, flow: str, language: str, staff: bool) -> 
 
 
 LEAVES = ("typed cancel", "/cancel", "typed menu")
+# A document sent while the summary waits changes what would be agreed: the agreement is
+# withdrawn and the citizen leaves the question (issue 9); a new summary will come.
+WITHDRAWS = {("agree", "decide", "unasked file")}
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
@@ -183,7 +186,11 @@ async def test_every_step_answers_the_universal_inputs(
             expected = _expected(label, step, flow, language, who is world.clerk)
             assert expected in answer, f"{where}: expected {expected!r} in:\n{answer}"
             after = await _state(app, who)
-            if label in LEAVES and not step.hold:
+            if (flow, name, label) in WITHDRAWS:
+                withdrawn = _fixed_part(language, "agreement.withdrawn")
+                assert withdrawn in answer, f"{where}: expected {withdrawn!r} in:\n{answer}"
+                assert after.flow == "menu", f"{where}: {after}"
+            elif label in LEAVES and not step.hold:
                 assert after.flow == "menu" and _visible(after.data) == {}, f"{where}: {after}"
             else:
                 assert (after.flow, after.step) == (flow, name), f"{where}: moved to {after}"

@@ -23,6 +23,7 @@ from domain.evidence import (
     record_to_dict,
 )
 from storage.evidence_bundle import BundleError, export_bundle, verify_bundle
+from tests.evidence_kit import anchors, sealed
 
 FIXTURE_VIDEO = (
     Path(__file__).resolve().parents[1]
@@ -77,14 +78,14 @@ def evidence() -> tuple[list[EvidenceRecord], dict[str, Path | bytes]]:
             data=data,
         )
         records.append(prev)
-    return records, files
+    return sealed(records, T0 + timedelta(minutes=len(plan))), files
 
 
 @pytest.fixture
 def bundle(tmp_path: Path, evidence: tuple[list[EvidenceRecord], dict[str, Path | bytes]]) -> Path:
     records, files = evidence
     out = tmp_path / "out" / "bundle.zip"
-    export_bundle(records, files, out)
+    export_bundle(records, files, out, anchors=anchors())
     return out
 
 
@@ -109,7 +110,7 @@ def test_export_then_verify(bundle: Path, evidence: tuple[list[EvidenceRecord], 
     check = verify_bundle(bundle)
     assert check.ok, check.first_problem
     assert check.first_problem is None
-    assert (check.appointment_ref, check.records, check.files) == (REF, 12, 3)
+    assert (check.appointment_ref, check.records, check.files) == (REF, 13, 3)
     assert check.last_hash == records[-1].hash
     assert verify_bundle(bundle, expected_last_hash=records[-1].hash).ok
 
@@ -123,7 +124,7 @@ def test_export_then_verify(bundle: Path, evidence: tuple[list[EvidenceRecord], 
                 assert zf.getinfo(name).compress_type == zipfile.ZIP_STORED
     assert {"manifest.json", "events.jsonl", "SHA256SUMS", "README.txt"} <= names
     assert manifest["appointment"] == REF
-    assert manifest["record_count"] == 12
+    assert manifest["record_count"] == 13
     assert manifest["last_hash"] == records[-1].hash
     assert {f["sha256"] for f in manifest["files"]} == set(files)
     by_sha = {f["sha256"]: f for f in manifest["files"]}
@@ -134,7 +135,7 @@ def test_export_then_verify(bundle: Path, evidence: tuple[list[EvidenceRecord], 
     assert by_sha[sha(PDF)]["path"].endswith(".pdf")
     assert any(f["path"].endswith(".jpg") for f in manifest["files"])
     lines = events.splitlines()
-    assert len(lines) == 12
+    assert len(lines) == 13
     for line, rec in zip(lines, records, strict=True):
         assert line.encode() == canonical_json(record_to_dict(rec))
     assert "sha256sum -c SHA256SUMS" in readme
@@ -166,7 +167,8 @@ def test_sha256sum_checks_the_extracted_bundle(bundle: Path, tmp_path: Path) -> 
         timeout=60,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.count(": OK") == 3 + 3  # 3 files + manifest, events, README
+    # 3 files + manifest, events, README, the council's key, the seal's statement and signature
+    assert result.stdout.count(": OK") == 3 + 3 + 3
 
     video = next(folder.glob("files/*.mp4"))
     video.write_bytes(video.read_bytes()[:-1] + b"\x00")
@@ -255,7 +257,7 @@ def test_removed_last_record_detected_by_manifest(bundle: Path, tmp_path: Path) 
         return edit_lines(data, lambda lines: lines.pop())
 
     check = verify_bundle(rewrite(bundle, tmp_path / "t.zip", change))
-    assert check.first_problem == "manifest.json: 12 records listed, 11 found"
+    assert check.first_problem == "manifest.json: 13 records listed, 12 found"
 
 
 def test_removed_file_detected(bundle: Path, tmp_path: Path) -> None:
@@ -357,19 +359,22 @@ def test_large_file_streamed(tmp_path: Path, evidence: tuple[list[EvidenceRecord
             fh.write(bytes([i]) + block[1:])
     digest = hashlib.sha256(big.read_bytes()).hexdigest()
     out = tmp_path / "big.zip"
-    manifest = export_bundle(records, {digest: big}, out)
+    manifest = export_bundle(records, {digest: big}, out, anchors=anchors())
     assert manifest["files"][0]["size"] == 5 * 1024 * 1024
     assert manifest["files"][0]["path"] == f"files/{digest}.mp4"
     assert verify_bundle(out).ok
 
 
-@pytest.mark.parametrize(("lang", "word"), [("ca", "Comproveu"), ("es", "Compruebe")])
+@pytest.mark.parametrize(
+    ("lang", "word"),
+    [("ca", "Obteniu la clau"), ("es", "Obtenga la clave"), ("en", "Get the council")],
+)
 def test_readme_languages(
     tmp_path: Path, evidence: tuple[list[EvidenceRecord], dict], lang: str, word: str
 ) -> None:
     records, files = evidence
     out = tmp_path / f"{lang}.zip"
-    export_bundle(records, files, out, note_language=lang)
+    export_bundle(records, files, out, note_language=lang, anchors=anchors())
     with zipfile.ZipFile(out) as zf:
         assert word in zf.read("README.txt").decode()
     assert verify_bundle(out).ok
