@@ -94,7 +94,16 @@ def _parser() -> argparse.ArgumentParser:
     evidence_sub = evidence.add_subparsers(dest="action", required=True, metavar="ACTION")
     verify = evidence_sub.add_parser("verify", help="exit 0 if intact, else name what broke")
     verify.add_argument("target", help="appointment reference or BUNDLE.zip")
-<<<<<<< HEAD
+    verify.add_argument(
+        "--key",
+        type=Path,
+        metavar="PUBKEY.pem",
+        help="the council's published public key (PEM) to check seals with",
+    )
+    verify.add_argument("--head", help="the fingerprint the citizen was given: must be in it")
+    verify.add_argument(
+        "--tsa-cert", type=Path, metavar="CERT.pem", help="accept time-stamps only from this TSA"
+    )
     verify.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     export = evidence_sub.add_parser("export", help="write a bundle a third party can check")
     export.add_argument("reference")
@@ -102,25 +111,13 @@ def _parser() -> argparse.ArgumentParser:
         "--out", type=Path, required=True, metavar="FILE.zip", help="bundle to write"
     )
     export.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
-=======
-    verify.add_argument(
-        "--key", type=Path, help="the council's published public key (PEM) to check seals with"
-    )
-    verify.add_argument("--head", help="the fingerprint the citizen was given: must be in it")
-    verify.add_argument("--tsa-cert", type=Path, help="accept time-stamps only from this TSA")
-    verify.add_argument("--config")
-    export = evidence_sub.add_parser("export", help="write a bundle a third party can check")
-    export.add_argument("reference")
-    export.add_argument("--out", type=Path, required=True)
-    export.add_argument("--config")
     key = evidence_sub.add_parser("key", help="print the council's evidence public key")
     key.add_argument("--new", type=Path, metavar="FILE", help="create a new key in FILE first")
-    key.add_argument("--config")
+    key.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
     daily = evidence_sub.add_parser(
         "journal", help="time-stamp pending seals and sign the roots of the days ended"
     )
-    daily.add_argument("--config")
->>>>>>> evidence
+    daily.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     purge = sub.add_parser("purge", help="apply the retention policy")
     purge.add_argument(
@@ -420,7 +417,7 @@ async def _cmd_evidence_key(args: argparse.Namespace) -> int:
             signer.write(args.new)
         except FileExistsError as exc:
             raise Failure(f"{args.new} already exists; not overwritten") from exc
-        print(f"created {args.new}; set [evidence] key_file = \"{args.new}\"", file=sys.stderr)
+        print(f'created {args.new}; set [evidence] key_file = "{args.new}"', file=sys.stderr)
     else:
         found = load_evidence_signer(settings)
         if found is None:

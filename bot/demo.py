@@ -75,11 +75,6 @@ class Actor:
         self.log.bot(await self.p.press_nth(index))
 
 
-<<<<<<< HEAD
-def demo_settings(out_dir: Path, *, log_level: str = "WARNING") -> Settings:
-    """The demo council (config/demo.toml) with its data in `out_dir`; also what
-    `videotramit chat` runs on when no staff is configured."""
-=======
 DEMO_KEY = "demo-evidence-key.DEMO-ONLY.pem"
 DEMO_PUBLIC_KEY = "council-public-key.pem"
 FORGED = "forged-copy.zip"
@@ -95,8 +90,9 @@ def demo_evidence_key(out_dir: Path) -> EvidenceSigner:
     return signer
 
 
-def demo_settings(out_dir: Path, evidence_key: str = "") -> Settings:
->>>>>>> evidence
+def demo_settings(out_dir: Path, evidence_key: str = "", *, log_level: str = "WARNING") -> Settings:
+    """The demo council (config/demo.toml) with its data in `out_dir`; also what
+    `videotramit chat` runs on when no staff is configured."""
     overrides = tomllib.loads(embedded_text("demo.toml"))
     overrides.update(
         data_dir=str(out_dir),
