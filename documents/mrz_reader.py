@@ -101,6 +101,8 @@ class Tesseract:
             raise OcrUnavailable("the tesseract binary is not installed") from exc
         except subprocess.TimeoutExpired as exc:
             raise OcrUnavailable(f"tesseract took more than {self.timeout:.0f} s") from exc
+        except (OSError, subprocess.SubprocessError) as exc:  # cannot start, pipe broke...
+            raise OcrUnavailable(f"tesseract could not run: {exc}") from exc
         if done.returncode != 0:
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()
             raise OcrUnavailable(f"tesseract failed: {message[-1] if message else done.returncode}")

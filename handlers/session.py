@@ -13,6 +13,7 @@ from handlers import notify
 from handlers.casework import assigned, record, save_details
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_time, translate
+from handlers.identity_check import summary
 from handlers.ports import MeetingsNotConfigured, RecordingUnavailable
 
 FLOW = "session"
@@ -100,15 +101,19 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
         now=ctx.now,
     )
     identity = details.get("identity", {})
-    id_line = (
-        ctx.t(
+    mrz = details.get("mrz") or {}
+    if identity.get("status") == "verified":
+        id_line = ctx.t(
             "panel.identity_ok",
             kind=ctx.t(f"identity.kind.{identity['kind']}"),
             masked=identity["masked"],
         )
-        if identity.get("status") == "verified"
-        else ctx.t("panel.pending")
-    )
+        id_line += " · " + ctx.t(f"panel.identity_path.{identity.get('path', 'sight')}")
+    else:
+        id_line = ctx.t("panel.pending")
+    if mrz and identity.get("status") != "verified":
+        # What the identity photo's zone said, before the clerk validates.
+        id_line += " · " + ctx.t("panel.identity_read", summary=summary(ctx, mrz))
     received = {d.requirement for d in await ctx.uow.documents.for_appointment(appointment.id)}
     docs = (
         " · ".join(

@@ -249,7 +249,7 @@ def phone_photo(
         cy = y + turned.height * 0.78
         radius = turned.width * 0.14
         ImageDraw.Draw(spot).ellipse((cx - radius, cy - radius * 0.6, cx + radius,
-                                      cy + radius * 0.6), fill=120)
+                                      cy + radius * 0.6), fill=160)
         spot = spot.filter(ImageFilter.GaussianBlur(radius * 0.5))
         photo = ImageChops.add(photo, Image.merge("RGB", (spot, spot, spot)))
     if blur:
