@@ -22,7 +22,9 @@ import io
 import logging
 import math
 import os
+import signal
 import subprocess
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -95,18 +97,28 @@ class Tesseract:
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_THREAD_LIMIT": "1",
                "LC_ALL": "C"}
         try:
-            done = subprocess.run(command, input=png, capture_output=True, env=env,
-                                  timeout=self.timeout, check=False)
-        except FileNotFoundError as exc:
-            raise OcrUnavailable("the tesseract binary is not installed") from exc
-        except subprocess.TimeoutExpired as exc:
-            raise OcrUnavailable(f"tesseract took more than {self.timeout:.0f} s") from exc
-        except (OSError, subprocess.SubprocessError) as exc:  # cannot start, pipe broke...
+            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE, env=env)
+        except OSError as exc:  # not installed, not executable
+            raise OcrUnavailable(f"the tesseract binary cannot run: {exc}") from exc
+        # The timeout kills from a timer rather than through communicate(timeout=...),
+        # whose timed poll fails (EINVAL) under libfaketime, which some test runs use.
+        timer = threading.Timer(self.timeout, process.kill)
+        timer.start()
+        try:
+            stdout, stderr = process.communicate(png)
+        except OSError as exc:  # the pipe broke
+            process.kill()
+            process.wait()
             raise OcrUnavailable(f"tesseract could not run: {exc}") from exc
-        if done.returncode != 0:
-            message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            raise OcrUnavailable(f"tesseract failed: {message[-1] if message else done.returncode}")
-        return done.stdout.decode("utf-8", "replace")
+        finally:
+            timer.cancel()
+        if process.returncode == -signal.SIGKILL:
+            raise OcrUnavailable(f"tesseract took more than {self.timeout:g} s")
+        if process.returncode != 0:
+            lines = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise OcrUnavailable(f"tesseract failed: {lines[-1] if lines else process.returncode}")
+        return stdout.decode("utf-8", "replace")
 
 
 class OcrUnavailable(Exception):
@@ -450,11 +462,16 @@ def _diagnose(work: Image.Image, zone: _Zone, scale: float) -> Hint:
     half_h = (zone.spacing * scale + thickness) / 2
     region = np.asarray(work.crop((round(cx - half_w), round(cy - half_h),
                                    round(cx + half_w), round(cy + half_h))), dtype=np.float32)
-    if region.size and float((region >= 245).mean()) > 0.04:
+    if region.size and _burnt(region) > 0.04:
         return Hint.GLARE
     if region.size and _sharpness(region) < 0.05:
         return Hint.HOLD_STILL
     return Hint.RETAKE
+
+
+def _burnt(pixels: np.ndarray) -> float:
+    """Share of pixels a reflection has burnt out to (nearly) white."""
+    return float((pixels >= 240).mean())
 
 
 def _sharpness(region: np.ndarray) -> float:
@@ -534,6 +551,9 @@ def read_identity_photo(data: bytes, *, ocr: Tesseract | None = None,
     except OcrUnavailable as exc:
         log.warning("MRZ not read: %s", exc)
         return MrzPhoto(PhotoStatus.UNAVAILABLE)
+    # Print but no zone, and a patch burnt out to white: a reflection broke the lines.
+    if bars_seen >= 3 and 0.01 < _burnt(np.asarray(work)) < 0.15:
+        return MrzPhoto(PhotoStatus.NOT_FOUND, hint=Hint.GLARE)
     return MrzPhoto(PhotoStatus.NOT_FOUND, hint=Hint.WHOLE_CARD)
 
 

@@ -7,7 +7,7 @@ import io
 from datetime import date
 
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from documents.mrz_reader import Hint, MrzPhoto, PhotoStatus, Tesseract, read_identity_photo
 from domain.identity import IdKind, IdNumber
@@ -120,6 +120,23 @@ def test_a_card_cut_by_the_frame_asks_for_the_whole_card() -> None:
     result = _read(photo)
     assert result.status in (PhotoStatus.UNREADABLE, PhotoStatus.NOT_FOUND)
     assert result.hint is Hint.WHOLE_CARD
+
+
+def test_a_reflection_that_burns_out_the_zone_asks_to_avoid_glare() -> None:
+    card = card_back()
+    ImageDraw.Draw(card).ellipse((250, 380, 650, 560), fill=(255, 255, 255))
+    result = _read(phone_photo(card, angle=2, uneven=False))
+    assert result.reading is None and result.hint is Hint.GLARE
+
+
+def test_a_blurred_zone_asks_to_hold_still() -> None:
+    result = _read(phone_photo(card_back(), angle=2, blur=3.5))
+    assert result.status is PhotoStatus.UNREADABLE and result.hint is Hint.HOLD_STILL
+
+
+def test_a_card_far_away_asks_to_come_closer() -> None:
+    result = _read(phone_photo(card_back(), angle=2, card_width=260))
+    assert result.status is PhotoStatus.UNREADABLE and result.hint is Hint.CLOSER
 
 
 @pytest.mark.parametrize("data", [b"", b"not an image", b"\xff\xd8\xff\xe0broken"])
