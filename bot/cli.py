@@ -203,6 +203,8 @@ def _office_time(text: str) -> datetime:
 
 
 async def _cmd_chat(args: argparse.Namespace) -> int:
+    from babel.dates import format_datetime
+
     from bot.app import build_app
     from bot.channels.console import ConsoleChannel, ConsoleSession
     from bot.clock import OfficeTimeClock, SystemClock
@@ -225,7 +227,9 @@ async def _cmd_chat(args: argparse.Namespace) -> int:
             if now > wanted + timedelta(minutes=1)
             else ""
         )
-        out(f"(Office time: {now.astimezone(settings.tz):%A %d %B %Y, %H:%M}{late}.)")
+        # Babel, not strftime: the process locale must not change what the note says.
+        shown = format_datetime(now, "EEEE dd MMMM yyyy, HH:mm", tzinfo=settings.tz, locale="en")
+        out(f"(Office time: {shown}{late}.)")
     channel = ConsoleChannel(out)
     channel.me = external_id
     app = build_app(

@@ -24,6 +24,10 @@ class SystemClock:
 class ManualClock:
     """A clock that stands still until it is moved: the demo's script and the tests drive it."""
 
+    # Slots: assigning some other attribute (say `clock.current = …`) fails loudly
+    # instead of silently not moving the clock.
+    __slots__ = ("_current",)
+
     def __init__(self, start: datetime) -> None:
         self._current = _aware(start)
 

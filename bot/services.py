@@ -16,6 +16,7 @@ from domain.model import Appointment
 from handlers.ports import (
     AcceptedDocument,
     DocumentRejected,
+    IdentityPhoto,
     MeetingsNotConfigured,
     RecordingUnavailable,
     Services,
@@ -34,7 +35,9 @@ class StoredDocuments:
         self.blobs = blobs
         self._max_bytes = max_bytes
 
-    async def accept(self, data: bytes, filename: str) -> AcceptedDocument:
+    async def accept(
+        self, data: bytes, filename: str, *, read_identity: bool = False
+    ) -> AcceptedDocument:
         # Imaging and PDF libraries load on the first document, not at start (memory).
         from documents.intake import IntakeLimits, IntakeRejected, intake
 
@@ -43,6 +46,9 @@ class StoredDocuments:
             result = await asyncio.to_thread(intake, data, filename, limits=limits)
         except IntakeRejected as refused:
             raise DocumentRejected(refused.reason) from None
+        identity = None
+        if read_identity and result.kind == "image":
+            identity = await read_identity_photo(result.data)
         await self.blobs.put(result.data)
         return AcceptedDocument(
             sha256=result.sha256,
@@ -51,6 +57,7 @@ class StoredDocuments:
             size=len(result.data),
             pages=result.pages,
             warnings=result.warnings,
+            identity=identity,
         )
 
     async def read(self, sha256: str) -> bytes:
@@ -58,6 +65,20 @@ class StoredDocuments:
 
     async def store(self, data: bytes) -> str:
         return await self.blobs.put(data)
+
+
+async def read_identity_photo(data: bytes) -> IdentityPhoto:
+    """The zone of an identity photo, read beside intake (the same worker will sandbox
+    both, issue 10). Reads the normalised photo: upright, without metadata, and already
+    vetted by intake."""
+    from documents.mrz_reader import read_identity_photo as read
+
+    found = await asyncio.to_thread(read, data)
+    return IdentityPhoto(
+        status=found.status.value,
+        reading=found.reading,
+        hint=found.hint.value if found.hint else None,
+    )
 
 
 class JitsiMeetings:

@@ -16,6 +16,7 @@ Catalogue format (see config/procedures.toml)::
     code = "identitat"
     name = { ca = "...", es = "...", en = "..." }
     hint = { ca = "...", es = "...", en = "..." }  # optional
+    identity = true                         # optional: the photo's MRZ is read
 
     [[procedure.fields]]
     code = "adreca"
@@ -151,6 +152,8 @@ class DocumentRequirement:
     code: str
     name: LocalizedText
     hint: LocalizedText | None = None
+    # The applicant's identity document: the machine-readable zone of its photo is read.
+    identity: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,14 +372,19 @@ def _parse_procedure(data: Mapping[str, Any], where: str, languages: Sequence[st
     for i, raw in enumerate(_list(data.get("documents", []), f"{where}.documents")):
         dwhere = f"{where}.documents[{i}]"
         item = _table(raw, dwhere)
-        _check_keys(item, dwhere, {"code", "name", "hint"}, {"code", "name"})
+        _check_keys(item, dwhere, {"code", "name", "hint", "identity"}, {"code", "name"})
         dcode = _code(item["code"], f"{dwhere}.code")
         if dcode in doc_codes:
             raise CatalogError(f"{dwhere}.code: {dcode!r} appears twice")
         doc_codes.add(dcode)
         hint = _text(item["hint"], f"{dwhere}.hint", languages) if "hint" in item else None
+        identity = item.get("identity", False)
+        if not isinstance(identity, bool):
+            raise CatalogError(f"{dwhere}.identity: must be true or false")
         documents.append(
-            DocumentRequirement(dcode, _text(item["name"], f"{dwhere}.name", languages), hint)
+            DocumentRequirement(
+                dcode, _text(item["name"], f"{dwhere}.name", languages), hint, identity
+            )
         )
     fields: list[FormField] = []
     field_codes: set[str] = set()

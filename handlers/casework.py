@@ -108,7 +108,10 @@ async def summary_text(ctx: Ctx, appointment: Appointment, language: str) -> str
 
 
 async def save_details(ctx: Ctx, appointment: Appointment, **changes: Any) -> Appointment:
-    details = dict(appointment.details)
+    """Change some of the appointment's details. They are read again first, so that a
+    step holding an older copy of the appointment never undoes another step's change."""
+    current = await ctx.uow.appointments.get(appointment.id)
+    details = dict((current or appointment).details)
     details.update(changes)
     return await ctx.uow.appointments.update(appointment.id, details=details)
 

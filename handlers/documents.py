@@ -11,9 +11,10 @@ from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
 from handlers.binding import withdraw_agreement
-from handlers.casework import document_name
+from handlers.casework import document_name, save_details
 from handlers.context import Audience, Ctx, Step, Takes
-from handlers.ports import DocumentRejected
+from handlers.identity_check import identity_requirement, keep_reading, prefill_form
+from handlers.ports import DocumentRejected, IdentityPhoto
 
 FLOW = "upload"
 AUDIENCE = Audience.CITIZEN
@@ -71,8 +72,15 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: s
     `label`); False, with the reason said, when it is refused."""
     file = ctx.turn.file
     assert file is not None and ctx.services is not None
+    # The identity document's photo has its machine-readable zone read (also when the
+    # clerk asked for it outside the procedure's list).
+    identity = bool(ctx.data.get("identity")) or (
+        bool(requirement) and requirement == identity_requirement(ctx, appointment)
+    )
     try:
-        accepted = await ctx.services.documents.accept(file.data, file.name)
+        accepted = await ctx.services.documents.accept(
+            file.data, file.name, read_identity=identity
+        )
     except DocumentRejected as refused:
         ctx.say(ctx.t(f"doc.rejected.{refused.reason}"))
         return False
@@ -103,6 +111,7 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: s
             "pages": accepted.pages,
             "warnings": list(accepted.warnings),
             **({"label": label} if label else {}),
+            **({"mrz": accepted.identity.status} if accepted.identity else {}),
         },
         at=ctx.now,
     )
@@ -110,10 +119,31 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: s
     ctx.say(ctx.t("doc.received", document=name, reference=appointment.reference))
     for warning in accepted.warnings:
         ctx.say(ctx.t(f"doc.quality.{warning}"))
+    if accepted.identity is not None:
+        await _identity_read(ctx, appointment, stored.id, accepted.sha256, accepted.identity)
     # A document that arrives after the summary was sent is not in what was agreed.
     appointment = await withdraw_agreement(ctx, appointment, "documents")
     await notify.staff_of_document(ctx, appointment, stored, requirement, label)
     return True
+
+
+async def _identity_read(
+    ctx: Ctx, appointment: Appointment, document_id: int, sha256: str, photo: IdentityPhoto
+) -> None:
+    """Keep what the zone said for the clerk; fill the form's number; and when the photo
+    could not be read, tell the citizen what to change (the photo is kept anyway)."""
+    kept = await keep_reading(ctx, appointment, document_id, sha256, photo)
+    reading = photo.reading
+    if reading is not None:
+        differs = await prefill_form(ctx, appointment, reading)
+        if differs:
+            current = await ctx.uow.appointments.get(appointment.id)
+            assert current is not None
+            await save_details(ctx, current, mrz=kept | {"form_differs": differs})
+        if not reading.valid:
+            ctx.say(ctx.t("doc.mrz.retake"))
+    elif photo.hint:
+        ctx.say(ctx.t(f"doc.mrz.{photo.hint}"))
 
 
 STEPS = {"file": Step(enter=ask_upload, handle=on_upload, takes=Takes.FILE)}

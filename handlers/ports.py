@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from domain.appointments import Status
 from domain.evidence import EvidenceRecord
 from domain.model import Appointment, ConversationState, IssuedReceipt, StoredDocument, User
+from domain.mrz import MrzReading
 from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
 from domain.slots import Busy, SlotRules
@@ -275,6 +276,15 @@ class DocumentRejected(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityPhoto:
+    """What reading the machine-readable zone of an identity photo gave."""
+
+    status: str  # read | unreadable | front_side | not_found | unavailable
+    reading: MrzReading | None = None
+    hint: str | None = None  # glare | back_side | whole_card | hold_still | closer | retake
+
+
+@dataclass(frozen=True, slots=True)
 class AcceptedDocument:
     sha256: str
     filename: str
@@ -282,11 +292,15 @@ class AcceptedDocument:
     size: int
     pages: int
     warnings: tuple[str, ...]
+    identity: IdentityPhoto | None = None  # only when asked to read an identity photo
 
 
 class DocumentsPort(Protocol):
-    async def accept(self, data: bytes, filename: str) -> AcceptedDocument:
-        """Check, normalise and store a file encrypted; raise DocumentRejected."""
+    async def accept(
+        self, data: bytes, filename: str, *, read_identity: bool = False
+    ) -> AcceptedDocument:
+        """Check, normalise and store a file encrypted; raise DocumentRejected. With
+        `read_identity`, a photo's machine-readable zone is read too (a PDF's is not)."""
         ...
 
     async def read(self, sha256: str) -> bytes: ...

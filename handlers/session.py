@@ -13,6 +13,7 @@ from handlers import notify
 from handlers.casework import assigned, id_mismatch, record, save_details, seal_chain
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_time, translate
+from handlers.identity_check import summary
 from handlers.ports import MeetingsNotConfigured, RecordingUnavailable
 
 FLOW = "session"
@@ -117,16 +118,21 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
     procedure = ctx.office.catalog.get(appointment.procedure)
     details = appointment.details
     identity = details.get("identity", {})
+    mrz = details.get("mrz") or {}
     status = identity.get("status")
-    id_line = (
-        ctx.t(
+    if status in ("verified", "mismatch"):
+        id_line = ctx.t(
             f"panel.identity_{'ok' if status == 'verified' else 'failed'}",
             kind=ctx.t(f"identity.kind.{identity['kind']}"),
             masked=identity["masked"],
         )
-        if status in ("verified", "mismatch")
-        else ctx.t("panel.pending")
-    )
+        if status == "verified":
+            id_line += " · " + ctx.t(f"panel.identity_path.{identity.get('path', 'sight')}")
+    else:
+        id_line = ctx.t("panel.pending")
+    if mrz and status != "verified":
+        # What the identity photo's zone said, before the clerk validates.
+        id_line += " · " + ctx.t("panel.identity_read", summary=summary(ctx, mrz))
     differs = id_mismatch(ctx.office, appointment)
     if differs:
         id_line += "\n" + ctx.t("panel.id_differs", form=differs)

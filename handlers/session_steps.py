@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from domain.evidence import EventKind
 from domain.identity import IdKind, InvalidIdNumber, validate_id
+from domain.model import Appointment
 from domain.procedures import DEFAULT_MAX_LENGTH, validate_field
 from handlers.binding import withdraw_agreement
 from handlers.casework import (
@@ -17,6 +20,16 @@ from handlers.casework import (
 )
 from handlers.context import Audience, Ctx, Step, Takes
 from handlers.i18n import translate
+from handlers.identity_check import (
+    checks_ok,
+    expired,
+    identity_requirement,
+    matches,
+    summary,
+    today,
+    verdicts,
+    warnings,
+)
 from handlers.push import push_prompt
 
 FLOW = "session"  # these steps belong to the session's flow, beside the panel
@@ -30,16 +43,83 @@ async def to_panel(ctx: Ctx) -> None:
 
 
 # --- identity -------------------------------------------------------------------------
+#
+# When the citizen's identity photo has been read (handlers/identity_check.py), the step
+# starts with what its machine-readable zone said and what to look at; the clerk can use
+# the number read or type the one shown on camera (it is compared with the zone), and
+# always confirms the face. Without a readable zone the clerk validates by sight, as
+# before; the evidence says which path it was.
+
+
+def _mrz(appointment: Appointment) -> dict[str, Any]:
+    found = appointment.details.get("mrz")
+    return found if isinstance(found, dict) else {}
 
 
 async def ask_id_kind(ctx: Ctx) -> None:
-    options = [(kind.value, ctx.t(f"identity.kind.{kind.value}")) for kind in IdKind]
-    ctx.ask(ctx.t("identity.which"), options, flow=FLOW, step="id_kind", cancel=False)
+    appointment = await assigned(ctx)
+    if appointment is None:
+        await to_panel(ctx)
+        return
+    for key in ("id_kind", "id_masked", "id_fp", "id_matches", "id_source"):
+        ctx.data.pop(key, None)
+    mrz = _mrz(appointment)
+    lines = []
+    options = []
+    if mrz:
+        lines.append(ctx.t("identity.read", summary=summary(ctx, mrz)))
+        lines += [f"⚠ {w}" for w in warnings(ctx, mrz)]
+        if mrz.get("status") == "read" and mrz.get("id_kind") in {k.value for k in IdKind}:
+            options.append(("mrz", ctx.t("identity.use_read", masked=mrz["masked"])))
+    lines.append(ctx.t("identity.which"))
+    options += [(kind.value, ctx.t(f"identity.kind.{kind.value}")) for kind in IdKind]
+    if not mrz or mrz.get("status") != "read":
+        options.append(("photo", ctx.t("identity.ask_photo")))
+    ctx.ask("\n".join(lines), options, flow=FLOW, step="id_kind", cancel=False)
 
 
 async def on_id_kind(ctx: Ctx) -> None:
+    if ctx.choice == "photo":
+        await request_identity_photo(ctx)
+        return
+    if ctx.choice == "mrz":
+        appointment = await assigned(ctx)
+        mrz = _mrz(appointment) if appointment else {}
+        if mrz.get("status") != "read":
+            await ask_id_kind(ctx)
+            return
+        ctx.data.update(
+            id_kind=mrz["id_kind"],
+            id_masked=mrz["masked"],
+            id_fp=mrz.get("number_fp") or mrz.get("document_fp"),
+            id_matches=True,
+            id_source="mrz",
+        )
+        await ask_face(ctx)
+        return
     ctx.data["id_kind"] = ctx.choice
     await ask_id_number(ctx)
+
+
+async def request_identity_photo(ctx: Ctx) -> None:
+    """Ask the citizen for a photo of the document's side with the zone, at once."""
+    appointment = await assigned(ctx)
+    if appointment is None:
+        await to_panel(ctx)
+        return
+    citizen = await ctx.uow.users.get(appointment.citizen_id)
+    code = identity_requirement(ctx, appointment) or ""
+    await push_prompt(
+        ctx.uow,
+        citizen,
+        text=translate(citizen.language, "doc.please_send_identity"),
+        flow=UPLOAD_FLOW,
+        step=UPLOAD_STEP,
+        data={"id": appointment.id, "requirement": code, "identity": True},
+    )
+    await record(ctx, appointment, "document_requested", {"requirement": code or "identity"})
+    ctx.say(ctx.t("identity.photo_requested"))
+    await to_panel(ctx)
 
 
 async def ask_id_number(ctx: Ctx) -> None:
@@ -60,15 +140,26 @@ async def on_id_number(ctx: Ctx) -> None:
         return
     # Only the masked number is kept, here and in the evidence, with a keyed fingerprint
     # of the whole number (the council can prove which number it was; nobody else can).
+    keyed = fingerprint(ctx, number.number)
     ctx.data["id_masked"] = number.masked
     ctx.data["id_kind"] = number.kind.value
-    ctx.data["id_fingerprint"] = fingerprint(ctx, number.number)
+    ctx.data["id_fp"] = keyed
+    ctx.data["id_matches"] = matches(_mrz(appointment), keyed)
+    ctx.data["id_source"] = "typed"
     await ask_face(ctx)
 
 
 async def ask_face(ctx: Ctx) -> None:
+    lines = [ctx.t("identity.face", masked=ctx.data.get("id_masked", ""))]
+    appointment = await assigned(ctx)
+    mrz = _mrz(appointment) if appointment else {}
+    if mrz:
+        matched = ctx.data.get("id_matches")
+        lines = [
+            f"⚠ {w}" for w in warnings(ctx, mrz, matches_typed=matched)
+        ] + lines
     ctx.ask(
-        ctx.t("identity.face", masked=ctx.data.get("id_masked", "")),
+        "\n".join(lines),
         [("yes", ctx.t("identity.face_yes")), ("no", ctx.t("identity.face_no"))],
         flow=FLOW,
         step="id_face",
@@ -82,11 +173,19 @@ async def on_id_face(ctx: Ctx) -> None:
         await to_panel(ctx)
         return
     verified = ctx.choice == "yes"
+    mrz = _mrz(appointment)
+    matched = ctx.data.pop("id_matches", None)
+    # The zone backs the identity only when it was read, passed every check, is in date
+    # and holds the number validated; otherwise the clerk validated by sight alone.
+    by_zone = (
+        bool(mrz) and checks_ok(mrz) and not expired(mrz, today(ctx)) and matched is True
+    )
     identity = {
         "status": "verified" if verified else "mismatch",
         "kind": ctx.data.pop("id_kind"),
         "masked": ctx.data.pop("id_masked"),
-        "fingerprint": ctx.data.pop("id_fingerprint", ""),
+        "fingerprint": ctx.data.pop("id_fp", ""),
+        "path": "mrz" if by_zone else "sight",
         "at": ctx.now.isoformat(),
     }
     before = dict(appointment.details.get("identity", {}))
@@ -95,8 +194,10 @@ async def on_id_face(ctx: Ctx) -> None:
         appointment = await withdraw_agreement(ctx, appointment, "identity")
     await save_details(ctx, appointment, identity=identity)
     kind = EventKind.IDENTITY_VALIDATED if verified else "identity_rejected"
-    kept = ("kind", "masked", "fingerprint")
-    await record(ctx, appointment, kind, {k: identity[k] for k in kept})
+    data: dict[str, Any] = {k: identity[k] for k in ("kind", "masked", "fingerprint", "path")}
+    data["source"] = ctx.data.pop("id_source", "typed")
+    data["mrz"] = verdicts(ctx, mrz, matched) if mrz else None
+    await record(ctx, appointment, kind, data)
     ctx.say(ctx.t("identity.verified" if verified else "identity.mismatch"))
     await to_panel(ctx)
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What the test suite needs besides Python packages: the local PostgreSQL server
-# (127.0.0.1:5432, user postgres) and Debian's headless Chromium for the browser tests.
+# (127.0.0.1:5432, user postgres), Debian's headless Chromium for the browser tests, and
+# Tesseract with the OCR-B font for the identity-document (MRZ) tests.
 # Run by `make test`; harmless when both are already there.
 set -uo pipefail
 
@@ -40,6 +41,18 @@ install_fonts() {
     || echo "fonts-dejavu-core could not be installed; a receipt test will fail" >&2
 }
 
+install_ocr() {
+  # The MRZ reader runs Debian's tesseract binary (the MRZ model is vendored in
+  # documents/tessdata); the tests draw their fictional documents in OCR-B. Without
+  # them those tests fail, not skip.
+  command -v tesseract >/dev/null && [ -e /usr/share/fonts/opentype/ocr-b/OCRB.otf ] && return 0
+  [ "$(id -u)" = 0 ] || { echo "install Debian's tesseract-ocr and fonts-ocr-b for the MRZ tests" >&2; return 0; }
+  echo "Installing Debian's tesseract-ocr and fonts-ocr-b for the identity-document tests"
+  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q tesseract-ocr fonts-ocr-b) \
+    || echo "tesseract-ocr/fonts-ocr-b could not be installed; the MRZ tests will fail" >&2
+}
+
 start_postgres
 install_chromium
 install_fonts
+install_ocr

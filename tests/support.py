@@ -86,6 +86,8 @@ class Clock(ManualClock):
     """The demo's and the tests' shared ManualClock, starting on the test Monday at 08:00
     unless a test says otherwise (the tests' name for it, so they read as before)."""
 
+    __slots__ = ()
+
     def __init__(self, start: datetime = MONDAY_8AM) -> None:
         super().__init__(start)
 

@@ -40,6 +40,9 @@ async def test_demo_runs_end_to_end(tmp_path: Path, wall_clock: WallClock | None
             "Appointment VT-",  # English cancellation
             "queda marcada com a no presentada",  # no-show
             "upright (red band on top), no EXIF at all",  # the phone photo was normalised
+            # The ID card's zone is read and checked on the clerk's panel.
+            "foto llegida: DNI · ****5678Z · vàlid fins al 05/2031 · dígits de control ✔",
+            "zona del document comprovada ✔",
             "Justificant VT/",  # receipt issued
             "the page confirms entry VT/",  # the verification page knows the receipt
             "the PDF it serves is the one sent to Maria",
@@ -68,7 +71,8 @@ async def test_demo_runs_end_to_end(tmp_path: Path, wall_clock: WallClock | None
         async with app.uow() as uow:
             [photo] = await uow.documents.for_appointment(done[0].id)
         stored = Image.open(io.BytesIO(await app.services.documents.read(photo.sha256)))
-        assert stored.height > stored.width and not stored.getexif()
+        # The card was photographed sideways: stored upright (landscape), without EXIF.
+        assert stored.width > stored.height and not stored.getexif()
     finally:
         await app.close()
 

@@ -69,7 +69,7 @@ async def _world(app: App, clock: Clock, language: str) -> World:
         }
         await uow.appointments.update(booked.id, details=details, room="vt-flow-room")
         await uow.commit()
-    clock.current = MONDAY_9 + timedelta(minutes=5)
+    clock.set(MONDAY_9 + timedelta(minutes=5))
     procedure = app.office.catalog.get("padro_alta")
     sample = {
         "id": booked.id,

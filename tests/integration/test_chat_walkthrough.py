@@ -41,7 +41,7 @@ def test_a_citizen_and_a_clerk_in_two_terminals(tmp_path: Path) -> None:
         + ["Confirm"],
     )
     assert "this is the demo council, Ajuntament de Vilademo" in booked
-    assert "Office time: Wednesday 05 March 2031, 07:50" in booked
+    assert "Office time: Wednesday 05 March 2031, 07:50" in booked, booked
     assert "Which language" not in booked  # --language was the choice
     assert "Wednesday 5 March at 9:00" in booked and "Your appointment reference is VT-" in booked
     reference = booked.split("Your appointment reference is ")[1].split(".")[0]

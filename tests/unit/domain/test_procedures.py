@@ -345,3 +345,19 @@ def test_too_long_uses_the_field_limit_or_a_default() -> None:
     assert validate_field(field("text", max_length=5), "12345") == ("12345", None)
     assert validate_field(field("text"), "x" * 501) == (None, "too_long")
     assert validate_field(field("number", max_length=2), "100") == (None, "too_long")
+
+
+def test_the_identity_document_is_marked_in_every_procedure_that_asks_for_one() -> None:
+    catalog = parse_catalog(shipped_text())
+    for procedure in catalog.procedures():
+        marked = [d.code for d in procedure.documents if d.identity]
+        assert marked == ["identitat"], procedure.code
+
+
+def test_a_documents_identity_flag_must_be_a_boolean() -> None:
+    docs = f'[[procedure.documents]]\ncode = "id"\nname = {t("ID")}\n'
+    parsed = parse_catalog(entry(extra=docs + "identity = true\n"))
+    assert parsed.get("x").documents[0].identity is True
+    assert parse_catalog(entry(extra=docs)).get("x").documents[0].identity is False
+    with pytest.raises(CatalogError, match=r"documents\[0\]\.identity"):
+        parse_catalog(entry(extra=docs + 'identity = "yes"\n'))
