@@ -6,7 +6,6 @@ Real photos (synthesised fictional documents in OCR-B), the real Tesseract binar
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from typing import Any
 
 from bot.app import App
