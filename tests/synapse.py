@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -28,6 +29,20 @@ import yaml
 SERVER_NAME = "localhost"
 HIGH = {"per_second": 1000, "burst_count": 1000}
 UPLOAD_LIMIT_MB = 10
+
+
+def server_environment() -> dict[str, str]:
+    """The server runs on the real clock even when a test run fakes it (faketime)."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if key != "LD_PRELOAD" and not key.startswith(("FAKETIME", "DONT_FAKE"))
+    }
+
+
+def pause(seconds: float) -> None:
+    """Sleep without time.sleep (which faketime's absolute-time sleeps can break)."""
+    select.select([], [], [], seconds)
 
 
 def free_port() -> int:
@@ -121,6 +136,7 @@ class Synapse:
                 check=True,
                 capture_output=True,
                 timeout=60,
+                env=server_environment(),
             )
         generated = yaml.safe_load(self.config.read_text())
         self._secret = str(generated["registration_shared_secret"])
@@ -142,6 +158,7 @@ class Synapse:
                 str(self.folder / "test-overrides.yaml"),
             ],
             cwd=self.folder,
+            env=server_environment(),
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -155,7 +172,7 @@ class Synapse:
                         return
             except (urllib.error.URLError, OSError):
                 pass
-            time.sleep(0.1)
+            pause(0.1)
         raise TimeoutError(f"synapse did not become healthy: {self.tail()}")
 
     def tail(self, lines: int = 30) -> str:
@@ -170,11 +187,13 @@ class Synapse:
             return
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
+            deadline = time.monotonic() + timeout
+            while proc.poll() is None and time.monotonic() < deadline:
+                pause(0.05)
+            if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGKILL)
-                proc.wait(10)
+                while proc.poll() is None:
+                    pause(0.05)
         if self._log is not None:
             self._log.close()
             self._log = None

@@ -55,8 +55,10 @@ class MatrixBot:
         assert isinstance(channel, MatrixChannel)
         return channel
 
-    async def person(self, name: str = "", display_name: str = "") -> MatrixPerson:
-        account = self.synapse.register(unique(name or "citizen"))
+    async def person(
+        self, name: str = "", display_name: str = "", account: Account | None = None
+    ) -> MatrixPerson:
+        account = account or self.synapse.register(unique(name or "citizen"))
         person = MatrixPerson(
             self.synapse.url, account, self.folder / "people" / account.user_id, self.account.user_id
         )
@@ -115,6 +117,11 @@ class Talk:
 
     async def choose(self, label: str) -> list[Seen]:
         return await self.say(self.number_of(label))
+
+    async def wait_seen(self, words: str, timeout: float = 30.0) -> Seen:  # noqa: ASYNC109
+        """Until something the bot sent on its own (e.g. from the outbox) says ``words``."""
+        await self.person.wait_for(lambda: any(words in s.body for s in self.person.seen), timeout)
+        return next(s for s in reversed(self.person.seen) if words in s.body)
 
 
 def staff_entries(ids: dict[str, str]) -> list[dict[str, Any]]:

@@ -1,0 +1,97 @@
+"""A whole video session with the clerk on Matrix: the citizen on Matrix too (encrypted
+rooms; the receipt arrives as an encrypted file), or on Telegram."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from pathlib import Path
+
+from pypdf import PdfReader
+
+from tests.support import Clock, document_photo
+from tests.synapse import Synapse
+
+from .conftest import Talk, running_bot, unique
+
+
+async def book_on_matrix(maria: Talk) -> str:
+    await maria.opened(encrypted=True)
+    await maria.choose("Català")
+    await maria.choose("D'acord")
+    await maria.choose("Demanar cita")
+    await maria.choose("Volant")
+    await maria.choose("dl. 30")
+    await maria.choose("9:00")
+    await maria.say("No cal")
+    await maria.choose("Confirmar")
+    assert "Fet! La teva cita és la VT-" in maria.text, maria.text
+    return maria.text.split("La teva cita és la ")[1].split(".")[0]
+
+
+async def run_panel(anna: Talk, reference: str) -> None:
+    await anna.say("!today")
+    await anna.choose("9:00")
+    await anna.choose("Obrir la sessió")
+    assert f"Sessió {reference}" in anna.text and "#jwt=" in anna.text
+    await anna.choose("Identitat")
+    await anna.choose("DNI")
+    await anna.say("12345678Z")
+    await anna.choose("Sí, coincideix")
+    assert "Identitat validada" in anna.text
+
+
+async def fill_and_send(anna: Talk) -> None:
+    await anna.choose("Dades")
+    await anna.say("12345678Z")  # identity number field
+    # A field awaits a typed value, so its options are answered by their words only.
+    assert "• Individual" in anna.text and "1. Individual" not in anna.text
+    await anna.say("Individual")
+    await anna.say("No")
+    await anna.say("Per a l'escola")
+    assert "Tots els camps" in anna.text, anna.text
+    await anna.say("Tornar al tauler")
+    await anna.choose("Enviar per conformitat")
+
+
+async def test_session_with_both_on_matrix_in_encrypted_rooms(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    clock = Clock()
+    clerk = synapse.register(unique("anna"))
+    async with running_bot(
+        synapse, tmp_path, clock, dispatcher=True, staff={"anna": clerk.user_id}
+    ) as bot:
+        anna = Talk(bot, await bot.person(account=clerk, display_name="Anna"))
+        await anna.opened(encrypted=True)
+        maria = Talk(bot, await bot.person("maria", display_name="Maria"))
+        reference = await book_on_matrix(maria)
+        await anna.wait_seen(reference)  # the clerk is told of the booking (outbox)
+        clock.current = clock.current + timedelta(minutes=50)
+
+        await run_panel(anna, reference)
+        await maria.wait_seen("#jwt=")  # the citizen's link to the call
+        await anna.choose("Documents")
+        await anna.choose("Demanar DNI")
+        await maria.wait_seen("Ara necessito aquest document")
+        maria.person.unread()
+        await maria.send_file(document_photo(), "dni.jpg", "image/jpeg")
+        assert "Gràcies, ja l'he rebut" in maria.text, maria.text
+        await anna.wait_seen("s'ha rebut")
+
+        await fill_and_send(anna)
+        await maria.wait_seen("Hi estic d'acord")
+        await maria.choose("Hi estic d'acord")
+        assert "Hem registrat la teva conformitat" in maria.text
+
+        await anna.choose("Justificant")
+        await maria.person.wait_for(lambda: any(s.file for s in maria.person.seen))
+        [receipt] = [s for s in maria.person.seen if s.file]
+        assert receipt.msgtype == "m.file" and receipt.encrypted
+        assert "file" in receipt.content and "url" not in receipt.content  # encrypted attachment
+        assert receipt.file is not None
+        text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.file)).pages)
+        assert "Justificant de registre d'entrada" in text and reference in text
+        await anna.choose("Finalitzar")
+        await anna.choose("Finalitzar la sessió")
+        assert "ha finalitzat" in anna.text
