@@ -15,6 +15,7 @@ from nio import (
     AsyncClient,
     AsyncClientConfig,
     MatrixRoom,
+    MegolmEvent,
     RoomCreateResponse,
     RoomEncryptedFile,
     RoomEncryptedImage,
@@ -70,6 +71,8 @@ class MatrixPerson:
         self.read = 0
         self._task: asyncio.Task[None] | None = None
         self._synced = asyncio.Event()
+        self._undecrypted: list[tuple[MatrixRoom, MegolmEvent]] = []
+        self.client.add_event_callback(self._on_megolm, MegolmEvent)  # type: ignore[arg-type]
         self.client.add_event_callback(
             self._on_event,
             (RoomMessageNotice, RoomMessageFile, RoomMessageImage, RoomEncryptedFile,
@@ -87,7 +90,23 @@ class MatrixPerson:
         self.client.add_response_callback(self._on_sync)  # type: ignore[arg-type]
         self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
 
+    async def _on_megolm(self, room: MatrixRoom, event: MegolmEvent) -> None:
+        self._undecrypted.append((room, event))
+
     async def _on_sync(self, response: Any) -> None:
+        waiting = []
+        store = self.client.olm.inbound_group_store if self.client.olm else None
+        for room, event in self._undecrypted:  # its room key arrived after it
+            if store is None or not store.get(room.room_id, event.sender_key, event.session_id):
+                waiting.append((room, event))
+                continue
+            try:
+                decrypted = self.client.decrypt_event(event)
+            except Exception:
+                waiting.append((room, event))
+                continue
+            await self._on_event(room, decrypted)
+        self._undecrypted = waiting
         self._synced.set()
 
     async def synced(self, rounds: int = 2, timeout: float = 20.0) -> None:  # noqa: ASYNC109

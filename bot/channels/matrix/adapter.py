@@ -146,6 +146,7 @@ class MatrixChannel:
         self._latest_list: dict[str, tuple[str, ...]] = {}  # room -> tokens of its last list
         self._lists: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # event id -> tokens
         self._history_done = False  # the first sync without a stored token replays history
+        self._undecrypted: deque[tuple[str, MegolmEvent, float]] = deque()  # awaiting keys
         self.upload_limit: int | None = None
         self.device_id = ""
         self.synced = asyncio.Event()
@@ -335,10 +336,33 @@ class MatrixChannel:
                 pause = min(pause * 2, 5.0)
 
     async def _on_sync(self, response: SyncResponse) -> None:
+        self._retry_decryption()
         self._history_done = True
         self.syncs += 1
         self.synced.set()
         self.synced.clear()
+
+    def _retry_decryption(self) -> None:
+        """Messages whose room key came after them (keys travel separately, to-device):
+        decrypted and served once the key is there; forgotten after an hour."""
+        if not self._undecrypted:
+            return
+        client = self._live()
+        store = client.olm.inbound_group_store if client.olm is not None else None
+        now = time.monotonic()
+        waiting: deque[tuple[str, MegolmEvent, float]] = deque()
+        for room_id, event, since in self._undecrypted:
+            known = store is not None and store.get(room_id, event.sender_key, event.session_id)
+            if not known:
+                if now - since < 3600:
+                    waiting.append((room_id, event, since))
+                continue
+            try:
+                decrypted = client.decrypt_event(event)
+            except Exception:
+                continue
+            self._rooms.submit(room_id, Incoming("event", room_id, event.sender, decrypted))
+        self._undecrypted = waiting
 
     async def wait_synced(self, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         """Until one more sync went through (tests and benchmarks)."""
@@ -470,9 +494,10 @@ class MatrixChannel:
         event = item.event
         if room is None:
             return
-        if isinstance(event, MegolmEvent):
+        if isinstance(event, MegolmEvent):  # its key has not arrived (yet)
             self.counters["undecryptable"] += 1
-            log.info("matrix event not decryptable", extra={"session": event.session_id[:12]})
+            log.info("matrix event not decryptable yet", extra={"session": event.session_id[:12]})
+            self._undecrypted.append((room.room_id, event, time.monotonic()))
             with contextlib.suppress(Exception):
                 await client.request_room_key(event)
             return

@@ -92,7 +92,10 @@ class Talk:
 
     async def opened(self, *, encrypted: bool) -> list[Seen]:
         await self.person.open_dm(encrypted=encrypted)
-        await self.person.wait_for(lambda: any(s for s in self.person.seen), timeout=30)
+        # The greeting ends with a question (its options listed).
+        await self.person.wait_for(
+            lambda: any("\n1. " in s.body or "\n• " in s.body for s in self.person.seen), 30
+        )
         await self.settle(self.bot.channel.counters["events"])
         return self.last
 
@@ -122,6 +125,20 @@ class Talk:
         """Until something the bot sent on its own (e.g. from the outbox) says ``words``."""
         await self.person.wait_for(lambda: any(words in s.body for s in self.person.seen), timeout)
         return next(s for s in reversed(self.person.seen) if words in s.body)
+
+
+async def book(
+    talk: Talk, *, encrypted: bool, procedure: str = "Volant", time: str = "9:00"
+) -> str:
+    """Invite the bot, then Català -> D'acord -> Demanar cita -> procedure -> Monday ->
+    time -> No cal -> Confirmar, all by numbers; returns the booking reference."""
+    await talk.opened(encrypted=encrypted)
+    for label in ("Català", "D'acord", "Demanar cita", procedure, "dl. 30", time):
+        await talk.choose(label)
+    await talk.say("No cal")
+    await talk.choose("Confirmar")
+    assert "Fet! La teva cita és la VT-" in talk.text, talk.text
+    return talk.text.split("La teva cita és la ")[1].split(".")[0]
 
 
 def staff_entries(ids: dict[str, str]) -> list[dict[str, Any]]:

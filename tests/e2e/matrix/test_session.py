@@ -12,21 +12,7 @@ from pypdf import PdfReader
 from tests.support import Clock, document_photo
 from tests.synapse import Synapse
 
-from .conftest import Talk, running_bot, unique
-
-
-async def book_on_matrix(maria: Talk) -> str:
-    await maria.opened(encrypted=True)
-    await maria.choose("Català")
-    await maria.choose("D'acord")
-    await maria.choose("Demanar cita")
-    await maria.choose("Volant")
-    await maria.choose("dl. 30")
-    await maria.choose("9:00")
-    await maria.say("No cal")
-    await maria.choose("Confirmar")
-    assert "Fet! La teva cita és la VT-" in maria.text, maria.text
-    return maria.text.split("La teva cita és la ")[1].split(".")[0]
+from .conftest import Talk, book, running_bot, unique
 
 
 async def run_panel(anna: Talk, reference: str) -> None:
@@ -65,7 +51,7 @@ async def test_session_with_both_on_matrix_in_encrypted_rooms(
         anna = Talk(bot, await bot.person(account=clerk, display_name="Anna"))
         await anna.opened(encrypted=True)
         maria = Talk(bot, await bot.person("maria", display_name="Maria"))
-        reference = await book_on_matrix(maria)
+        reference = await book(maria, encrypted=True)
         await anna.wait_seen(reference)  # the clerk is told of the booking (outbox)
         clock.current = clock.current + timedelta(minutes=50)
 
