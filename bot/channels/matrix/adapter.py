@@ -612,6 +612,10 @@ class MatrixChannel:
             if room is None:
                 raise NotInRoom("not in the room")
             try:
+                if room.encrypted and client.olm is not None and client.should_query_keys:
+                    # Know every member's devices before the room key is shared: a device
+                    # learnt of later only gets the key from that message on.
+                    await client.keys_query()
                 self._trust(room)
                 answer = await client.room_send(
                     room_id, "m.room.message", content, tx_id=txn, ignore_unverified_devices=True
