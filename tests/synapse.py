@@ -243,7 +243,7 @@ class Synapse:
         )
         return Account(answer["user_id"], password, answer["access_token"], answer["device_id"])
 
-    def limit_messages(self, admin: Account, user_id: str, per_second: float, burst: int) -> None:
+    def limit_messages(self, admin: Account, user_id: str, per_second: int, burst: int) -> None:
         """Leave the server's real message rate limiter low for one user."""
         self._call(
             "POST",

@@ -31,6 +31,7 @@ from nio import (
     AsyncClientConfig,
     ContentRepositoryConfigResponse,
     DownloadError,
+    ErrorResponse,
     InviteMemberEvent,
     JoinedMembersResponse,
     JoinResponse,
@@ -161,6 +162,7 @@ class MatrixChannel:
             "refused_files": 0,
             "refused_invites": 0,
             "undecryptable": 0,
+            "rate_limited": 0,
         }
 
     # ------------------------------------------------------------------ lifecycle
@@ -290,6 +292,7 @@ class MatrixChannel:
         client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))  # type: ignore[arg-type]
         client.add_event_callback(self._on_member, RoomMemberEvent)  # type: ignore[arg-type]
         client.add_response_callback(self._on_sync, SyncResponse)  # type: ignore[arg-type]
+        client.add_response_callback(self._on_error, ErrorResponse)  # type: ignore[arg-type]
         try:
             await self._read_upload_limit()
         except Exception as exc:
@@ -334,6 +337,11 @@ class MatrixChannel:
                 log.warning("matrix sync interrupted", extra={"error": exc.__class__.__name__})
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 5.0)
+
+    async def _on_error(self, response: ErrorResponse) -> None:
+        if response.status_code == "M_LIMIT_EXCEEDED":  # nio waits retry_after_ms, then retries
+            self.counters["rate_limited"] += 1
+            log.info("matrix rate limited", extra={"retry_after_ms": response.retry_after_ms})
 
     async def _on_sync(self, response: SyncResponse) -> None:
         self._retry_decryption()
@@ -380,8 +388,7 @@ class MatrixChannel:
         if not self._invites.allow(event.sender):
             self.counters["refused_invites"] += 1
             log.info("matrix invite refused: too many from one inviter")
-            with contextlib.suppress(Exception):
-                await client.room_leave(room.room_id)
+            await self._leave(room.room_id)
             self._joining.discard(room.room_id)
             return
         self._rooms.submit(room.room_id, Incoming("invite", room.room_id, event.sender))
@@ -449,8 +456,7 @@ class MatrixChannel:
         count = len(members.members) if isinstance(members, JoinedMembersResponse) else 2
         if count > 2 or room.invited_count + count > 2:
             await self._group(room, item.sender)
-            with contextlib.suppress(Exception):
-                await client.room_leave(item.room_id)
+            await self._leave(item.room_id)
             return
         await self._handle(room, self._turn(room, item.sender, TurnKind.JOINED))
 
@@ -469,8 +475,17 @@ class MatrixChannel:
         if room is None:
             return
         await self._handle(room, self._turn(room, item.sender, TurnKind.GONE))
+        await self._leave(item.room_id)  # nobody left to talk to
+
+    async def _leave(self, room_id: str) -> None:
+        """Leave (or decline) a room and forget it, so nothing is sent there any more."""
+        client = self._live()
         with contextlib.suppress(Exception):
-            await client.room_leave(item.room_id)  # nobody left to talk to
+            await client.room_leave(room_id)
+            await client.room_forget(room_id)
+        client.rooms.pop(room_id, None)
+        self._latest_list.pop(room_id, None)
+        self._last.pop(room_id, None)
 
     def _turn(self, room: MatrixRoom, sender: str, kind: TurnKind, **values: Any) -> Turn:
         return Turn(

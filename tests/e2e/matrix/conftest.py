@@ -91,10 +91,14 @@ class Talk:
         return self.last
 
     async def opened(self, *, encrypted: bool) -> list[Seen]:
+        before = len(self.person.seen)
         await self.person.open_dm(encrypted=encrypted)
         # The greeting ends with a question (its options listed).
         await self.person.wait_for(
-            lambda: any("\n1. " in s.body or "\n• " in s.body for s in self.person.seen), 30
+            lambda: any(
+                "\n1. " in s.body or "\n• " in s.body for s in self.person.seen[before:]
+            ),
+            30,
         )
         await self.settle(self.bot.channel.counters["events"])
         return self.last
