@@ -57,10 +57,16 @@ class MatrixPerson:
     def __init__(self, homeserver: str, account: Account, store: Path, bot_id: str) -> None:
         store.mkdir(parents=True, exist_ok=True)
         config = AsyncClientConfig(
-            encryption_enabled=True, store_sync_tokens=True, max_limit_exceeded=0, request_timeout=20
+            encryption_enabled=True,
+            store_sync_tokens=True,
+            max_limit_exceeded=0,
+            request_timeout=20,
         )
         self.client = AsyncClient(
-            homeserver, account.user_id, device_id=account.device_id, store_path=str(store),
+            homeserver,
+            account.user_id,
+            device_id=account.device_id,
+            store_path=str(store),
             config=config,
         )
         self.client.restore_login(account.user_id, account.device_id, account.access_token)
@@ -75,8 +81,13 @@ class MatrixPerson:
         self.client.add_event_callback(self._on_megolm, MegolmEvent)  # type: ignore[arg-type]
         self.client.add_event_callback(
             self._on_event,
-            (RoomMessageNotice, RoomMessageFile, RoomMessageImage, RoomEncryptedFile,
-             RoomEncryptedImage),  # type: ignore[arg-type]
+            (
+                RoomMessageNotice,
+                RoomMessageFile,
+                RoomMessageImage,
+                RoomEncryptedFile,
+                RoomEncryptedImage,
+            ),  # type: ignore[arg-type]
         )
 
     @property
@@ -138,7 +149,9 @@ class MatrixPerson:
             encrypted=bool(getattr(event, "decrypted", False)),
             content=content,
         )
-        if isinstance(event, (RoomMessageFile, RoomMessageImage, RoomEncryptedFile, RoomEncryptedImage)):
+        if isinstance(
+            event, (RoomMessageFile, RoomMessageImage, RoomEncryptedFile, RoomEncryptedImage)
+        ):
             download = await self.client.download(mxc=event.url)
             data = bytes(getattr(download, "body", b""))
             if isinstance(event, (RoomEncryptedFile, RoomEncryptedImage)):

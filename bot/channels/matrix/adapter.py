@@ -262,8 +262,8 @@ class MatrixChannel:
             return client
         if not o.password:
             raise ConfigError(
-                "matrix.password: required when matrix.enabled is true and there is no "
-                "access token (set VIDEOTRAMIT_MATRIX__PASSWORD or VIDEOTRAMIT_MATRIX__ACCESS_TOKEN)"
+                "matrix.password: required when matrix.enabled is true and there is no access "
+                "token (set VIDEOTRAMIT_MATRIX__PASSWORD or VIDEOTRAMIT_MATRIX__ACCESS_TOKEN)"
             )
         client = AsyncClient(
             o.homeserver,
@@ -275,9 +275,8 @@ class MatrixChannel:
         answer = await client.login(o.password, device_name=o.device_name)
         if not isinstance(answer, LoginResponse):
             await client.close()
-            raise ConfigError(
-                f"matrix.password: the homeserver refused the login ({getattr(answer, 'status_code', '')})"
-            )
+            status = getattr(answer, "status_code", "")
+            raise ConfigError(f"matrix.password: the homeserver refused the login ({status})")
         self._save_session(answer.device_id, answer.access_token)
         return client
 
@@ -288,11 +287,11 @@ class MatrixChannel:
         self._client = client
         self.device_id = client.device_id or ""
         self._history_done = client.loaded_sync_token is not None
-        client.add_event_callback(self._on_invite, InviteMemberEvent)  # type: ignore[arg-type]
-        client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))  # type: ignore[arg-type]
-        client.add_event_callback(self._on_member, RoomMemberEvent)  # type: ignore[arg-type]
-        client.add_response_callback(self._on_sync, SyncResponse)  # type: ignore[arg-type]
-        client.add_response_callback(self._on_error, ErrorResponse)  # type: ignore[arg-type]
+        client.add_event_callback(self._on_invite, InviteMemberEvent)
+        client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))
+        client.add_event_callback(self._on_member, RoomMemberEvent)
+        client.add_response_callback(self._on_sync, SyncResponse)
+        client.add_response_callback(self._on_error, ErrorResponse)
         try:
             await self._read_upload_limit()
         except Exception as exc:

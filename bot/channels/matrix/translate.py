@@ -72,8 +72,9 @@ def file_ref(content: dict[str, Any]) -> FileRef | None:
     """An ``m.image`` or ``m.file`` (plain: ``url``; encrypted: ``file.url`` + keys)."""
     if content.get("msgtype") not in MEDIA_TYPES:
         return None
-    info = content.get("info") if isinstance(content.get("info"), dict) else {}
-    encrypted = content.get("file") if isinstance(content.get("file"), dict) else None
+    raw_info, raw_file = content.get("info"), content.get("file")
+    info: dict[str, Any] = raw_info if isinstance(raw_info, dict) else {}
+    encrypted: dict[str, Any] | None = raw_file if isinstance(raw_file, dict) else None
     url = encrypted.get("url") if encrypted else content.get("url")
     if not isinstance(url, str) or not url.startswith("mxc://"):
         return None

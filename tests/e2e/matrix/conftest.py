@@ -60,7 +60,10 @@ class MatrixBot:
     ) -> MatrixPerson:
         account = account or self.synapse.register(unique(name or "citizen"))
         person = MatrixPerson(
-            self.synapse.url, account, self.folder / "people" / account.user_id, self.account.user_id
+            self.synapse.url,
+            account,
+            self.folder / "people" / account.user_id,
+            self.account.user_id,
         )
         if display_name:
             await person.client.set_displayname(display_name)
@@ -95,9 +98,7 @@ class Talk:
         await self.person.open_dm(encrypted=encrypted)
         # The greeting ends with a question (its options listed).
         await self.person.wait_for(
-            lambda: any(
-                "\n1. " in s.body or "\n• " in s.body for s in self.person.seen[before:]
-            ),
+            lambda: any("\n1. " in s.body or "\n• " in s.body for s in self.person.seen[before:]),
             30,
         )
         await self.settle(self.bot.channel.counters["events"])
@@ -120,7 +121,9 @@ class Talk:
                 number, dot, rest = line.partition(". ")
                 if dot and number.isdigit() and rest.startswith(label):
                     return number
-        raise LookupError(f"no option {label!r} in {[s.body[-200:] for s in self.person.seen[-2:]]}")
+        raise LookupError(
+            f"no option {label!r} in {[s.body[-200:] for s in self.person.seen[-2:]]}"
+        )
 
     async def choose(self, label: str) -> list[Seen]:
         return await self.say(self.number_of(label))

@@ -15,7 +15,7 @@ from storage.models import UserRow
 from tests.support import Clock
 from tests.synapse import Synapse
 
-from .conftest import Talk, book, running_bot, unique
+from .conftest import Talk, running_bot, unique
 
 
 async def test_the_bot_restarts_keeps_its_device_and_still_decrypts(
@@ -30,7 +30,10 @@ async def test_the_bot_restarts_keeps_its_device_and_still_decrypts(
         assert "Abans de començar" in maria.text
         person = bot.people.pop()  # she stays; the bot goes
     saved = json.loads((tmp_path / "matrix" / "session.json").read_text())
-    assert saved["device_id"] == device and (tmp_path / "matrix" / "session.json").stat().st_mode & 0o077 == 0
+    assert (
+        saved["device_id"] == device
+        and (tmp_path / "matrix" / "session.json").stat().st_mode & 0o077 == 0
+    )
     async with running_bot(synapse, tmp_path, Clock(), account=account) as again:
         assert again.channel.device_id == device  # the session was restored, not a new login
         again.people.append(person)

@@ -81,3 +81,82 @@ async def test_session_with_both_on_matrix_in_encrypted_rooms(
         await anna.choose("Finalitzar")
         await anna.choose("Finalitzar la sessió")
         assert "ha finalitzat" in anna.text
+
+
+async def test_session_with_the_clerk_on_matrix_and_the_citizen_on_telegram(
+    synapse: Synapse, tmp_path: Path
+) -> None:
+    from bot.app import build_app
+    from bot.channels.telegram import Backoff, Limits
+    from bot.channels.telegram import build_channel as telegram_channel
+    from tests.e2e.telegram.conftest import RunningBot
+    from tests.fakes.telegram_api import RateLimits, TelegramEmulator
+
+    from .conftest import MatrixBot, matrix_settings, staff_entries
+
+    clock = Clock()
+    clerk = synapse.register(unique("anna"))
+    account = synapse.register(unique("oac"))
+    async with TelegramEmulator(limits=RateLimits.off()) as emu:
+        settings = matrix_settings(
+            synapse,
+            tmp_path,
+            account,
+            staff=staff_entries({"anna": clerk.user_id}),
+            telegram={"enabled": True, "token": emu.token, "base_url": emu.base_url},
+        )
+        app = build_app(settings, clock=clock)  # both channels, wired by bot/app.py
+        quick = Backoff(attempts=5, within=20.0, first=0.05, cap=0.5)
+        tg = telegram_channel(
+            settings,
+            app.engine,
+            limits=Limits.off(),
+            replies=quick,
+            proactive=quick,
+            poll_timeout=5,
+        )
+        app.channels["telegram"] = tg
+        await app.prepare_database()
+        bot = MatrixBot(synapse, app, account, tmp_path)
+        await bot.channel.start()
+        await tg.start()
+        app.dispatcher.start()
+        try:
+            await bot.channel.wait_synced()
+            telegram = RunningBot(emu, app, tg)
+            maria = telegram.person(emu.user(id=6911, first_name="Maria", language_code="ca"))
+            await maria.command("start")
+            for label in ("Català", "D'acord", "Demanar cita", "Volant", "dl. 30", "9:00"):
+                await maria.press(label)
+            await maria.press("No cal")
+            await maria.press("Confirmar")
+            reference = maria.text.split("La teva cita és la ")[1].split(".")[0]
+
+            anna = Talk(bot, await bot.person(account=clerk))
+            await anna.opened(encrypted=True)
+            clock.current = clock.current + timedelta(minutes=50)
+            await run_panel(anna, reference)
+            await emu.wait_for(lambda: any("#jwt=" in (m.text or "") for m in maria.user.inbox), 10)
+            await anna.choose("Documents")
+            await anna.choose("Demanar DNI")
+            await emu.wait_for(
+                lambda: any("Ara necessito" in (m.text or "") for m in maria.user.inbox), 10
+            )
+            await maria.send_photo(document_photo())
+            assert "Gràcies, ja l'he rebut" in maria.text, maria.text
+            await anna.wait_seen("s'ha rebut")
+            await fill_and_send(anna)
+            await emu.wait_for(
+                lambda: any("Hi estic d'acord" in m.button_texts for m in maria.user.inbox), 10
+            )
+            maria._new()
+            await maria.press("Hi estic d'acord")
+            await anna.choose("Justificant")
+            await emu.wait_for(lambda: any(m.document for m in maria.user.inbox), 10)
+            await anna.choose("Finalitzar")
+            await anna.choose("Finalitzar la sessió")
+            assert "ha finalitzat" in anna.text
+        finally:
+            for person in bot.people:
+                await person.stop()
+            await app.close()
