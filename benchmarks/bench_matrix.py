@@ -98,7 +98,7 @@ async def measure(person: MatrixPerson, text: str, count: int) -> list[float]:
         before = len(person.seen)
         started = time.perf_counter()
         await person.text(text)
-        await person.wait_for(lambda: len(person.seen) > before, timeout=30)
+        await person.wait_for(lambda n=before: len(person.seen) > n, timeout=30)
         times.append((time.perf_counter() - started) * 1000)
         await asyncio.sleep(0.3)  # the rest of the answer arrives; the bot is idle again
     return times
