@@ -189,6 +189,14 @@ class MatrixPerson:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
         return await self.send(content)
 
+    async def react(self, event_id: str, key: str) -> None:
+        answer = await self.client.room_send(
+            self.room_id,
+            "m.reaction",
+            {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id, "key": key}},
+        )
+        assert isinstance(answer, RoomSendResponse), answer
+
     async def upload(self, data: bytes, name: str, mimetype: str) -> str:
         room = self.client.rooms[self.room_id]
         encrypted = bool(room.encrypted)

@@ -135,6 +135,7 @@ class Synapse:
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
+                cwd=self.folder,
                 env=server_environment(),
             )
             deadline = time.monotonic() + 60

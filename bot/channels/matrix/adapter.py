@@ -38,6 +38,7 @@ from nio import (
     LoginResponse,
     MatrixRoom,
     MegolmEvent,
+    ReactionEvent,
     RoomMemberEvent,
     RoomMessage,
     RoomSendResponse,
@@ -51,7 +52,14 @@ from nio.exceptions import EncryptionError
 from bot.channels.base import Unreachable
 from bot.channels.kit import ChatQueues, Conversation, PanelMemory
 from bot.channels.matrix.render import Outgoing, file_content, notice, render, replacement
-from bot.channels.matrix.translate import CHANNEL, file_ref, is_edit, replied_to, turn_for
+from bot.channels.matrix.translate import (
+    CHANNEL,
+    file_ref,
+    is_edit,
+    reaction_number,
+    replied_to,
+    turn_for,
+)
 from config.settings import ConfigError
 from handlers.i18n import LANGUAGES, translate
 from handlers.messages import InFile, Reply, Turn, TurnKind
@@ -290,6 +298,7 @@ class MatrixChannel:
         client.add_event_callback(self._on_invite, InviteMemberEvent)
         client.add_event_callback(self._on_message, (RoomMessage, MegolmEvent))
         client.add_event_callback(self._on_member, RoomMemberEvent)
+        client.add_event_callback(self._on_reaction, ReactionEvent)
         client.add_response_callback(self._on_sync, SyncResponse)
         client.add_response_callback(self._on_error, ErrorResponse)
         try:
@@ -406,6 +415,17 @@ class MatrixChannel:
         self.counters["events"] += 1
         self._rooms.submit(room.room_id, Incoming("event", room.room_id, event.sender, event))
 
+    async def _on_reaction(self, room: MatrixRoom, event: ReactionEvent) -> None:
+        """A reaction with a number (1️⃣ …) on one of the bot's lists picks that option;
+        it is not a message, so a panel it answers stays the newest message (and is edited)."""
+        client = self._live()
+        if event.sender == client.user_id or not self._history_done:
+            return
+        if event.reacts_to not in self._lists:
+            return  # 👍 and the like, or on a message without options: nothing to do
+        self.counters["events"] += 1
+        self._rooms.submit(room.room_id, Incoming("reaction", room.room_id, event.sender, event))
+
     async def _on_member(self, room: MatrixRoom, event: RoomMemberEvent) -> None:
         client = self._live()
         if not self._history_done or event.state_key == client.user_id:
@@ -422,6 +442,8 @@ class MatrixChannel:
             await self._accept(item)
         elif item.kind == "left":
             await self._left(item)
+        elif item.kind == "reaction":
+            await self._reaction(item)
         else:
             await self._event(item)
 
@@ -536,6 +558,16 @@ class MatrixChannel:
         if turn.kind is TurnKind.FILE:
             turn = await self._fetch(turn, content)
         await self._handle(room, turn)
+
+    async def _reaction(self, item: Incoming) -> None:
+        room = self._live().rooms.get(item.room_id)
+        event = item.event
+        tokens = self._lists.get(event.reacts_to, ())
+        number = reaction_number(event.key)
+        if room is None or number is None or not 0 < number <= len(tokens):
+            return
+        choice = tokens[number - 1]
+        await self._handle(room, self._turn(room, item.sender, TurnKind.CHOICE, choice=choice))
 
     async def _fetch(self, turn: Turn, content: dict[str, Any]) -> Turn:
         """Download (authenticated media) and, for an encrypted attachment, decrypt and

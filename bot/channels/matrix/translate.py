@@ -134,3 +134,17 @@ def turn_for(
     if token is not None:
         return Turn(kind=TurnKind.CHOICE, choice=token, **base)
     return Turn(kind=TurnKind.TEXT, text=text, **base)
+
+
+KEYCAP = "\u20e3"  # "1" + VS16 + this = the keycap emoji 1️⃣
+TEN = "\U0001f51f"  # 🔟
+
+
+def reaction_number(key: str) -> int | None:
+    """The option a reaction picks: a keycap digit (1️⃣ … 9️⃣), 🔟, or a plain number."""
+    if key == TEN:
+        return 10
+    bare = key.replace("\ufe0f", "").replace(KEYCAP, "").strip()
+    if bare.isdigit() and 0 < int(bare) <= 99:
+        return int(bare)
+    return None

@@ -125,6 +125,16 @@ class Talk:
             f"no option {label!r} in {[s.body[-200:] for s in self.person.seen[-2:]]}"
         )
 
+    async def react(self, label: str) -> list[Seen]:
+        """React with the keycap number of ``label`` on the newest list that offers it."""
+        number = self.number_of(label)
+        target = next(
+            s for s in reversed(self.person.seen) if f"\n{number}. {label}" in f"\n{s.body}"
+        )
+        expected = self.bot.channel.counters["events"] + 1
+        await self.person.react(target.replaces or target.event_id, f"{number}\ufe0f\u20e3")
+        return await self.settle(expected)
+
     async def choose(self, label: str) -> list[Seen]:
         return await self.say(self.number_of(label))
 

@@ -57,6 +57,14 @@ async def test_session_with_both_on_matrix_in_encrypted_rooms(
 
         await run_panel(anna, reference)
         await maria.wait_seen("#jwt=")  # the citizen's link to the call
+        # A reaction on the panel (the newest message) redraws it in place (m.replace).
+        panel = next(s for s in reversed(anna.person.seen) if f"Sessió {reference}" in s.body)
+        [redrawn] = await anna.react("Actualitzar")
+        assert redrawn.replaces == (panel.replaces or panel.event_id), redrawn
+        assert f"Sessió {reference}" in redrawn.body and redrawn.encrypted
+        # After something else was said, the panel asked again is a new message at the end.
+        [*_, again] = await anna.say("hola")
+        assert again.replaces is None and f"Sessió {reference}" in again.body
         await anna.choose("Documents")
         await anna.choose("Demanar DNI")
         await maria.wait_seen("Ara necessito aquest document")

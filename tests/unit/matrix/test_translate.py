@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from bot.channels.matrix.translate import file_ref, picked, strip_reply_fallback, turn_for
+from bot.channels.matrix.translate import (
+    file_ref,
+    picked,
+    reaction_number,
+    strip_reply_fallback,
+    turn_for,
+)
 from handlers.messages import TurnKind
 
 
@@ -76,3 +82,9 @@ def test_files_plain_and_encrypted() -> None:
     assert ref is not None and ref.name == "contracte.pdf" and ref.encryption is not None
     assert ref.size is None and ref.declared_type == "application/pdf"
     assert file_ref({"msgtype": "m.file", "body": "x", "url": "https://evil"}) is None
+
+
+def test_reactions_with_numbers() -> None:
+    assert reaction_number("1\ufe0f\u20e3") == 1 and reaction_number("3\u20e3") == 3
+    assert reaction_number("\U0001f51f") == 10 and reaction_number("7") == 7
+    assert reaction_number("\U0001f44d") is None and reaction_number("0") is None
