@@ -627,6 +627,8 @@ class MatrixChannel:
         room = client.rooms.get(address)
         if room is None or not (set(room.users) - {client.user_id}):
             raise Unreachable("the bot shares no room with this person any more")
+        if room.member_count > 2:  # someone else joined their chat: nothing personal there
+            raise Unreachable("the private chat has become a group")
         try:
             await self._send(address, reply, self.options.proactive_attempts)
         except NotInRoom as exc:
