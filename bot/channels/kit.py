@@ -24,6 +24,13 @@ E = TypeVar("E")
 M = TypeVar("M")
 
 
+def turns_at_once(database_url: str) -> int:
+    """How many engine turns a channel lets run at the same time: SQLite has one writer,
+    so turns queue in the channel instead of fighting for its lock; PostgreSQL takes 16."""
+    scheme = database_url.split(":", 1)[0].split("+", 1)[0].lower()
+    return 1 if scheme == "sqlite" else 16
+
+
 class Conversation(Protocol):
     """The engine, as a channel sees it."""
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.kit import Conversation
+from bot.channels.kit import Conversation, turns_at_once
 from bot.channels.matrix.adapter import MatrixChannel, MatrixOptions
 from bot.channels.matrix.translate import CHANNEL
 from config.settings import ConfigError, Settings
-from storage.db import is_sqlite
 
 MiB = 1 << 20
 
@@ -41,8 +40,7 @@ def options_from(settings: Settings, **overrides: Any) -> MatrixOptions:
         "store_dir": settings.data_dir / "matrix",
         "default_language": settings.default_language,
         "download_limit": settings.storage.max_file_mb * MiB,
-        # SQLite has one writer: turns queue in the channel instead of fighting for the lock.
-        "max_concurrent_turns": 1 if is_sqlite(settings.database_url) else 16,
+        "max_concurrent_turns": turns_at_once(settings.database_url),
     }
     values.update(overrides)
     return MatrixOptions(**values)

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.kit import Conversation
+from bot.channels.kit import Conversation, turns_at_once
 from bot.channels.telegram.adapter import DOWNLOAD_LIMIT, TelegramChannel, TelegramOptions
 from bot.channels.telegram.limits import Backoff, Limits
 from bot.channels.telegram.translate import CHANNEL
 from bot.channels.telegram.webhook import SECRET_HEADER, WEBHOOK_PATH
 from config.settings import ConfigError, Settings
-from storage.db import is_sqlite
 
 
 def options_from(settings: Settings, **overrides: Any) -> TelegramOptions:
@@ -50,8 +49,7 @@ def options_from(settings: Settings, **overrides: Any) -> TelegramOptions:
         "languages": tuple(settings.languages),
         "default_language": settings.default_language,
         "staff_roles": staff_roles,
-        # SQLite has one writer: turns queue in the channel instead of fighting for the lock.
-        "max_concurrent_turns": 1 if is_sqlite(settings.database_url) else 16,
+        "max_concurrent_turns": turns_at_once(settings.database_url),
     }
     values.update(overrides)
     return TelegramOptions(**values)
