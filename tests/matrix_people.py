@@ -120,6 +120,10 @@ class MatrixPerson:
         self._undecrypted = waiting
         self._synced.set()
 
+    def decrypted_all(self) -> bool:
+        """No message from the bot is still waiting for its room key."""
+        return not any(event.sender == self.bot_id for _, event in self._undecrypted)
+
     async def synced(self, rounds: int = 2, timeout: float = 20.0) -> None:  # noqa: ASYNC109
         for _ in range(rounds):
             self._synced.clear()

@@ -90,6 +90,7 @@ class Talk:
         channel = self.bot.channel
         await self.person.wait_for(lambda: channel.counters["events"] >= events and channel.idle)
         await self.person.synced()
+        await self.person.wait_for(self.person.decrypted_all)  # room keys travel separately
         self.last = self.person.unread()
         return self.last
 
