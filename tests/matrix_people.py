@@ -24,6 +24,7 @@ from nio import (
     RoomMessageNotice,
     RoomPreset,
     RoomSendResponse,
+    SyncResponse,
     UploadResponse,
 )
 from nio.crypto.attachments import decrypt_attachment
@@ -98,7 +99,7 @@ class MatrixPerson:
         await self.client.sync(timeout=0, full_state=True)
         if self.client.should_upload_keys:
             await self.client.keys_upload()
-        self.client.add_response_callback(self._on_sync)  # type: ignore[arg-type]
+        self.client.add_response_callback(self._on_sync, SyncResponse)  # type: ignore[arg-type]
         self._task = asyncio.create_task(self.client.sync_forever(timeout=1000))
 
     async def _on_megolm(self, room: MatrixRoom, event: MegolmEvent) -> None:

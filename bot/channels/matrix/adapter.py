@@ -671,7 +671,7 @@ class MatrixChannel:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # connection errors after nio's own retries, ...
-                last = exc.__class__.__name__
+                last = f"{exc.__class__.__name__}: {str(exc)[:120]}"
             else:
                 if isinstance(answer, RoomSendResponse):
                     self.counters["sent"] += 1
@@ -683,6 +683,7 @@ class MatrixChannel:
             if attempt + 1 >= attempts or loop.time() + pause > deadline:
                 break
             self.counters["retries"] += 1
+            log.info("matrix send retried", extra={"error": last})
             await asyncio.sleep(pause)
             pause = min(pause * 2, 5.0)
         raise SendFailed(last or "not sent")
