@@ -115,7 +115,7 @@ async def send(person: VirtualUser, text: str) -> None:
 
 async def full_rate(emu: TelegramEmulator, app: App, first_id: int) -> tuple[float, int]:
     """The full bot: a fresh Telegram channel on the (already migrated) app."""
-    channel = build_channel(app.settings, app.engine, app.sessions, limits=Limits.off())
+    channel = build_channel(app.settings, app.engine, limits=Limits.off())
     app.channels["telegram"] = channel
     await channel.start()
     people = [emu.user(id=first_id + i, language_code="ca") for i in range(USERS)]

@@ -192,22 +192,18 @@ class App:
         await self.db_engine.dispose()
 
 
-# --- Telegram channel (issue 3) -------------------------------------------------------
-def add_telegram(
-    settings: Settings,
-    conversation: Engine,
-    sessions: async_sessionmaker[Any],
-    channels: dict[str, Channel],
+def add_chat_channels(
+    settings: Settings, conversation: Engine, channels: dict[str, Channel]
 ) -> None:
-    """Register the Telegram channel when `[telegram] enabled` (unless one was passed in)."""
-    if not settings.telegram.enabled or "telegram" in channels:
-        return
-    from bot.channels.telegram import build_channel
+    """Register the chat channels enabled in the settings (unless one was passed in)."""
+    if settings.telegram.enabled and "telegram" not in channels:
+        from bot.channels.telegram import build_channel as telegram
 
-    channels["telegram"] = build_channel(settings, conversation, sessions)
+        channels["telegram"] = telegram(settings, conversation)
+    if settings.matrix.enabled and "matrix" not in channels:
+        from bot.channels.matrix import build_channel as matrix
 
-
-# --- end Telegram channel ----------------------------------------------------------------
+        channels["matrix"] = matrix(settings, conversation)
 
 
 def build_app(
@@ -241,7 +237,7 @@ def build_app(
     conversation = Engine(
         uow=uow, office=office, clock=clock, registry=build_registry(), services=services
     )
-    add_telegram(settings, conversation, sessions, channel_map)  # issue 3
+    add_chat_channels(settings, conversation, channel_map)
     return App(
         settings=settings,
         office=office,

@@ -37,7 +37,14 @@ async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Re
         data = await files(attached["sha256"])
         file = OutFile(name=attached["name"], data=data, content_type=attached["type"])
     extra = {"subject": str(payload["subject"])} if payload.get("subject") else {}
-    return Reply(text=str(payload.get("text", "")), choices=choices, file=file, extra=extra)
+    language = str(payload.get("language", ""))
+    return Reply(
+        text=str(payload.get("text", "")),
+        choices=choices,
+        file=file,
+        extra=extra,
+        language=language,
+    )
 
 
 class Dispatcher:

@@ -278,6 +278,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
 
 
+# Secrets that must come from the environment, never from a configuration file.
+ENVIRONMENT_ONLY = (("matrix", "password"), ("matrix", "access_token"))
+
+
+def _refuse_secrets_in_files(data: dict[str, Any]) -> None:
+    for section, key in ENVIRONMENT_ONLY:
+        table = data.get(section)
+        if isinstance(table, dict) and table.get(key):
+            variable = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            raise ConfigError(
+                f"{section}.{key}: a secret, not allowed in a configuration file; "
+                f"set {variable} in the environment instead"
+            )
+
+
 def embedded_text(name: str) -> str:
     """Text of a file shipped in the `config` package (default.toml, procedures.toml...)."""
     return resources.files("config").joinpath(name).read_text(encoding="utf-8")
@@ -303,7 +318,9 @@ def load_settings(
     data = tomllib.loads(embedded_text("default.toml"))
     chosen = config_file or os.environ.get(ENV_PREFIX + "CONFIG")
     if chosen:
-        data = _deep_merge(data, _read_toml(Path(chosen)))
+        from_file = _read_toml(Path(chosen))
+        _refuse_secrets_in_files(from_file)
+        data = _deep_merge(data, from_file)
     if overrides:
         data = _deep_merge(data, overrides)
     try:

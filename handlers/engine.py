@@ -33,7 +33,11 @@ _CONTROL = re.compile(
 )
 # Registry entries the engine hands over to.
 MAIN_MENU = "menu"
+FIRST_CONTACT = "start"
 UNASKED_FILE = "upload.ahead"
+MiB = 1 << 20
+# What a channel learned about a person rather than something they wrote.
+REACHABILITY = (TurnKind.GONE, TurnKind.BACK)
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -124,6 +128,8 @@ class Engine:
             text="" if oversized else clean_text(turn.text),
             display_name=clean_text(turn.display_name, 120).strip(),
         )
+        if turn.kind is TurnKind.GROUP:
+            return [self._group_notice(turn)]
         async with self._lock(turn):
             try:
                 return await self._handle(turn, oversized)
@@ -144,6 +150,12 @@ class Engine:
                 display_name=turn.display_name,
                 language=language,
             )
+            if turn.kind in REACHABILITY or user.unreachable:
+                # Whoever writes (or unblocks the bot) can be reached; GONE says otherwise.
+                await uow.users.set_unreachable(user.id, turn.kind is TurnKind.GONE)
+                if turn.kind in REACHABILITY:
+                    await uow.commit()
+                    return []
             state = await uow.conversations.load(user.id)
             ctx = Ctx(
                 turn=turn,
@@ -181,9 +193,26 @@ class Engine:
 
     # --- routing ----------------------------------------------------------------------
 
+    def _group_notice(self, turn: Turn) -> Reply:
+        """Nothing from a group reaches a conversation, and nothing personal is said there:
+        only that the bot works in private chats, and how to find it."""
+        language = normalise_language(turn.language_hint, self._office.default_language)
+        if language not in self._office.languages:
+            language = self._office.default_language
+        return Reply(text=translate(language, "channel.private_only", link=turn.link))
+
     async def _route(self, ctx: Ctx, oversized: bool) -> None:
         turn = ctx.turn
         step = self._step(ctx)
+        if turn.kind is TurnKind.JOINED:
+            await self._joined(ctx)
+            return
+        if turn.kind is TurnKind.FILE_TOO_BIG:
+            ctx.say(ctx.t("error.file_too_big", max_mb=max(1, turn.size_limit // MiB)))
+            return
+        if turn.kind is TurnKind.FILE_LOST:
+            ctx.say(ctx.t("error.file_lost"))
+            return
         if turn.kind is TurnKind.COMMAND:
             await self.command(ctx, turn.command.lower())
             return
@@ -246,6 +275,19 @@ class Engine:
             return None
         return step
 
+    async def _joined(self, ctx: Ctx) -> None:
+        """A new private chat: a newcomer is greeted and asked their language; someone
+        known is greeted in theirs and shown where they are."""
+        if ctx.user.privacy_accepted_at is None and not ctx.user.is_staff:
+            await self.go(ctx, FIRST_CONTACT, {})
+            return
+        step = self._step(ctx)
+        if step is None:
+            await self.go(ctx, MAIN_MENU, {"greet": True})
+        else:
+            ctx.say(ctx.t("menu.greeting", council=ctx.office.council.name))
+            await step.enter(ctx)
+
     async def _reprompt(self, ctx: Ctx) -> None:
         step = self._step(ctx)
         if step is None:
@@ -303,12 +345,14 @@ class Engine:
                 replies.append(self._publish(ctx, item))
         if not replies:
             replies.append(Reply(text=ctx.t("error.not_understood")))
-        return replies
+        return [replace(reply, language=reply.language or ctx.lang) for reply in replies]
 
     def _publish(self, ctx: Ctx, prompt: Prompt) -> Reply:
+        step = self._step(ctx)
         return Reply(
             text=prompt.text,
             choices=choices.arm(ctx.state, prompt.options),
             columns=prompt.columns,
             panel=prompt.panel,
+            by_number=step is None or step.takes is Takes.CHOICE,
         )

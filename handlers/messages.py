@@ -11,10 +11,19 @@ from enum import StrEnum
 
 
 class TurnKind(StrEnum):
+    """What a person did. The first four come from what they wrote; the others are what a
+    channel learned about them, which the engine answers like any other input."""
+
     TEXT = "text"
     COMMAND = "command"
     CHOICE = "choice"
     FILE = "file"
+    FILE_TOO_BIG = "file_too_big"  # a file over `size_limit` bytes, refused unread
+    FILE_LOST = "file_lost"  # a file the channel could not fetch
+    JOINED = "joined"  # a new private chat with the bot (e.g. a Matrix invite accepted)
+    GONE = "gone"  # the person blocked the bot or left the chat: unreachable
+    BACK = "back"  # the person unblocked the bot: reachable again
+    GROUP = "group"  # something in a group chat: only a pointer to private chats is said
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +42,8 @@ class Turn:
     `channel` + `address` identify the private chat the reply goes to; `external_id` is the
     platform's user id. `text` carries the text or the command's arguments; `command` the
     command name without its prefix; `choice` the opaque token of a pressed button.
+    `size_limit` is the largest file the channel takes (FILE_TOO_BIG); `link` how to reach
+    the bot in private (GROUP).
     """
 
     channel: str
@@ -48,6 +59,8 @@ class Turn:
     # The person already chose `language_hint` (e.g. `chat --language en`), so it is not
     # asked again; otherwise it is only the client's setting, preselected.
     language_chosen: bool = False
+    size_limit: int = 0
+    link: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +83,10 @@ class Reply:
     """What the bot says. `choices` render as buttons or a numbered list.
 
     `panel` names a message that is updated in place (e.g. the staff session panel) where
-    the channel can edit messages; other channels just send it again.
+    the channel can edit messages; other channels just send it again. `by_number` says
+    whether typing an option's number picks it (false while a typed value is awaited, e.g.
+    an email address, so a number typed there stays a value). `language` is the
+    recipient's, for the few words a channel adds itself (e.g. that a file cannot be sent).
     """
 
     text: str
@@ -79,3 +95,5 @@ class Reply:
     panel: str = ""
     columns: int = 1
     extra: dict[str, str] = field(default_factory=dict)
+    by_number: bool = True
+    language: str = ""

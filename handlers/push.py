@@ -51,7 +51,11 @@ async def push_file(
     await uow.outbox.enqueue(
         channel=user.channel,
         address=user.address,
-        payload={"text": text, "file": {"sha256": sha256, "name": name, "type": content_type}},
+        payload={
+            "text": text,
+            "file": {"sha256": sha256, "name": name, "type": content_type},
+            "language": user.language,
+        },
         user_id=user.id,
         dedupe_key=dedupe_key,
     )

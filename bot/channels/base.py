@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+from aiohttp import web
 
 from handlers.messages import Reply
 
@@ -20,3 +22,10 @@ class Channel(Protocol):
         """Send a proactive message; return only once the platform acknowledged it.
         Raise Unreachable for permanent failures; anything else is retried later."""
         ...
+
+
+@runtime_checkable
+class ServesWeb(Protocol):
+    """A channel that needs routes on the service's web server (e.g. a webhook)."""
+
+    def web_routes(self) -> list[web.RouteDef]: ...

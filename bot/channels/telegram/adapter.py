@@ -15,12 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
+from aiohttp import web
 from telegram import (
     BotCommandScopeAllPrivateChats,
     BotCommandScopeChat,
@@ -31,6 +30,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Unreachable
+from bot.channels.kit import ChatQueues, Conversation, NoticeThrottle, PanelMemory
 from bot.channels.telegram import commands
 from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.limits import Backoff, Limits, Throttle, retrying
@@ -41,12 +41,11 @@ from bot.channels.telegram.translate import (
     GroupNotice,
     Ignored,
     Inbound,
-    Reachability,
     classify,
 )
+from bot.channels.telegram.webhook import webhook_route
 from config.settings import ConfigError
-from handlers.i18n import normalise_language, translate
-from handlers.messages import InFile, Reply, Turn
+from handlers.messages import InFile, Reply, Turn, TurnKind
 
 log = logging.getLogger("videotramit.telegram")
 
@@ -56,14 +55,8 @@ DOWNLOAD_LIMIT = 20 * MiB  # what the Bot API lets a bot download (getFile)
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 # A button press must be answered within seconds (the client shows a spinner until then).
 ANSWER_BACKOFF = Backoff(attempts=8, within=12.0, first=0.2, cap=2.0)
-
-
-class Conversation(Protocol):
-    async def handle(self, turn: Turn) -> list[Reply]: ...
-
-
-LanguageOf = Callable[[str], Awaitable[str | None]]
-MarkReachable = Callable[[str, bool], Awaitable[None]]
+# Turns of what a person wrote (the others are what the channel learned about them).
+WRITTEN = (TurnKind.TEXT, TurnKind.COMMAND, TurnKind.CHOICE, TurnKind.FILE)
 
 
 @dataclass(frozen=True)
@@ -102,32 +95,23 @@ class TelegramChannel:
         self,
         options: TelegramOptions,
         conversation: Conversation,
-        *,
-        language_of: LanguageOf | None = None,
-        mark_reachable: MarkReachable | None = None,
     ) -> None:
         if not options.token:
             raise ValueError("a Telegram bot token is required")
         self.options = options
         self._conversation = conversation
-        self._language_of = language_of
-        self._mark_reachable = mark_reachable
         self._app: Application[Any, Any, Any, Any, Any, Any] | None = None
         self._requests: tuple[AiohttpRequest, AiohttpRequest] | None = None
         self.bot_id = 0
         self.username = ""
         # per-chat work queues (order within a chat, concurrency across chats)
-        self._queues: dict[int, deque[Update]] = {}
-        self._workers: dict[int, asyncio.Task[None]] = {}
-        self._slots = asyncio.Semaphore(options.max_active_chats)
+        self._chats: ChatQueues[int, Update] = ChatQueues(
+            self._process, max_active=options.max_active_chats, on_error=self._failed
+        )
         self._turn_slots = asyncio.Semaphore(max(1, options.max_concurrent_turns))
-        self._pending = 0
-        self._idle_event = asyncio.Event()
-        self._idle_event.set()
         self.last_update_id = 0
-        self._panels: OrderedDict[tuple[int, str], int] = OrderedDict()  # -> message_id
-        self._panel_messages: set[tuple[int, int]] = set()  # (chat, message_id) of panels
-        self._group_told: dict[int, float] = {}
+        self._panels: PanelMemory[int, int] = PanelMemory()  # (chat, panel) -> message_id
+        self._group_notices: NoticeThrottle[int] = NoticeThrottle(options.group_notice_every)
         self.counters: dict[str, int] = {
             "updates": 0,
             "turns": 0,
@@ -148,12 +132,16 @@ class TelegramChannel:
         return self._app is not None and self._app.running
 
     def chat_idle(self, chat_id: int) -> bool:
-        return chat_id not in self._workers
+        return self._chats.chat_idle(chat_id)
 
     @property
     def idle(self) -> bool:
         """Nothing queued or being handled (tests and benchmarks wait for this)."""
-        return self._pending == 0
+        return self._chats.idle
+
+    def web_routes(self) -> list[web.RouteDef]:
+        """In webhook mode, Telegram POSTs updates to /telegram/webhook."""
+        return [webhook_route(self)] if self.options.mode == "webhook" else []
 
     def _build(self) -> Application[Any, Any, Any, Any, Any, Any]:
         o = self.options
@@ -242,26 +230,14 @@ class TelegramChannel:
             await self.wait_idle(self.options.stop_timeout)  # turns in flight finish
         finally:
             self._app = None
-            for task in list(self._workers.values()):
-                task.cancel()
-            for task in list(self._workers.values()):
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            self._workers.clear()
-            self._queues.clear()
-            self._pending = 0
-            self._idle_event.set()
+            await self._chats.close()
             with contextlib.suppress(Exception):
                 await app.shutdown()
             log.info("telegram channel stopped")
 
     async def wait_idle(self, timeout: float) -> bool:  # noqa: ASYNC109
         """Wait until nothing is queued or being handled; False if that took too long."""
-        try:
-            await asyncio.wait_for(self._idle_event.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await self._chats.wait_idle(timeout)
 
     def _live(self) -> Application[Any, Any, Any, Any, Any, Any]:
         if self._app is None:
@@ -312,39 +288,14 @@ class TelegramChannel:
         self.counters["updates"] += 1
         self.last_update_id = max(self.last_update_id, update.update_id)
         chat = update.effective_chat
-        key = chat.id if chat is not None else 0
-        self._pending += 1
-        self._idle_event.clear()
-        self._queues.setdefault(key, deque()).append(update)
-        if key not in self._workers:
-            self._workers[key] = asyncio.create_task(self._serve_chat(key))
+        self._chats.submit(chat.id if chat is not None else 0, update)
 
-    async def _serve_chat(self, key: int) -> None:
-        try:
-            while True:
-                queue = self._queues.get(key)
-                if not queue:
-                    return
-                update = queue.popleft()
-                try:
-                    async with self._slots:
-                        await self._process(update)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    self.counters["failed"] += 1
-                    log.error(
-                        "telegram update failed",
-                        extra={"update_id": update.update_id, "error": self._describe(exc)},
-                    )
-                finally:
-                    self._pending -= 1
-                    if self._pending == 0:
-                        self._idle_event.set()
-        finally:
-            if not self._queues.get(key):
-                self._queues.pop(key, None)
-            self._workers.pop(key, None)
+    def _failed(self, update: Update, exc: Exception) -> None:
+        self.counters["failed"] += 1
+        log.error(
+            "telegram update failed",
+            extra={"update_id": update.update_id, "error": self._describe(exc)},
+        )
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("telegram handler error", extra={"error": self._describe(context.error)})
@@ -371,10 +322,6 @@ class TelegramChannel:
                 await self._answer(event.callback_query_id)
             await self._group_notice(event)
             return
-        if isinstance(event, Reachability):
-            if self._mark_reachable is not None:
-                await self._mark_reachable(event.external_id, event.reachable)
-            return
         await self._inbound(event)
 
     async def _inbound(self, event: Inbound) -> None:
@@ -387,11 +334,9 @@ class TelegramChannel:
             if press.label is not None and press.message_id is not None:
                 await self._mark_chosen(chat_id, press.message_id, press.message_text, press.label)
         if event.file is not None:
-            fetched = await self._fetch(event)
-            if fetched is None:
-                return
-            turn = fetched
-        self.counters["turns"] += 1
+            turn = await self._fetch(event)
+        if turn.kind in WRITTEN:
+            self.counters["turns"] += 1
         async with self._turn_slots:
             replies = await self._conversation.handle(turn)
         for reply in replies:
@@ -423,7 +368,7 @@ class TelegramChannel:
     ) -> None:
         """Remove the pressed message's buttons (so they cannot be pressed twice) and show
         what was chosen. The session panel keeps its buttons: it is redrawn in place."""
-        if (chat_id, message_id) in self._panel_messages:
+        if self._panels.holds_panel(chat_id, message_id):
             return
         edited = chosen(text, label) if text else None
         if edited is not None:
@@ -449,36 +394,19 @@ class TelegramChannel:
         except TelegramError as exc:
             log.warning("pressed message not edited", extra={"error": self._describe(exc)})
 
-    async def _language(self, turn: Turn) -> str:
-        language = None
-        if self._language_of is not None:
-            with contextlib.suppress(Exception):
-                language = await self._language_of(turn.external_id)
-        if language not in self.options.languages:
-            language = normalise_language(turn.language_hint, self.options.default_language)
-        if language not in self.options.languages:
-            language = self.options.default_language
-        return language
-
-    async def _say(self, chat_id: int, turn: Turn, key: str, **values: Any) -> None:
-        text = translate(await self._language(turn), key, **values)
-        try:
-            await self._send(chat_id, Reply(text=text), self.options.replies)
-        except TelegramError as exc:
-            log.warning("telegram notice not delivered", extra={"error": self._describe(exc)})
-
-    async def _fetch(self, event: Inbound) -> Turn | None:
-        """Download a photo or document (after checking its size) into a FILE turn."""
+    async def _fetch(self, event: Inbound) -> Turn:
+        """Download a photo or document (after checking its size) into a FILE turn; what
+        went wrong becomes a FILE_TOO_BIG or FILE_LOST turn the engine answers."""
         ref = event.file
         assert ref is not None
         app = self._live()
         limit = self.options.download_limit
-        too_big = {"max_mb": limit // MiB}
+        too_big = replace(event.turn, kind=TurnKind.FILE_TOO_BIG, size_limit=limit)
+        lost = replace(event.turn, kind=TurnKind.FILE_LOST)
         if ref.size is not None and ref.size > limit:
             self.counters["refused_files"] += 1
             log.info("telegram file refused: too big", extra={"size": ref.size})
-            await self._say(event.chat_id, event.turn, "error.file_too_big", **too_big)
-            return None
+            return too_big
         try:
             tg_file = await retrying(
                 lambda: app.bot.get_file(ref.file_id), self.options.replies, self._note_retry
@@ -497,38 +425,28 @@ class TelegramChannel:
         except BadRequest as exc:
             if "too big" in str(exc).lower():
                 self.counters["refused_files"] += 1
-                await self._say(event.chat_id, event.turn, "error.file_too_big", **too_big)
-            else:
-                log.warning("telegram file not fetched", extra={"error": self._describe(exc)})
-                await self._say(event.chat_id, event.turn, "error.internal")
-            return None
+                return too_big
+            log.warning("telegram file not fetched", extra={"error": self._describe(exc)})
+            return lost
         except TelegramError as exc:
             log.warning("telegram file not fetched", extra={"error": self._describe(exc)})
-            await self._say(event.chat_id, event.turn, "error.internal")
-            return None
+            return lost
         if len(data) > limit:
             self.counters["refused_files"] += 1
-            await self._say(event.chat_id, event.turn, "error.file_too_big", **too_big)
-            return None
+            return too_big
         file = InFile(name=ref.name, data=bytes(data), declared_type=ref.declared_type)
         return replace(event.turn, file=file)
 
     async def _group_notice(self, event: GroupNotice) -> None:
-        """Once in a while, in a group: "I only work in private chats" and a link. Nothing
-        from a group ever reaches the engine, and nothing personal is ever sent there."""
-        now = time.monotonic()
-        told = self._group_told.get(event.chat_id)
-        if told is not None and now - told < self.options.group_notice_every:
+        """Once in a while, in a group: "I only work in private chats" and a link. The
+        engine words it without opening any conversation; nothing personal is sent there."""
+        if not self._group_notices.due(event.chat_id):
             return
-        self._group_told[event.chat_id] = now
-        language = normalise_language(event.language_hint, self.options.default_language)
-        if language not in self.options.languages:
-            language = self.options.default_language
-        text = translate(language, "telegram.private_only", link=f"https://t.me/{self.username}")
-        try:
-            await self._send(event.chat_id, Reply(text=text), self.options.proactive)
-        except TelegramError as exc:  # kicked, or the group is gone
-            log.info("group notice not delivered", extra={"error": exc.__class__.__name__})
+        for reply in await self._conversation.handle(event.turn):
+            try:
+                await self._send(event.chat_id, reply, self.options.proactive)
+            except TelegramError as exc:  # kicked, or the group is gone
+                log.info("group notice not delivered", extra={"error": exc.__class__.__name__})
 
     # ------------------------------------------------------------------ outgoing
 
@@ -562,7 +480,7 @@ class TelegramChannel:
             last = await self._send_retrying(chat_id, item, backoff)
             self.counters["sent"] += 1
         if reply.panel and last is not None:
-            self._remember_panel(chat_id, reply.panel, last)
+            self._panels.remember(chat_id, reply.panel, last)
 
     async def _raw(self, method: str, params: dict[str, Any]) -> Any:
         """A Bot API call whose answer is used as plain JSON: building PTB objects from
@@ -600,25 +518,11 @@ class TelegramChannel:
         result = await self._raw("sendMessage", params)
         return int(result["message_id"])
 
-    def _remember_panel(self, chat_id: int, panel: str, message_id: int) -> None:
-        key = (chat_id, panel)
-        self._forget_panel(chat_id, panel)
-        self._panels[key] = message_id
-        self._panel_messages.add((chat_id, message_id))
-        while len(self._panels) > 10_000:
-            (old_chat, _), old_id = self._panels.popitem(last=False)
-            self._panel_messages.discard((old_chat, old_id))
-
-    def _forget_panel(self, chat_id: int, panel: str) -> None:
-        old = self._panels.pop((chat_id, panel), None)
-        if old is not None:
-            self._panel_messages.discard((chat_id, old))
-
     async def _edit_panel(
         self, chat_id: int, panel: str, outgoing: list[Outgoing], backoff: Backoff
     ) -> bool:
         """Redraw the panel in its previous message. False: send a new message instead."""
-        message_id = self._panels.get((chat_id, panel))
+        message_id = self._panels.get(chat_id, panel)
         if message_id is None or len(outgoing) != 1 or outgoing[0].file is not None:
             return False
         item = outgoing[0]
@@ -637,18 +541,16 @@ class TelegramChannel:
             if "not modified" in str(exc).lower():
                 return True
             # Too old, deleted, not editable: a fresh panel at the bottom of the chat.
-            self._forget_panel(chat_id, panel)
+            self._panels.forget(chat_id, panel)
             return False
         self.counters["sent"] += 1
-        self._remember_panel(chat_id, panel, message_id)
+        self._panels.remember(chat_id, panel, message_id)
         return True
 
 
 __all__ = [
     "DOWNLOAD_LIMIT",
     "Conversation",
-    "LanguageOf",
-    "MarkReachable",
     "TelegramChannel",
     "TelegramOptions",
 ]

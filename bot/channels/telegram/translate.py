@@ -55,10 +55,10 @@ class Inbound:
 
 @dataclass(frozen=True, slots=True)
 class GroupNotice:
-    """Say in a group that the bot only works in private chats."""
+    """Say in a group that the bot only works in private chats (the engine words it)."""
 
     chat_id: int
-    language_hint: str
+    turn: Turn  # a GROUP turn: the group's address, the language hint, the bot's link
     callback_query_id: str | None = None  # a press in a group is answered, never handled
 
 
@@ -68,15 +68,7 @@ class Ignored:
     callback_query_id: str | None = None  # still answered, so the client's spinner stops
 
 
-@dataclass(frozen=True, slots=True)
-class Reachability:
-    """The person blocked the bot (or unblocked it) in their private chat."""
-
-    external_id: str
-    reachable: bool
-
-
-Event = Inbound | GroupNotice | Ignored | Reachability
+Event = Inbound | GroupNotice | Ignored
 
 
 def display_name(user: User | None) -> str:
@@ -160,14 +152,16 @@ def classify(update: Update, *, bot_id: int, bot_username: str) -> Event:
         return Ignored("from a bot", query.id if query else None)
 
     if chat.type in GROUPS:
-        language = user.language_code or ""
         if query is not None:
             return Ignored("button pressed in a group", query.id)
+        notice = GroupNotice(
+            chat.id, _base(chat, user, TurnKind.GROUP, link=f"https://t.me/{bot_username}")
+        )
         if _bot_added(update, bot_id):
-            return GroupNotice(chat.id, language)
+            return notice
         message = update.message
         if message is not None and parse_command(message, bot_username) is not None:
-            return GroupNotice(chat.id, language)
+            return notice
         return Ignored("group message")
     if chat.type != PRIVATE:
         return Ignored(f"{chat.type} chat", query.id if query else None)
@@ -193,9 +187,9 @@ def classify(update: Update, *, bot_id: int, bot_username: str) -> Event:
     if member is not None:
         status = member.new_chat_member.status
         if status == ChatMemberStatus.BANNED:  # "kicked": the person blocked the bot
-            return Reachability(str(user.id), reachable=False)
+            return Inbound(chat.id, _base(chat, user, TurnKind.GONE))
         if status == ChatMemberStatus.MEMBER:
-            return Reachability(str(user.id), reachable=True)
+            return Inbound(chat.id, _base(chat, user, TurnKind.BACK))
         return Ignored("chat member update")
     message = update.message
     if message is None:

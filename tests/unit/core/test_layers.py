@@ -35,3 +35,18 @@ def test_conversations_and_rules_import_no_platform_or_database(package: str) ->
 def test_domain_does_not_depend_on_the_other_layers() -> None:
     for path in (ROOT / "domain").rglob("*.py"):
         assert not _imports(path) & {"handlers", "bot", "storage", "documents", "jitsi"}, path
+
+
+def test_channels_never_touch_storage() -> None:
+    """Channels translate and render; what they learn is an engine input, not a write."""
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(_imports(path) & {"storage", "sqlalchemy"})
+        for path in (ROOT / "bot" / "channels").rglob("*.py")
+        if _imports(path) & {"storage", "sqlalchemy"}
+    }
+    assert not offenders
+
+
+def test_the_web_server_knows_no_channel_by_name() -> None:
+    assert not _imports(ROOT / "bot" / "web.py") & {"telegram", "nio"}
+    assert "channels.telegram" not in (ROOT / "bot" / "web.py").read_text(encoding="utf-8")

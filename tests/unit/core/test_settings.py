@@ -46,6 +46,8 @@ def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Mo
         ('[telegram]\nmode = "carrier-pigeon"\n', "telegram.mode"),
         ('[[staff]]\nid = "Anna Puig"\nname = "Anna"\n', "staff.0.id"),
         ('[schedule]\nreminders = ["tomorrow"]\n', "schedule.reminders"),
+        ('[matrix]\npassword = "hunter2"\n', "VIDEOTRAMIT_MATRIX__PASSWORD"),
+        ('[matrix]\naccess_token = "syt_x"\n', "VIDEOTRAMIT_MATRIX__ACCESS_TOKEN"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, toml: str, key: str) -> None:
@@ -104,3 +106,20 @@ def test_council_texts_per_language() -> None:
     assert council.controller_in("es") == "el Ayuntamiento de Vilademo"
     assert council.retention_in("ca").startswith("el temps que el tràmit")
     assert council.retention_in("en").startswith("the time the procedure")
+
+
+def test_matrix_secrets_come_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.channels.matrix import options_from
+
+    config = tmp_path / "council.toml"
+    config.write_text('[matrix]\nenabled = true\nhomeserver = "https://hs.example.org"\n')
+    monkeypatch.setenv("VIDEOTRAMIT_MATRIX__USER_ID", "@oac:example.org")
+    monkeypatch.setenv("VIDEOTRAMIT_MATRIX__PASSWORD", "from-the-environment")
+    options = options_from(load_settings(config))
+    assert options.password == "from-the-environment" and options.user_id == "@oac:example.org"
+    assert options.store_dir.name == "matrix"
+    monkeypatch.setenv("VIDEOTRAMIT_MATRIX__USER_ID", "oac")
+    with pytest.raises(ConfigError, match="matrix.user_id"):
+        options_from(load_settings(config))

@@ -1,0 +1,168 @@
+"""What every chat channel needs, whatever the platform: a serial queue per chat, the
+memory of which message holds a panel (to edit it in place), and a throttle for notices.
+
+Channels translate and render; they never touch storage. What they learn about a person (a
+file too big, a block, a group) is a Turn for the engine (handlers/messages.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Hashable
+from typing import Generic, Protocol, TypeVar
+
+from handlers.messages import Reply, Turn
+
+log = logging.getLogger("videotramit.channels")
+
+K = TypeVar("K", bound=Hashable)
+E = TypeVar("E")
+M = TypeVar("M")
+
+
+def turns_at_once(database_url: str) -> int:
+    """How many engine turns a channel lets run at the same time: SQLite has one writer,
+    so turns queue in the channel instead of fighting for its lock; PostgreSQL takes 16."""
+    scheme = database_url.split(":", 1)[0].split("+", 1)[0].lower()
+    return 1 if scheme == "sqlite" else 16
+
+
+class Conversation(Protocol):
+    """The engine, as a channel sees it."""
+
+    async def handle(self, turn: Turn) -> list[Reply]: ...
+
+
+class ChatQueues(Generic[K, E]):
+    """One worker per busy chat: a chat's events are served in order, different chats
+    concurrently (at most ``max_active`` at the same time)."""
+
+    def __init__(
+        self,
+        serve: Callable[[E], Awaitable[None]],
+        *,
+        max_active: int = 64,
+        on_error: Callable[[E, Exception], None] | None = None,
+    ) -> None:
+        self._serve = serve
+        self._on_error = on_error
+        self._queues: dict[K, deque[E]] = {}
+        self._workers: dict[K, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(max_active)
+        self._pending = 0
+        self._idle_event = asyncio.Event()
+        self._idle_event.set()
+
+    def submit(self, key: K, event: E) -> None:
+        self._pending += 1
+        self._idle_event.clear()
+        self._queues.setdefault(key, deque()).append(event)
+        if key not in self._workers:
+            self._workers[key] = asyncio.create_task(self._work(key))
+
+    @property
+    def idle(self) -> bool:
+        """Nothing queued or being served (tests and benchmarks wait for this)."""
+        return self._pending == 0
+
+    def chat_idle(self, key: K) -> bool:
+        return key not in self._workers
+
+    async def wait_idle(self, timeout: float) -> bool:  # noqa: ASYNC109
+        """Wait until nothing is queued or being served; False if that took too long."""
+        try:
+            await asyncio.wait_for(self._idle_event.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _work(self, key: K) -> None:
+        try:
+            while True:
+                queue = self._queues.get(key)
+                if not queue:
+                    return
+                event = queue.popleft()
+                try:
+                    async with self._slots:
+                        await self._serve(event)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    if self._on_error is not None:
+                        self._on_error(event, exc)
+                    else:
+                        log.error("chat event failed", extra={"error": exc.__class__.__name__})
+                finally:
+                    self._pending -= 1
+                    if self._pending == 0:
+                        self._idle_event.set()
+        finally:
+            if not self._queues.get(key):
+                self._queues.pop(key, None)
+            self._workers.pop(key, None)
+
+    async def close(self) -> None:
+        """Cancel what is still queued or running (after ``wait_idle`` gave it its chance)."""
+        workers = list(self._workers.values())
+        for task in workers:
+            task.cancel()
+        for task in workers:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._workers.clear()
+        self._queues.clear()
+        self._pending = 0
+        self._idle_event.set()
+
+
+class PanelMemory(Generic[K, M]):
+    """Which message shows each chat's panel (e.g. the staff session panel), so it can be
+    redrawn in place. In memory only: after a restart the next panel is a new message."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._panels: OrderedDict[tuple[K, str], M] = OrderedDict()
+        self._messages: set[tuple[K, M]] = set()
+
+    def get(self, chat: K, panel: str) -> M | None:
+        return self._panels.get((chat, panel))
+
+    def holds_panel(self, chat: K, message: M) -> bool:
+        return (chat, message) in self._messages
+
+    def remember(self, chat: K, panel: str, message: M) -> None:
+        self.forget(chat, panel)
+        self._panels[(chat, panel)] = message
+        self._messages.add((chat, message))
+        while len(self._panels) > self._size:
+            (old_chat, _), old = self._panels.popitem(last=False)
+            self._messages.discard((old_chat, old))
+
+    def forget(self, chat: K, panel: str) -> None:
+        old = self._panels.pop((chat, panel), None)
+        if old is not None:
+            self._messages.discard((chat, old))
+
+
+class NoticeThrottle(Generic[K]):
+    """At most one notice per key every ``every`` seconds (e.g. "I only work in private
+    chats" in a group); measured on the monotonic clock, not the service's clock."""
+
+    def __init__(self, every: float) -> None:
+        self._every = every
+        self._told: dict[K, float] = {}
+
+    def due(self, key: K) -> bool:
+        now = time.monotonic()
+        told = self._told.get(key)
+        if told is not None and now - told < self._every:
+            return False
+        if len(self._told) > 10_000:
+            self._told = {k: t for k, t in self._told.items() if now - t < self._every}
+        self._told[key] = now
+        return True
