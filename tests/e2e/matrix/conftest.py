@@ -149,11 +149,10 @@ async def book(
     talk: Talk, *, encrypted: bool, procedure: str = "Volant", time: str = "9:00"
 ) -> str:
     """Invite the bot, then Català -> D'acord -> Demanar cita -> procedure -> Monday ->
-    time -> No cal -> Confirmar, all by numbers; returns the booking reference."""
+    time -> Confirmar, all by numbers; returns the booking reference."""
     await talk.opened(encrypted=encrypted)
     for label in ("Català", "D'acord", "Demanar cita", procedure, "dl. 30", time):
         await talk.choose(label)
-    await talk.say("No cal")
     await talk.choose("Confirmar")
     assert "Fet! La teva cita és la VT-" in talk.text, talk.text
     return talk.text.split("La teva cita és la ")[1].split(".")[0]

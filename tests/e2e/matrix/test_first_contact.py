@@ -30,6 +30,5 @@ async def test_invite_greeting_and_booking_by_numbers(
         await maria.say("alta o canvi")  # the words of an option pick it too
         await maria.choose("dl. 30")
         await maria.choose("9:30")
-        await maria.say("No cal")
         await maria.choose("Confirmar")
         assert "Fet! La teva cita és la VT-" in maria.text, maria.text
