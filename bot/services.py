@@ -194,9 +194,12 @@ class ReceiptRenderer:
         self._passphrase = passphrase
 
     async def render(self, receipt: Any, labels: dict[str, str]) -> bytes:
-        from documents.receipt import build_receipt_pdf, sign_pdf_async
+        from documents.receipt import build_receipt_pdf, find_unicode_font, sign_pdf_async
 
-        pdf = await asyncio.to_thread(build_receipt_pdf, receipt, labels)
+        # DejaVu Sans when the system has it, so names in any script print as written.
+        pdf = await asyncio.to_thread(
+            build_receipt_pdf, receipt, labels, font_path=find_unicode_font()
+        )
         if self._seal is None:
             return pdf
         # PAdES signature with the council's seal, added as an incremental update and dated

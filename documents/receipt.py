@@ -99,6 +99,7 @@ OPTIONAL_LABEL_KEYS: tuple[str, ...] = (
     "agreement_statement",  # "Statement agreed"
     "integrity_note",  # "The fingerprints guarantee the integrity of the documents..."
     "legal_note",  # "Receipt issued under article 16.3 of Law 39/2015."
+    "characters_left_out",  # "Some characters (such as emoji) could not be printed..."
 )
 
 _UNICODE_FONT_CANDIDATES: tuple[str, ...] = (
@@ -145,13 +146,15 @@ def _fold_char(ch: str) -> str:
     )
     try:
         decomposed.encode("cp1252")
-        return decomposed or "?"
+        return decomposed
     except UnicodeEncodeError:
-        return "?"
+        return ""  # not printable in this font: left out (and the receipt says so)
 
 
 class _Fonts:
     def __init__(self, font_path: Path | None) -> None:
+        self.left_out = False  # some character could not be printed and was dropped
+        self._glyphs: dict[int, int] = {}
         if font_path is None:
             self.regular, self.bold, self.mono = "Helvetica", "Helvetica-Bold", "Courier"
             self.mono_bold = "Courier-Bold"
@@ -166,6 +169,8 @@ class _Fonts:
         registered = pdfmetrics.getRegisteredFontNames()
         if self.regular not in registered:
             pdfmetrics.registerFont(TTFont(self.regular, str(font_path)))
+        face = pdfmetrics.getFont(self.regular).face
+        self._glyphs = face.charToGlyph
         if self.bold not in registered:
             bold_path = font_path.with_name(font_path.stem + "-Bold" + font_path.suffix)
             pdfmetrics.registerFont(
@@ -184,8 +189,18 @@ class _Fonts:
             elif category in {"Zl", "Zp"}:
                 out.append("\n")
             else:
-                out.append(ch if self.unicode else _fold_char(ch))
+                printable = self._printable(ch)
+                self.left_out = self.left_out or not printable
+                out.append(printable)
         return "".join(out)
+
+    def _printable(self, ch: str) -> str:
+        """`ch` as the font can print it, or "" (an emoji, a script it lacks)."""
+        if not self.unicode:
+            return _fold_char(ch)
+        if ord(ch) in self._glyphs or ch in " \n":
+            return ch
+        return _fold_char(ch)
 
     def para(self, text: str) -> str:
         """Paragraph markup that prints ``text`` literally, keeping line breaks."""
@@ -442,6 +457,11 @@ def build_receipt_pdf(
             (labels["reference"], p(receipt.reference)),
             (labels["procedure"], p(receipt.procedure_name)),
         ], styles, fonts),
+        # How to check it comes first, so it is always on the first page.
+        KeepTogether([
+            Paragraph(p(labels["verification_section"]), styles["section"]),
+            _verification_box(receipt, labels, styles, fonts),
+        ]),
         Paragraph(p(labels["citizen_section"]), styles["section"]),
         _kv_table([
             (labels["citizen_name"], p(receipt.citizen_name)),
@@ -470,11 +490,9 @@ def build_receipt_pdf(
     story += [
         Paragraph(p(labels["agreement_section"]), styles["section"]),
         _kv_table(agreement_rows, styles, fonts),
-        KeepTogether([
-            Paragraph(p(labels["verification_section"]), styles["section"]),
-            _verification_box(receipt, labels, styles, fonts),
-        ]),
     ]
+    if fonts.left_out and labels.get("characters_left_out"):
+        story += [Spacer(1, 3 * mm), Paragraph(p(labels["characters_left_out"]), styles["small"])]
     for key in ("integrity_note", "legal_note"):
         if labels.get(key):
             story += [Spacer(1, 3 * mm), Paragraph(p(labels[key]), styles["small"])]

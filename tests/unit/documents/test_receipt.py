@@ -194,6 +194,29 @@ def test_unicode_font_prints_every_letter() -> None:
     assert name in text and "<b>contract</b>.pdf" in text
 
 
+def test_characters_the_font_lacks_are_left_out_and_said() -> None:
+    font = find_unicode_font()
+    assert font is not None
+    note = LABELS["characters_left_out"]
+    emoji = sample_receipt(application=(("New address", "Carrer Major 🏠 12"),))
+    text = text_of(build_receipt_pdf(emoji, LABELS, font_path=font))
+    assert "Carrer Major 12" in " ".join(text.split()) and "🏠" not in text and "?" not in text
+    assert note in " ".join(text.split())
+    plain = text_of(build_receipt_pdf(sample_receipt(), LABELS, font_path=font))
+    assert note not in " ".join(plain.split())
+    cyrillic = text_of(build_receipt_pdf(sample_receipt(citizen_name="Олена Ana"), LABELS))
+    assert "Ana" in cyrillic and note in " ".join(cyrillic.split())  # Helvetica lacks them
+
+
+def test_the_verification_box_is_on_the_first_page() -> None:
+    from pypdf import PdfReader
+
+    many = tuple((f"Field {n}", "value") for n in range(12))
+    pdf = build_receipt_pdf(sample_receipt(application=many), LABELS)
+    first = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert LABELS["verification_section"] in first
+
+
 def test_official_time_in_summer() -> None:
     moment = dt.datetime(2026, 7, 1, 8, 0, 0, tzinfo=dt.UTC)
     assert format_official_time(moment, "Europe/Madrid", "hora oficial peninsular") == (
