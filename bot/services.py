@@ -66,6 +66,9 @@ class StoredDocuments:
     async def store(self, data: bytes) -> str:
         return await self.blobs.put(data)
 
+    async def read_identity(self, sha256: str) -> IdentityPhoto:
+        return await read_identity_photo(await self.blobs.get(sha256))
+
 
 async def read_identity_photo(data: bytes) -> IdentityPhoto:
     """The zone of an identity photo, read beside intake (the same worker will sandbox

@@ -13,7 +13,7 @@ from domain.identity import InvalidIdNumber, mask_id, validate_id
 from domain.model import Appointment
 from domain.procedures import FormField
 from handlers.context import Ctx
-from handlers.i18n import translate
+from handlers.i18n import format_short_day, format_time, translate
 from handlers.ports import Office
 
 
@@ -125,6 +125,14 @@ def document_name(
     if name is not None:
         return name
     return label or translate(language, "doc.other")
+
+
+def appointment_label(ctx: Ctx, appointment: Appointment) -> str:
+    """An appointment as a short button label: "dl. 7 des. 10:00 · Padró"."""
+    name = ctx.office.catalog.get(appointment.procedure).name.get(ctx.lang)
+    local = appointment.start.astimezone(ctx.office.tz)
+    when = f"{format_short_day(local.date(), ctx.lang)} {format_time(local, ctx.office.tz)}"
+    return f"{when} · {name}"
 
 
 def shown_value(field: FormField, value: str, language: str) -> str:

@@ -34,7 +34,7 @@ _CONTROL = re.compile(
 # Registry entries the engine hands over to.
 MAIN_MENU = "menu"
 FIRST_CONTACT = "start"
-UNASKED_FILE = "upload.ahead"
+UNASKED_FILE = "sort.file"
 MiB = 1 << 20
 # What a channel learned about a person rather than something they wrote.
 REACHABILITY = (TurnKind.GONE, TurnKind.BACK)
@@ -178,6 +178,15 @@ class Engine:
     async def go(self, ctx: Ctx, target: str, params: Mapping[str, Any]) -> None:
         await self.registry.entry(target)(ctx, **params)
 
+    async def resume(self, ctx: Ctx, where: Mapping[str, Any]) -> None:
+        """Take the person back to the question they were at before something came in
+        between (a file sent unasked), as if it had just been asked."""
+        ctx.state.flow = str(where.get("flow", ""))
+        ctx.state.step = str(where.get("step", ""))
+        data = where.get("data")
+        ctx.state.data = dict(data) if isinstance(data, Mapping) else {}
+        await self._reprompt(ctx)
+
     async def command(self, ctx: Ctx, name: str) -> None:
         if name == "help":
             await self._help(ctx)
@@ -240,8 +249,7 @@ class Engine:
             await self._cancel(ctx)
             return
         if turn.kind is TurnKind.FILE and (step is None or not step.files):
-            await self.go(ctx, UNASKED_FILE, {})
-            await self._reprompt(ctx)
+            await self._unasked_file(ctx, step)
             return
         if step is None:
             await self.go(ctx, MAIN_MENU, {"greet": True})
@@ -260,6 +268,18 @@ class Engine:
             await step.enter(ctx)
             return
         await step.handle(ctx)
+
+    async def _unasked_file(self, ctx: Ctx, step: Step | None) -> None:
+        """A file nobody asked for: its conversation may ask what it is; afterwards the
+        person is back at the question they were at (kept, without its buttons)."""
+        before = (ctx.state.flow, ctx.state.step)
+        paused = None
+        if step is not None:
+            kept = {k: v for k, v in ctx.state.data.items() if not k.startswith("_")}
+            paused = {"flow": before[0], "step": before[1], "data": kept}
+        await self.go(ctx, UNASKED_FILE, {"paused": paused})
+        if (ctx.state.flow, ctx.state.step) == before or not ctx.state.flow:
+            await self._reprompt(ctx)
 
     def _step(self, ctx: Ctx) -> Step | None:
         """The step the person waits at, if it still exists and is theirs to be in."""

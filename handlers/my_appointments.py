@@ -6,9 +6,10 @@ from domain.appointments import Status, can_cancel, can_reschedule
 from domain.evidence import EventKind
 from domain.model import Appointment
 from handlers import notify
+from handlers.casework import appointment_label
 from handlers.context import Audience, Ctx, Step
 from handlers.gates import refuse_office_account
-from handlers.i18n import format_short_day, format_time, format_when
+from handlers.i18n import format_when
 
 FLOW = "my"
 AUDIENCE = Audience.CITIZEN
@@ -28,15 +29,8 @@ async def ask_which(ctx: Ctx) -> None:
         ctx.end()
         await ctx.go("menu")
         return
-    options = [(str(a.id), _label(ctx, a)) for a in mine]
+    options = [(str(a.id), appointment_label(ctx, a)) for a in mine]
     ctx.ask(ctx.t("my.which"), options, flow=FLOW, step="which", back=False)
-
-
-def _label(ctx: Ctx, appointment: Appointment) -> str:
-    name = ctx.office.catalog.get(appointment.procedure).name.get(ctx.lang)
-    local = appointment.start.astimezone(ctx.office.tz)
-    when = f"{format_short_day(local.date(), ctx.lang)} {format_time(local, ctx.office.tz)}"
-    return f"{when} · {name}"
 
 
 async def _mine(ctx: Ctx, raw: str | None) -> Appointment | None:
@@ -144,6 +138,8 @@ STEPS = {
     "action": Step(enter=ask_action, handle=on_action, back="which"),
     "cancel": Step(enter=ask_cancel, handle=on_cancel, back="action"),
 }
+
+
 async def show_appointment(ctx: Ctx, *, appointment_id: int) -> None:
     """One appointment's card, e.g. when the citizen goes back from moving it."""
     ctx.end()

@@ -18,6 +18,7 @@ from handlers import (
     session_steps,
     staff,
     start,
+    unasked_files,
 )
 from handlers.context import Registry
 
@@ -27,6 +28,7 @@ CONVERSATIONS = (
     booking,
     my_appointments,
     documents,
+    unasked_files,
     agreement,
     staff,
     session,

@@ -88,11 +88,11 @@ class SqlDocuments:
         )
         return [to_document(r) for r in (await self._s.execute(query)).scalars()]
 
-    async def attach(self, document_id: int, appointment_id: int) -> None:
+    async def classify(self, document_id: int, appointment_id: int, requirement: str) -> None:
         await self._s.execute(
             update(DocumentRow)
             .where(DocumentRow.id == document_id)
-            .values(appointment_id=appointment_id)
+            .values(appointment_id=appointment_id, requirement=requirement)
         )
 
 

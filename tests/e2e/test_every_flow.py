@@ -68,6 +68,30 @@ async def _world(app: App, clock: Clock, language: str) -> World:
             "requested": ["dni"],
         }
         await uow.appointments.update(booked.id, details=details, room="vt-flow-room")
+        unsorted = await uow.documents.add(  # a file sent unasked, not yet said what it is
+            user_id=user.id,
+            appointment_id=None,
+            requirement="",
+            sha256="cd" * 32,
+            filename="foto.jpg",
+            content_type="image/jpeg",
+            size=1,
+            pages=1,
+            warnings=(),
+            at=clock.now(),
+        )
+        received = await uow.documents.add(  # one the clerk may say what it is
+            user_id=user.id,
+            appointment_id=booked.id,
+            requirement="",
+            sha256="ef" * 32,
+            filename="contracte.jpg",
+            content_type="image/jpeg",
+            size=1,
+            pages=1,
+            warnings=(),
+            at=clock.now(),
+        )
         await uow.commit()
     clock.set(MONDAY_9 + timedelta(minutes=5))
     procedure = app.office.catalog.get("padro_alta")
@@ -82,6 +106,8 @@ async def _world(app: App, clock: Clock, language: str) -> World:
         "requirement": procedure.documents[0].code,
         "sha256": AGREED_TEXT_SHA,
         "same": booked.id,
+        "doc": unsorted.id,
+        "sort": str(received.id),
     }
     return World(app, citizen, clerk, sample)
 

@@ -121,6 +121,7 @@ async def test_the_agenda_counts_only_documents_still_missing(app: App, clock: C
     anna = person(app, "staff:anna", "Anna", "ca")
     await run_dialog(anna, [("/today", ["documents per rebre: 3"])])
     await citizen.send_file("contracte.jpg", document_photo())  # sent ahead, not a requirement
+    await run_dialog(citizen, [("[Un altre document]", ["l'he rebut"])])
     await run_dialog(anna, [("/today", ["documents per rebre: 3"])])
     async with app.uow() as uow:
         [appointment] = await uow.appointments.for_citizen(
