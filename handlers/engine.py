@@ -197,8 +197,16 @@ class Engine:
         elif name in self.registry.commands:
             await self.go(ctx, self.registry.commands[name], {})
         else:
-            ctx.say(ctx.t("error.unknown_command", command=name[:32]))
+            ctx.say(ctx.t("error.unknown_command", command=name[:32], commands=self._commands(ctx)))
             await self._reprompt(ctx)
+
+    def _commands(self, ctx: Ctx) -> str:
+        """The commands this person can use, as they would type them."""
+        if ctx.user.is_staff:
+            names = ["start", "today", *(["stats"] if ctx.user.is_admin else []), "language"]
+        else:
+            names = ["start", "book", "my", "language"]
+        return ", ".join(f"/{name}" for name in [*names, "help", "menu", "cancel"])
 
     # --- routing ----------------------------------------------------------------------
 
