@@ -23,7 +23,7 @@ from domain.model import ConversationState
 from handlers.context import Audience, Step
 from handlers.i18n import LANGUAGES, translate
 from handlers.registry import build_registry
-from tests.support import MADRID, Clock, book_directly, document_photo, person
+from tests.support import MADRID, Clock, add_document, book_directly, document_photo, person
 
 REGISTRY = build_registry()
 STEPS = [
@@ -68,29 +68,10 @@ async def _world(app: App, clock: Clock, language: str) -> World:
             "requested": ["dni"],
         }
         await uow.appointments.update(booked.id, details=details, room="vt-flow-room")
-        unsorted = await uow.documents.add(  # a file sent unasked, not yet said what it is
-            user_id=user.id,
-            appointment_id=None,
-            requirement="",
-            sha256="cd" * 32,
-            filename="foto.jpg",
-            content_type="image/jpeg",
-            size=1,
-            pages=1,
-            warnings=(),
-            at=clock.now(),
-        )
-        received = await uow.documents.add(  # one the clerk may say what it is
-            user_id=user.id,
-            appointment_id=booked.id,
-            requirement="",
-            sha256="ef" * 32,
-            filename="contracte.jpg",
-            content_type="image/jpeg",
-            size=1,
-            pages=1,
-            warnings=(),
-            at=clock.now(),
+        # A file sent unasked, not yet said what it is; one the clerk may say what it is.
+        unsorted = await add_document(uow, user_id=user.id, appointment_id=None, at=clock.now())
+        received = await add_document(
+            uow, user_id=user.id, appointment_id=booked.id, at=clock.now(), filename="c.jpg"
         )
         await uow.commit()
     clock.set(MONDAY_9 + timedelta(minutes=5))

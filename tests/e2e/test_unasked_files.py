@@ -15,7 +15,7 @@ from bot.channels.memory import MemoryPerson
 from domain.evidence import EventKind
 from storage.models import DocumentRow, EvidenceRow
 from tests.dialog import run_dialog
-from tests.session_kit import appointment_of, book
+from tests.session_kit import appointment_of, book, open_session
 from tests.support import MADRID, Clock, book_directly, document_photo, person
 
 ID_CARD = "ID card (DNI), NIE or passport"
@@ -115,14 +115,10 @@ async def test_the_clerk_says_what_a_received_document_is(app: App, clock: Clock
     citizen = await _booked(app)
     await citizen.send_file("foto.jpg", document_photo())
     await run_dialog(citizen, [("[Another document]", ["I've received it: Other document"])])
-    clock.advance(minutes=50)
-    anna = person(app, "staff:anna", "Anna Puig", "en")
+    anna = await open_session(app, clock)
     await run_dialog(
         anna,
         [
-            ("/today", []),
-            ("[9:00]", []),
-            ("[Open the session]", ["Session VT-"]),
             ("[Documents]", [f"✘ {ID_CARD}", "+ foto.jpg"]),
             ("[Say what a document is]", ["Which document do you want to correct?"]),
             ("[foto.jpg]", ["What is foto.jpg?"]),
