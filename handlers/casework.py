@@ -30,6 +30,17 @@ async def assigned(ctx: Ctx, appointment_id: object = None) -> Appointment | Non
     return appointment
 
 
+async def owned_appointment(ctx: Ctx, raw: object) -> Appointment | None:
+    """The citizen's appointment with id `raw` (an int, or its digits from a button), only
+    if it is theirs: ids come from tokens, but ownership is checked again here."""
+    if isinstance(raw, str) and raw.isdigit():
+        raw = int(raw)
+    appointment = await ctx.uow.appointments.get(raw) if isinstance(raw, int) else None
+    if appointment is None or appointment.citizen_id != ctx.user.id:
+        return None
+    return appointment
+
+
 def actor(ctx: Ctx) -> str:
     return f"staff:{ctx.user.staff_id}" if ctx.user.staff_id else "staff"
 

@@ -19,14 +19,6 @@ from handlers.identity_check import identity_requirement, keep_reading, prefill_
 from handlers.ports import DocumentRejected, IdentityPhoto
 
 
-async def owned_appointment(ctx: Ctx, raw: object) -> Appointment | None:
-    """The citizen's appointment with id `raw`, only if it is theirs."""
-    appointment = await ctx.uow.appointments.get(raw) if isinstance(raw, int) else None
-    if appointment is None or appointment.citizen_id != ctx.user.id:
-        return None
-    return appointment
-
-
 async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: str = "") -> bool:
     """Check and store the file for `requirement` (or for the document the clerk named
     `label`); False, with the reason said, when it is refused."""

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from domain.model import Appointment
-from handlers.casework import document_name
+from handlers.casework import document_name, owned_appointment
 from handlers.context import Audience, Ctx, Step, Takes
-from handlers.document_intake import owned_appointment, receive
+from handlers.document_intake import receive
 
 FLOW = "upload"
 AUDIENCE = Audience.CITIZEN

@@ -10,9 +10,9 @@ from typing import Any
 
 from domain.appointments import Status
 from domain.model import StoredDocument
-from handlers.casework import appointment_label
+from handlers.casework import appointment_label, owned_appointment
 from handlers.context import Audience, Ctx, Step
-from handlers.document_intake import check_and_keep, file_received, owned_appointment, receive
+from handlers.document_intake import check_and_keep, file_received, receive
 from handlers.identity_check import identity_requirement
 
 FLOW = "sort"
@@ -68,9 +68,8 @@ async def ask_which_appointment(ctx: Ctx) -> None:
 
 
 async def on_which_appointment(ctx: Ctx) -> None:
-    raw = ctx.choice or ""
-    appointment = await ctx.uow.appointments.get(int(raw)) if raw.isdigit() else None
-    if appointment is None or appointment.citizen_id != ctx.user.id:
+    appointment = await owned_appointment(ctx, ctx.choice)
+    if appointment is None:
         ctx.say(ctx.t("my.not_found"))
         await ask_which_appointment(ctx)
         return
