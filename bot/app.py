@@ -16,8 +16,9 @@ from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
 from bot.links import LinkSigner
-from bot.services import Storage, build_services, open_storage
+from bot.services import Storage, build_sandbox, build_services, open_storage
 from config.settings import ConfigError, Settings, embedded_text
+from documents.sandbox import Sandbox
 from domain.procedures import Catalog, CatalogError, parse_catalog
 from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
 from domain.slots import SlotRules
@@ -110,6 +111,8 @@ def build_office(settings: Settings) -> Office:
         registry_prefix=council.registry_prefix,
         email_enabled=settings.email.enabled,
         session_lead=timedelta(minutes=settings.jitsi.lead_minutes),
+        files_per_appointment=settings.intake.files_per_appointment,
+        files_per_day=settings.intake.files_per_day,
     )
 
 
@@ -161,6 +164,7 @@ class App:
     storage: Storage
     links: LinkSigner
     channels: dict[str, Channel] = field(default_factory=dict)
+    sandbox: Sandbox | None = None  # the worker processes files are checked in
 
     async def prepare_database(self) -> None:
         """Migrate, then mirror the configured staff into the database."""
@@ -189,6 +193,8 @@ class App:
                 await asyncio.wait_for(channel.stop(), timeout=10)
             except Exception:
                 log.exception("channel did not stop cleanly", extra={"channel": channel.name})
+        if self.sandbox is not None:
+            await self.sandbox.close()
         await self.db_engine.dispose()
 
 
@@ -226,7 +232,8 @@ def build_app(
 
         channel_map["email"] = EmailChannel(settings.email, settings.council.name)
     storage = open_storage(settings)
-    services, links = build_services(settings, storage)
+    sandbox = build_sandbox(settings.intake)
+    services, links = build_services(settings, storage, sandbox)
     outbox = OutboxStore(sessions)
     dispatcher = Dispatcher(
         outbox, channel_map, clock=clock, files=storage.blobs.get, only=deliver_only
@@ -252,4 +259,5 @@ def build_app(
         storage=storage,
         links=links,
         channels=channel_map,
+        sandbox=sandbox,
     )

@@ -157,6 +157,20 @@ class StorageSettings(Section):
     link_minutes: int = Field(10, ge=1, le=120)
 
 
+class IntakeSettings(Section):
+    """How much one file may cost to check (documents/sandbox.py) and how many a citizen
+    may send."""
+
+    workers: int = Field(2, ge=1, le=32)
+    cpu_seconds: int = Field(10, ge=1, le=600)
+    wall_seconds: float = Field(20, gt=0, le=900)
+    memory_mb: int = Field(1024, ge=256, le=65536)
+    max_scans: int = Field(100, ge=1, le=10_000)
+    max_decoded_mb: int = Field(192, ge=16, le=4096)
+    files_per_appointment: int = Field(30, ge=1, le=1000)
+    files_per_day: int = Field(60, ge=1, le=10_000)
+
+
 class EvidenceSettings(Section):
     """The council's evidence key (Ed25519) and an optional RFC 3161 time-stamp authority.
     The key comes from the environment (VIDEOTRAMIT_EVIDENCE__SIGNING_KEY) or from
@@ -206,6 +220,7 @@ class Settings(BaseSettings):
     council: CouncilSettings = CouncilSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     storage: StorageSettings = StorageSettings()
+    intake: IntakeSettings = IntakeSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     staff: list[StaffSettings] = Field(default_factory=list)
 

@@ -6,6 +6,8 @@ appointment and hashed into its evidence; the clerk is told at once.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from domain.appointments import Status
 from domain.evidence import EventKind
 from domain.model import Appointment
@@ -17,6 +19,7 @@ from handlers.identity_check import identity_requirement, keep_reading, prefill_
 from handlers.ports import DocumentRejected, IdentityPhoto
 
 FLOW = "upload"
+DAY = timedelta(hours=24)
 AUDIENCE = Audience.CITIZEN
 
 
@@ -77,9 +80,13 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: s
     identity = bool(ctx.data.get("identity")) or (
         bool(requirement) and requirement == identity_requirement(ctx, appointment)
     )
+    quota = await _over_quota(ctx, appointment)
+    if quota:
+        ctx.say(ctx.t(f"doc.rejected.{quota}"))
+        return False
     try:
         accepted = await ctx.services.documents.accept(
-            file.data, file.name, read_identity=identity
+            file.data, file.name, read_identity=identity, checked=file.checked
         )
     except DocumentRejected as refused:
         ctx.say(ctx.t(f"doc.rejected.{refused.reason}"))
@@ -125,6 +132,18 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: s
     appointment = await withdraw_agreement(ctx, appointment, "documents")
     await notify.staff_of_document(ctx, appointment, stored, requirement, label)
     return True
+
+
+async def _over_quota(ctx: Ctx, appointment: Appointment) -> str:
+    """Which upload quota a further file would exceed ("" when none)."""
+    sent = await ctx.uow.documents.for_appointment(appointment.id)
+    if len(sent) >= ctx.office.files_per_appointment:
+        return "quota_appointment"
+    if await ctx.uow.documents.count_sent(ctx.user.id, since=ctx.now - DAY) >= (
+        ctx.office.files_per_day
+    ):
+        return "quota_day"
+    return ""
 
 
 async def _identity_read(

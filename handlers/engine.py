@@ -139,6 +139,10 @@ class Engine:
                 return [Reply(text=translate(language, "error.internal"))]
 
     async def _handle(self, turn: Turn, oversized: bool) -> list[Reply]:
+        if turn.kind is TurnKind.FILE and turn.file is not None and self._services is not None:
+            # Checked in the sandbox before the unit of work opens: a file that is slow to
+            # decode holds no database connection and never delays anyone else's turn.
+            turn = replace(turn, file=await self._services.documents.check(turn.file))
         async with self._uow() as uow:
             language = normalise_language(turn.language_hint, self._office.default_language)
             if language not in self._office.languages:
