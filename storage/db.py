@@ -97,14 +97,20 @@ def create_engine(url: str) -> AsyncEngine:
                 pool_size=1,
                 max_overflow=0,
                 pool_timeout=60,
+                hide_parameters=True,
             )
         else:
-            engine = create_async_engine(url)
+            engine = create_async_engine(url, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
         return engine
     return create_async_engine(
-        url, pool_pre_ping=True, pool_size=10, connect_args={"timeout": 10, "command_timeout": 30}
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        connect_args={"timeout": 10, "command_timeout": 30},
+        # Statements' parameters (identity numbers, addresses) never reach exceptions/logs.
+        hide_parameters=True,
     )
 
 
