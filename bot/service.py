@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.app import App
 from bot.evidence_anchor import evidence_worker
 from bot.web import build_web
+from config.settings import ConfigError
 
 log = logging.getLogger("videotramit.service")
 
@@ -27,7 +28,12 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     worker: asyncio.Task[None] | None = None
     try:
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"web.listen: cannot listen on {app.settings.web.listen} ({exc.strerror})"
+            ) from None
         for channel in app.channels.values():
             await channel.start()
         app.dispatcher.start()

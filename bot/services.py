@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -249,17 +250,46 @@ class Storage:
     blobs: EncryptedFileBlobStore
 
 
-def open_storage(settings: Settings) -> Storage:
+def prepare_data_dir(settings: Settings) -> None:
+    """Create data_dir (mode 0700: only the service's user can enter it)."""
+    path = settings.data_dir
     try:
-        keyring = Keyring.from_env_or_file(
-            settings.storage.master_key.get_secret_value() or None,
-            settings.key_file,
-            create_if_missing=True,
-        )
-    except KeyringError as exc:
-        raise ConfigError(f"storage.master_key / storage.key_file: {exc}") from exc
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"data_dir: {path} is not writable by this user")
     except OSError as exc:
-        raise ConfigError(f"storage.key_file: cannot use {settings.key_file} ({exc})") from exc
+        raise ConfigError(f"data_dir: cannot create {path} ({exc.strerror})") from exc
+
+
+def master_key_file(settings: Settings) -> Path:
+    """The key file in use: the configured (or default) one; an older installation's
+    data_dir/keys/master.keys keeps working, with a warning to move it out."""
+    chosen = settings.key_file
+    legacy = settings.data_dir / "keys" / "master.keys"
+    if not settings.storage.key_file and not chosen.exists() and legacy.exists():
+        log.warning(
+            "the master key file is inside data_dir (%s): move it to %s so a copy of the"
+            " data does not carry its key",
+            legacy,
+            chosen,
+        )
+        return legacy
+    return chosen
+
+
+def open_storage(settings: Settings) -> Storage:
+    prepare_data_dir(settings)
+    from_env = settings.storage.master_key.get_secret_value() or None
+    key_file = master_key_file(settings)
+    try:
+        keyring = Keyring.from_env_or_file(from_env, key_file, create_if_missing=True)
+    except KeyringError as exc:
+        key = "storage.master_key" if from_env else "storage.key_file"
+        raise ConfigError(f"{key}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"storage.key_file: cannot use {key_file} ({exc})") from exc
     return Storage(keyring, EncryptedFileBlobStore(settings.data_dir / "blobs", keyring))
 
 
