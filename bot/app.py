@@ -25,6 +25,7 @@ from domain.slots import SlotRules
 from handlers.engine import Engine
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from handlers.registry import build_registry
+from handlers.throttle import Rate
 from storage import db
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
@@ -113,6 +114,8 @@ def build_office(settings: Settings) -> Office:
         session_lead=timedelta(minutes=settings.jitsi.lead_minutes),
         files_per_appointment=settings.intake.files_per_appointment,
         files_per_day=settings.intake.files_per_day,
+        appointments_per_procedure=settings.fair_use.appointments_per_procedure,
+        appointments_total=settings.fair_use.appointments_total,
     )
 
 
@@ -238,11 +241,18 @@ def build_app(
     dispatcher = Dispatcher(
         outbox, channel_map, clock=clock, files=storage.blobs.get, only=deliver_only
     )
-    uow = uow_factory(
-        sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake
-    )
+    accounts = staff_accounts(settings, office)
+    uow = uow_factory(sessions, accounts, clock, on_commit=dispatcher.wake)
+    fair = settings.fair_use
     conversation = Engine(
-        uow=uow, office=office, clock=clock, registry=build_registry(), services=services
+        uow=uow,
+        office=office,
+        clock=clock,
+        registry=build_registry(),
+        services=services,
+        turns=Rate(fair.turns_burst, fair.turns_per_minute / 60),
+        uploads=Rate(fair.uploads_burst, fair.uploads_per_hour / 3600),
+        unthrottled=frozenset(accounts),
     )
     add_chat_channels(settings, conversation, channel_map)
     return App(

@@ -30,7 +30,7 @@ class Section(BaseModel):
 
 # The drivers the service runs on (async): SQLite through aiosqlite, PostgreSQL through
 # asyncpg.
-_DATABASE_URL = re.compile(r"^(sqlite\+aiosqlite:///.+|postgresql\+asyncpg://[^\s]+)$")
+_DATABASE_URL = re.compile(r"^(sqlite\+aiosqlite://(/.*)?|postgresql\+asyncpg://\S+)$")
 
 
 class DatabaseSettings(Section):
@@ -196,6 +196,17 @@ class IntakeSettings(Section):
     files_per_day: int = Field(60, ge=1, le=10_000)
 
 
+class FairUseSettings(Section):
+    """How much one citizen may book and send (a polite message past it)."""
+
+    appointments_per_procedure: int = Field(2, ge=1, le=100)
+    appointments_total: int = Field(4, ge=1, le=1000)
+    turns_burst: int = Field(30, ge=1, le=10_000)
+    turns_per_minute: int = Field(60, ge=1, le=100_000)
+    uploads_burst: int = Field(10, ge=1, le=10_000)
+    uploads_per_hour: int = Field(60, ge=1, le=100_000)
+
+
 class EvidenceSettings(Section):
     """The council's evidence key (Ed25519) and an optional RFC 3161 time-stamp authority.
     The key comes from the environment (VIDEOTRAMIT_EVIDENCE__SIGNING_KEY) or from
@@ -246,6 +257,7 @@ class Settings(BaseSettings):
     schedule: ScheduleSettings = ScheduleSettings()
     storage: StorageSettings = StorageSettings()
     intake: IntakeSettings = IntakeSettings()
+    fair_use: FairUseSettings = FairUseSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     staff: list[StaffSettings] = Field(default_factory=list)
 

@@ -265,6 +265,9 @@ class Office:
     # Upload quota: files a citizen may send for one appointment, and in 24 hours.
     files_per_appointment: int = 30
     files_per_day: int = 60
+    # Fair use: active appointments one citizen may hold, per procedure and in all.
+    appointments_per_procedure: int = 2
+    appointments_total: int = 4
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)
