@@ -26,9 +26,10 @@ from handlers.engine import Engine
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from handlers.registry import build_registry
 from handlers.throttle import Rate
-from storage import db
+from storage import db, sealed
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
+from storage.sealed import Sealer
 from storage.uow import uow_factory
 
 log = logging.getLogger("videotramit.app")
@@ -235,6 +236,8 @@ def build_app(
 
         channel_map["email"] = EmailChannel(settings.email, settings.council.name)
     storage = open_storage(settings)
+    # Personal columns (form, identity, outbox payloads) are sealed with the master key.
+    sealed.install(engine, Sealer(storage.keyring))
     sandbox = build_sandbox(settings.intake)
     services, links = build_services(settings, storage, sandbox)
     outbox = OutboxStore(sessions)
