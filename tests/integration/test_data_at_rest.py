@@ -77,3 +77,20 @@ async def test_the_database_and_data_dir_are_the_service_users_only(app: App) ->
     key_file = app.settings.key_file
     assert not key_file.is_relative_to(app.settings.data_dir)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+
+
+async def test_the_receipt_masks_the_forms_id_number_as_it_masks_the_identity(
+    app: App, clock: Clock
+) -> None:
+    import io
+
+    from pypdf import PdfReader
+
+    appointment = await full_session(app, clock)
+    async with app.uow() as uow:
+        receipt = await uow.receipts.for_appointment(appointment.id)
+    assert receipt is not None
+    pdf = PdfReader(io.BytesIO(await app.storage.blobs.get(receipt.sha256)))
+    printed = "\n".join(page.extract_text() for page in pdf.pages)
+    assert "****1111G" in printed  # the form's NIE, masked
+    assert NIE not in printed and "12345678Z" not in printed
