@@ -133,8 +133,9 @@ class Sandbox:
         from documents.intake import IntakeRejected
 
         await self.start()
-        assert self._idle is not None
-        worker = await self._idle.get()
+        idle = self._idle
+        assert idle is not None
+        worker = await idle.get()
         loop = asyncio.get_running_loop()
         try:
             job = loop.run_in_executor(
@@ -143,10 +144,12 @@ class Sandbox:
             outcome = await asyncio.wait_for(job, self.limits.wall_seconds)
         except (TimeoutError, BrokenExecutor):
             log.warning("a file exceeded the sandbox's limits; its worker was replaced")
-            worker = self._replace(worker)
+            if worker in self._all:
+                worker = self._replace(worker)
             raise IntakeRejected("too_complex") from None
         finally:
-            self._idle.put_nowait(worker)
+            if self._idle is idle and worker in self._all:  # not closed meanwhile
+                idle.put_nowait(worker)
         if isinstance(outcome, str):
             raise IntakeRejected(outcome)
         return outcome
