@@ -74,3 +74,33 @@ async def test_the_default_bounds_refuse_the_bombs_before_decoding(sandbox: Sand
         await sandbox.intake(scan_bomb(repeats=20_000), "photo.jpg", limits)
     with pytest.raises(IntakeRejected, match="too_many_pixels"):
         await sandbox.intake(huge_rgba_png(), "scan.png", limits)
+
+
+def _heic() -> bytes:
+    import io
+
+    import pillow_heif
+
+    from tests.unit.documents.imaging import corner_image
+
+    out = io.BytesIO()
+    pillow_heif.from_pillow(corner_image(400, 300)).save(out, quality=90)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("sandbox", [SandboxLimits(workers=1)], indirect=True)
+async def test_every_accepted_format_passes_under_the_default_caps(sandbox: Sandbox) -> None:
+    from tests.unit.documents.bad_files import _pdf
+    from tests.unit.documents.imaging import document_image, encode
+
+    page = document_image(1600, 1200)
+    files = {
+        "photo.jpg": encode(page, "JPEG", quality=90),
+        "scan.png": encode(page.convert("RGBA"), "PNG"),
+        "photo.webp": encode(page, "WEBP"),
+        "IMG_0001.HEIC": _heic(),
+        "form.pdf": _pdf(2),
+    }
+    for name, data in files.items():
+        result = await sandbox.intake(data, name, IntakeLimits())
+        assert result.kind == ("pdf" if name.endswith(".pdf") else "image"), name
