@@ -8,6 +8,7 @@ one sent unasked); it is not a conversation and imports none.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from domain.evidence import EventKind
 from domain.model import Appointment, StoredDocument
@@ -17,6 +18,8 @@ from handlers.casework import document_name, save_details
 from handlers.context import Ctx
 from handlers.identity_check import identity_requirement, keep_reading, prefill_form
 from handlers.ports import DocumentRejected, IdentityPhoto
+
+DAY = timedelta(hours=24)
 
 
 async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: str = "") -> bool:
@@ -49,9 +52,13 @@ async def check_and_keep(
 ) -> Kept | None:
     file = ctx.turn.file
     assert file is not None and ctx.services is not None
+    quota = await _over_quota(ctx, appointment_id)
+    if quota:
+        ctx.say(ctx.t(f"doc.rejected.{quota}"))
+        return None
     try:
         accepted = await ctx.services.documents.accept(
-            file.data, file.name, read_identity=read_identity
+            file.data, file.name, read_identity=read_identity, checked=file.checked
         )
     except DocumentRejected as refused:
         ctx.say(ctx.t(f"doc.rejected.{refused.reason}"))
@@ -69,6 +76,24 @@ async def check_and_keep(
         at=ctx.now,
     )
     return Kept(stored, accepted.identity)
+
+
+async def appointment_full(ctx: Ctx, appointment_id: int) -> bool:
+    """The appointment has as many files as one appointment may have."""
+    sent = await ctx.uow.documents.for_appointment(appointment_id)
+    return len(sent) >= ctx.office.files_per_appointment
+
+
+async def _over_quota(ctx: Ctx, appointment_id: int | None) -> str:
+    """Which upload quota a further file would exceed ("" when none). A file sent unasked
+    counts against the day's quota until the citizen says which appointment it is for."""
+    if appointment_id is not None and await appointment_full(ctx, appointment_id):
+        return "quota_appointment"
+    if await ctx.uow.documents.count_sent(ctx.user.id, since=ctx.now - DAY) >= (
+        ctx.office.files_per_day
+    ):
+        return "quota_day"
+    return ""
 
 
 async def file_received(

@@ -24,6 +24,7 @@ from handlers.context import NAV_BACK, NAV_CANCEL, Audience, Ctx, Prompt, Regist
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Reply, Turn, TurnKind
 from handlers.ports import Clock, Office, Services, UnitOfWorkFactory
+from handlers.throttle import Rate, Throttle
 
 log = logging.getLogger("videotramit.engine")
 
@@ -36,6 +37,9 @@ MAIN_MENU = "menu"
 FIRST_CONTACT = "start"
 UNASKED_FILE = "sort.file"
 MiB = 1 << 20
+# Fair use: faster than a person types or taps (a script) is slowed down; files more so.
+TURNS = Rate(burst=30, per_second=1.0)
+UPLOADS = Rate(burst=10, per_second=1 / 60)
 # What a channel learned about a person rather than something they wrote.
 REACHABILITY = (TurnKind.GONE, TurnKind.BACK)
 
@@ -103,7 +107,13 @@ class Engine:
         clock: Clock,
         registry: Registry,
         services: Services | None = None,
+        turns: Rate = TURNS,
+        uploads: Rate = UPLOADS,
+        unthrottled: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
+        self._unthrottled = unthrottled  # the staff's chat accounts
+        self._turns = Throttle(turns)
+        self._uploads = Throttle(uploads)
         self._uow = uow
         self._office = office
         self._clock = clock
@@ -130,6 +140,9 @@ class Engine:
         )
         if turn.kind is TurnKind.GROUP:
             return [self._group_notice(turn)]
+        throttled = self._throttled(turn)
+        if throttled is not None:
+            return throttled
         async with self._lock(turn):
             try:
                 return await self._handle(turn, oversized)
@@ -138,7 +151,29 @@ class Engine:
                 language = normalise_language(turn.language_hint, self._office.default_language)
                 return [Reply(text=translate(language, "error.internal"))]
 
+    def _throttled(self, turn: Turn) -> list[Reply] | None:
+        """None when the person may go on; else what to answer (once, then nothing)."""
+        key, now = (turn.channel, turn.external_id), self._clock.now()
+        if turn.kind in REACHABILITY or turn.kind is TurnKind.JOINED or key in self._unthrottled:
+            return None
+        verdict = self._turns.take(key, now)
+        message = "error.slow_down"
+        if verdict == "ok" and turn.kind is TurnKind.FILE:
+            verdict, message = self._uploads.take(key, now), "error.slow_down_files"
+        if verdict == "ok":
+            return None
+        if verdict == "drop":
+            return []
+        language = normalise_language(turn.language_hint, self._office.default_language)
+        if language not in self._office.languages:
+            language = self._office.default_language
+        return [Reply(text=translate(language, message))]
+
     async def _handle(self, turn: Turn, oversized: bool) -> list[Reply]:
+        if turn.kind is TurnKind.FILE and turn.file is not None and self._services is not None:
+            # Checked in the sandbox before the unit of work opens: a file that is slow to
+            # decode holds no database connection and never delays anyone else's turn.
+            turn = replace(turn, file=await self._services.documents.check(turn.file))
         async with self._uow() as uow:
             language = normalise_language(turn.language_hint, self._office.default_language)
             if language not in self._office.languages:

@@ -20,6 +20,7 @@ from domain.mrz import MrzReading
 from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
 from domain.slots import Busy, SlotRules
+from handlers.messages import Checked, InFile
 
 
 class SlotTaken(Exception):
@@ -118,6 +119,7 @@ class DocumentsRepo(Protocol):
     async def classify(self, document_id: int, appointment_id: int, requirement: str) -> None:
         """Say which appointment and which required document ("" for another) it is."""
         ...
+    async def count_sent(self, user_id: int, *, since: datetime) -> int: ...
 
 
 class ReceiptsRepo(Protocol):
@@ -262,6 +264,12 @@ class Office:
     email_enabled: bool = False
     # From how long before its time a clerk may open a session (and its links work).
     session_lead: timedelta = timedelta(minutes=15)
+    # Upload quota: files a citizen may send for one appointment, and in 24 hours.
+    files_per_appointment: int = 30
+    files_per_day: int = 60
+    # Fair use: active appointments one citizen may hold, per procedure and in all.
+    appointments_per_procedure: int = 2
+    appointments_total: int = 4
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)
@@ -299,11 +307,22 @@ class AcceptedDocument:
 
 
 class DocumentsPort(Protocol):
+    async def check(self, file: InFile) -> InFile:
+        """Check and normalise a file in the sandbox, holding no database (the engine
+        calls it before a file turn's unit of work opens); the file with `checked` set."""
+        ...
+
     async def accept(
-        self, data: bytes, filename: str, *, read_identity: bool = False
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        read_identity: bool = False,
+        checked: Checked | None = None,
     ) -> AcceptedDocument:
-        """Check, normalise and store a file encrypted; raise DocumentRejected. With
-        `read_identity`, a photo's machine-readable zone is read too (a PDF's is not)."""
+        """Store a checked file encrypted (checking it first unless `checked` is given);
+        raise DocumentRejected. With `read_identity`, a photo's machine-readable zone is
+        read too (a PDF's is not)."""
         ...
 
     async def read(self, sha256: str) -> bytes: ...

@@ -12,7 +12,7 @@ from domain.appointments import Status
 from domain.model import StoredDocument
 from handlers.casework import appointment_label, owned_appointment
 from handlers.context import Audience, Ctx, Step
-from handlers.document_intake import check_and_keep, file_received, receive
+from handlers.document_intake import appointment_full, check_and_keep, file_received, receive
 from handlers.identity_check import identity_requirement
 
 FLOW = "sort"
@@ -30,6 +30,9 @@ async def receive_ahead(ctx: Ctx, paused: dict[str, Any] | None = None) -> None:
     current = [a for a in mine if a.status is Status.IN_SESSION]
     if current:
         await receive(ctx, current[0], "")
+        return
+    if all([await appointment_full(ctx, a.id) for a in mine]):
+        ctx.say(ctx.t("doc.rejected.quota_appointment"))
         return
     kept = await check_and_keep(ctx, appointment_id=None, requirement="")
     if kept is None:
@@ -101,6 +104,10 @@ async def on_which_document(ctx: Ctx) -> None:
     document = await _unsorted(ctx)
     if appointment is None or document is None:
         await ask_which_document(ctx)
+        return
+    if await appointment_full(ctx, appointment.id):
+        ctx.say(ctx.t("doc.rejected.quota_appointment"))
+        ctx.end()
         return
     requirement = "" if ctx.choice == "-" else (ctx.choice or "")
     await ctx.uow.documents.classify(document.id, appointment.id, requirement)
