@@ -127,3 +127,18 @@ def test_the_demo_configuration_ships_no_secret() -> None:
         for section, key in ENVIRONMENT_ONLY
         if demo.get(section, {}).get(key)
     ]
+
+
+def test_a_key_file_left_inside_data_dir_keeps_working_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.services import master_key_file
+
+    settings = load_settings(_config(tmp_path))
+    legacy = settings.data_dir / "keys" / "master.keys"
+    assert master_key_file(settings) == settings.key_file  # nothing there yet
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text("x")
+    with caplog.at_level("WARNING"):
+        assert master_key_file(settings) == legacy
+    assert "inside data_dir" in caplog.text
