@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,12 @@ from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
 from bot.links import LinkSigner
 from bot.services import Storage, build_services, open_storage
-from config.settings import ConfigError, Settings, embedded_text
+from config.settings import ConfigError, Settings, embedded_text, parse_duration
 from domain.procedures import Catalog, CatalogError, parse_catalog
 from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
 from domain.slots import SlotRules
 from handlers.engine import Engine
+from handlers.notify import NoticeRenderer
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from handlers.registry import build_registry
 from storage import db
@@ -110,6 +111,15 @@ def build_office(settings: Settings) -> Office:
         registry_prefix=council.registry_prefix,
         email_enabled=settings.email.enabled,
         session_lead=timedelta(minutes=settings.jitsi.lead_minutes),
+        reminders=tuple(
+            sorted(
+                (timedelta(minutes=parse_duration(r)) for r in settings.schedule.reminders),
+                reverse=True,
+            )
+        ),
+        survey_delay=timedelta(minutes=settings.schedule.survey_delay_minutes),
+        waitlist_hold=timedelta(minutes=settings.schedule.waitlist_hold_minutes),
+        morning_summary=time.fromisoformat(settings.schedule.morning_summary),
     )
 
 
@@ -228,12 +238,22 @@ def build_app(
     storage = open_storage(settings)
     services, links = build_services(settings, storage)
     outbox = OutboxStore(sessions)
+    wake: list[Callable[[], None]] = []
+
+    def committed() -> None:
+        for woken in wake:
+            woken()
+
+    uow = uow_factory(sessions, staff_accounts(settings, office), clock, on_commit=committed)
     dispatcher = Dispatcher(
-        outbox, channel_map, clock=clock, files=storage.blobs.get, only=deliver_only
+        outbox,
+        channel_map,
+        clock=clock,
+        files=storage.blobs.get,
+        only=deliver_only,
+        render=NoticeRenderer(uow, office, clock, services),
     )
-    uow = uow_factory(
-        sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake
-    )
+    wake.append(dispatcher.wake)
     conversation = Engine(
         uow=uow, office=office, clock=clock, registry=build_registry(), services=services
     )

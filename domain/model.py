@@ -98,3 +98,14 @@ class IssuedReceipt:
     sha256: str
     registered_at: datetime
     language: str
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """A citizen's opinion of one appointment (kept apart from its evidence)."""
+
+    appointment_id: int
+    score: int | None
+    again: bool | None
+    comment: str
+    answered_at: datetime | None

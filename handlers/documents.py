@@ -78,9 +78,7 @@ async def receive(ctx: Ctx, appointment: Appointment, requirement: str, label: s
         bool(requirement) and requirement == identity_requirement(ctx, appointment)
     )
     try:
-        accepted = await ctx.services.documents.accept(
-            file.data, file.name, read_identity=identity
-        )
+        accepted = await ctx.services.documents.accept(file.data, file.name, read_identity=identity)
     except DocumentRejected as refused:
         ctx.say(ctx.t(f"doc.rejected.{refused.reason}"))
         return False

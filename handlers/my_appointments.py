@@ -144,6 +144,8 @@ STEPS = {
     "action": Step(enter=ask_action, handle=on_action, back="which"),
     "cancel": Step(enter=ask_cancel, handle=on_cancel, back="action"),
 }
+
+
 async def show_appointment(ctx: Ctx, *, appointment_id: int) -> None:
     """One appointment's card, e.g. when the citizen goes back from moving it."""
     ctx.end()

@@ -8,14 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from domain.appointments import Status
 from domain.evidence import EvidenceRecord
-from domain.model import Appointment, ConversationState, IssuedReceipt, StoredDocument, User
+from domain.model import (
+    Appointment,
+    ConversationState,
+    IssuedReceipt,
+    StoredDocument,
+    SurveyAnswer,
+    User,
+)
 from domain.mrz import MrzReading
 from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
@@ -146,6 +153,33 @@ class OutboxRepo(Protocol):
         user_id: int | None,
         dedupe_key: str | None = None,
         not_before: datetime | None = None,
+        kind: str = "",
+        appointment_id: int | None = None,
+    ) -> None: ...
+    async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int: ...
+
+
+class NoticesRepo(Protocol):
+    async def button(
+        self, user_id: int, entry: str, params: dict[str, Any], now: datetime
+    ) -> str: ...
+    async def pressed(self, user_id: int, token: str) -> tuple[str, dict[str, Any]] | None: ...
+    async def forget_buttons(
+        self, user_id: int, entry_prefix: str, key: str, value: Any
+    ) -> None: ...
+    async def set_attendance(self, appointment_id: int, answer: str, now: datetime) -> None: ...
+    async def attendance(self, appointment_ids: list[int]) -> dict[int, str]: ...
+    async def survey_asked(self, appointment_id: int, now: datetime) -> bool: ...
+    async def survey(self, appointment_id: int) -> SurveyAnswer | None: ...
+    async def answer_survey(
+        self,
+        appointment_id: int,
+        *,
+        now: datetime,
+        channel: str,
+        score: int | None = None,
+        again: bool | None = None,
+        comment: str | None = None,
     ) -> None: ...
 
 
@@ -206,6 +240,8 @@ class UnitOfWork(Protocol):
     def documents(self) -> DocumentsRepo: ...
     @property
     def receipts(self) -> ReceiptsRepo: ...
+    @property
+    def notices(self) -> NoticesRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -260,6 +296,12 @@ class Office:
     email_enabled: bool = False
     # From how long before its time a clerk may open a session (and its links work).
     session_lead: timedelta = timedelta(minutes=15)
+    # Notifications: reminders before an appointment (longest first), the survey's delay
+    # after a session, how long a waitlist offer is held, the staff's morning summary.
+    reminders: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    survey_delay: timedelta = timedelta(minutes=10)
+    waitlist_hold: timedelta = timedelta(minutes=15)
+    morning_summary: time = time(8, 0)
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)

@@ -20,6 +20,7 @@ from storage.repositories import (
     SqlReceipts,
     SqlUsers,
 )
+from storage.repositories.notices import SqlNotices
 
 
 class SqlUnitOfWork:
@@ -47,6 +48,7 @@ class SqlUnitOfWork:
         self.evidence = SqlEvidence(self.session)
         self.documents = SqlDocuments(self.session)
         self.receipts = SqlReceipts(self.session)
+        self.notices = SqlNotices(self.session)
         return self
 
     async def __aexit__(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import App
-from bot.channels.memory import MemoryPerson
+from bot.channels.memory import MemoryChannel, MemoryPerson
 from domain.model import Appointment
 from tests.dialog import run_dialog
 from tests.support import Clock, document_photo, person
@@ -26,17 +26,14 @@ async def book(app: App, citizen: MemoryPerson, time: str = "9:00") -> None:
 
 
 async def pending_buttons(app: App, address: str) -> dict[str, str]:
-    """The live buttons of the last proactive message with buttons sent to `address`."""
-    from sqlalchemy import select
-
-    from storage.models import OutboxRow
-
-    async with app.sessions() as session:
-        query = select(OutboxRow).where(OutboxRow.address == address).order_by(OutboxRow.id)
-        rows = (await session.execute(query)).scalars().all()
-    for row in reversed(rows):
-        if row.payload.get("choices"):
-            return {label: token for token, label in row.payload["choices"]}
+    """The live buttons of the last proactive message with buttons delivered to `address`
+    (buttons are armed when a notification is delivered, so this delivers what is due)."""
+    await app.dispatcher.drain()
+    channel = app.channels["memory"]
+    assert isinstance(channel, MemoryChannel)
+    for reply in reversed(channel.sent[address]):
+        if reply.choices:
+            return {choice.label: choice.token for choice in reply.choices}
     raise AssertionError("no buttons were sent")
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,8 @@ class SqlOutbox:
         user_id: int | None,
         dedupe_key: str | None = None,
         not_before: datetime | None = None,
+        kind: str = "",
+        appointment_id: int | None = None,
     ) -> None:
         # The dispatcher claims rows due by its clock, the same one: queued now means due now.
         now = self._clock.now()
@@ -42,6 +45,8 @@ class SqlOutbox:
             payload=payload,
             user_id=user_id,
             dedupe_key=dedupe_key,
+            kind=kind,
+            appointment_id=appointment_id,
             created_at=now,
             next_attempt_at=not_before or now,
             attempts=0,
@@ -55,6 +60,21 @@ class SqlOutbox:
                 self._s.add(row)
         except IntegrityError:
             pass  # the same message was already queued: sending it once is the point
+
+    async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:
+        """Pending notifications of these kinds about an appointment are not sent (it was
+        moved or cancelled); returns how many were withdrawn."""
+        result = await self._s.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.appointment_id == appointment_id,
+                OutboxRow.kind.in_(list(kinds)),
+                OutboxRow.delivered_at.is_(None),
+                OutboxRow.failed_at.is_(None),
+            )
+            .values(failed_at=self._clock.now(), last_error="withdrawn")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class SqlEvidence:
