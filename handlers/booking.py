@@ -318,6 +318,7 @@ async def _book(ctx: Ctx, start: datetime) -> None:
         at=ctx.now,
     )
     await notify.staff_of_booking(ctx, appointment, chosen)
+    await notify.plan_reminders(ctx.uow, ctx.office, appointment, ctx.user, ctx.now)
     ctx.say(
         ctx.t(
             "book.done",
@@ -354,6 +355,7 @@ async def _move(ctx: Ctx, start: datetime) -> None:
         at=ctx.now,
     )
     await notify.staff_of_move(ctx, current, moved)
+    await notify.after_move(ctx, moved)
     ctx.say(
         ctx.t(
             "book.moved",

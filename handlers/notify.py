@@ -37,7 +37,7 @@ Text = Callable[[str], str]  # language -> text
 ACTIVE = (Status.BOOKED, Status.IN_SESSION)
 # What is withdrawn when an appointment is moved or cancelled: everything that speaks of
 # its time (the citizen's reminders, the clerk's "booked" note not yet delivered...).
-ABOUT_THE_TIME = ("reminder", "reminder_email", "staff_booked", "call_ready")
+ABOUT_THE_TIME = ("reminder", "reminder_email", "moved_email", "staff_booked", "call_ready")
 
 
 # --- queuing --------------------------------------------------------------------------
@@ -155,6 +155,22 @@ async def staff_of_document(
     )
 
 
+async def survey_after(ctx: Ctx, appointment: Appointment) -> None:
+    """The satisfaction survey, some minutes after a completed session; once per
+    appointment, whatever happens next (a session ended twice asks once)."""
+    if not await ctx.uow.notices.survey_asked(appointment.id, ctx.now):
+        return
+    citizen = await ctx.uow.users.get(appointment.citizen_id)
+    await queue(
+        ctx.uow,
+        citizen,
+        "survey",
+        due=ctx.now + ctx.office.survey_delay,
+        dedupe_key=f"survey:{appointment.id}",
+        appointment_id=appointment.id,
+    )
+
+
 async def said(
     uow: UnitOfWork,
     recipient: User,
@@ -209,6 +225,89 @@ async def prompt(
         dedupe_key=dedupe_key,
         appointment_id=appointment_id,
     )
+
+
+# --- reminders ----------------------------------------------------------------------
+
+
+def reminder_key(appointment: Appointment, minutes: int, channel: str = "") -> str:
+    suffix = f":{channel}" if channel else ""
+    return f"rem:{appointment.id}:{appointment.start.isoformat()}:{minutes}{suffix}"
+
+
+async def plan_reminders(
+    uow: UnitOfWork, office: Office, appointment: Appointment, citizen: User, now: datetime
+) -> int:
+    """Queue the reminders of a booked appointment; returns how many were due later."""
+    if appointment.status is not Status.BOOKED:
+        return 0
+    planned = 0
+    start = appointment.start.isoformat()
+    for offset in office.reminders:  # longest first
+        due = appointment.start - offset
+        if due <= now:
+            continue
+        minutes = int(offset.total_seconds() // 60)
+        full = planned == 0
+        await queue(
+            uow,
+            citizen,
+            "reminder",
+            {"start": start, "full": full},
+            due=due,
+            dedupe_key=reminder_key(appointment, minutes),
+            appointment_id=appointment.id,
+        )
+        if full and appointment.email and office.email_enabled:
+            await queue(
+                uow,
+                citizen,
+                "reminder_email",
+                {"start": start},
+                due=due,
+                dedupe_key=reminder_key(appointment, minutes, "email"),
+                appointment_id=appointment.id,
+                address=("email", appointment.email),
+            )
+        planned += 1
+    return planned
+
+
+async def after_move(ctx: Ctx, appointment: Appointment) -> None:
+    """After a reschedule: what was planned for the old time goes, the new time's comes."""
+    await withdraw(ctx.uow, appointment.id)
+    # The calendar file keeps its UID; a higher SEQUENCE makes calendars update the event.
+    current = await ctx.uow.appointments.get(appointment.id) or appointment
+    details = dict(current.details)
+    details["ics_sequence"] = int(details.get("ics_sequence", 0)) + 1
+    appointment = await ctx.uow.appointments.update(appointment.id, details=details)
+    await plan_reminders(ctx.uow, ctx.office, appointment, ctx.user, ctx.now)
+    if appointment.email and ctx.office.email_enabled:
+        await queue(
+            ctx.uow,
+            ctx.user,
+            "moved_email",
+            {"start": appointment.start.isoformat()},
+            dedupe_key=f"moved:{appointment.id}:{appointment.start.isoformat()}",
+            appointment_id=appointment.id,
+            address=("email", appointment.email),
+        )
+
+
+async def after_cancel(ctx: Ctx, appointment: Appointment) -> None:
+    """After a cancellation: nothing more is said about its time; the email (with the
+    calendar's cancellation) tells the citizen's calendar too."""
+    await withdraw(ctx.uow, appointment.id)
+    if appointment.email and ctx.office.email_enabled:
+        citizen = await ctx.uow.users.get(appointment.citizen_id)
+        await queue(
+            ctx.uow,
+            citizen,
+            "cancelled_email",
+            dedupe_key=f"cancelled-email:{appointment.id}",
+            appointment_id=appointment.id,
+            address=("email", appointment.email),
+        )
 
 
 # --- rendering at delivery ------------------------------------------------------------

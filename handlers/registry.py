@@ -14,10 +14,12 @@ from handlers import (
     menu,
     my_appointments,
     receipting,
+    reminders,
     session,
     session_steps,
     staff,
     start,
+    survey,
 )
 from handlers.context import Registry
 
@@ -32,6 +34,8 @@ CONVERSATIONS = (
     session,
     session_steps,
     receipting,
+    reminders,
+    survey,
     admin,
 )
 

@@ -272,6 +272,7 @@ async def on_end(ctx: Ctx) -> None:
             {"reference": ended.reference, "head": head},
             dedupe_key=f"head:{ended.reference}",
         )
+    await notify.survey_after(ctx, ended)
     ctx.say(ctx.t("session.ended", reference=ended.reference))
     ctx.end()
     await ctx.go("staff.agenda")

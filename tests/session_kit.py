@@ -83,6 +83,7 @@ async def up_to_the_summary(
             ("[Ask for ID card]", ["I've asked"]),
         ],
     )
+    await app.dispatcher.drain()  # the request reaches the citizen, who now waits for it
     await citizen.send_file("dni.jpg", document_photo())
     assert "received" in citizen.text
     await run_dialog(anna, [("[Data]", ["passport number"])])
