@@ -12,6 +12,7 @@ from typing import Any
 
 from bot.links import LinkSigner, derive_link_key
 from config.settings import ConfigError, Settings
+from documents.chart import StatisticsChart
 from domain.model import Appointment
 from handlers.ports import (
     AcceptedDocument,
@@ -292,6 +293,7 @@ def build_services(settings: Settings, storage: Storage) -> tuple[Services, Link
         links=links,
         # Fingerprints of personal values: HMAC under a key derived from the master key.
         fingerprints=Fingerprinter(master_id, master),
+        charts=StatisticsChart(),
         signer=load_evidence_signer(settings),
     )
     return services, links

@@ -27,6 +27,7 @@ from domain.mrz import MrzReading
 from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
 from domain.slots import Busy, SlotRules
+from domain.stats import Fact, Opinion, Report
 
 
 class SlotTaken(Exception):
@@ -183,6 +184,16 @@ class NoticesRepo(Protocol):
     ) -> None: ...
 
 
+class StatsRepo(Protocol):
+    async def facts(
+        self, start: datetime, end: datetime
+    ) -> tuple[list[Fact], list[Opinion], list[float]]: ...
+
+
+class ChartsPort(Protocol):
+    def statistics_png(self, report: Report, labels: Mapping[str, str]) -> bytes: ...
+
+
 class EvidenceRepo(Protocol):
     async def append(
         self,
@@ -242,6 +253,8 @@ class UnitOfWork(Protocol):
     def receipts(self) -> ReceiptsRepo: ...
     @property
     def notices(self) -> NoticesRepo: ...
+    @property
+    def stats(self) -> StatsRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -398,3 +411,4 @@ class Services:
     # None when no evidence key is configured (`chat`, tests of other parts): chains are
     # then left unsealed and `evidence verify` says so.
     signer: EvidenceSignerPort | None = None
+    charts: ChartsPort | None = None  # the statistics chart (matplotlib), when installed

@@ -21,6 +21,7 @@ from storage.repositories import (
     SqlUsers,
 )
 from storage.repositories.notices import SqlNotices
+from storage.repositories.stats import SqlStats
 
 
 class SqlUnitOfWork:
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
         self.documents = SqlDocuments(self.session)
         self.receipts = SqlReceipts(self.session)
         self.notices = SqlNotices(self.session)
+        self.stats = SqlStats(self.session)
         return self
 
     async def __aexit__(
