@@ -435,6 +435,11 @@ async def _staff_document(d: Delivery) -> Rendered | None:
     )
 
 
+async def _text(d: Delivery) -> Rendered | None:
+    """Words given as they are (written by a person, not from the catalogs)."""
+    return Rendered(str(d.params["text"]))
+
+
 async def _said(d: Delivery) -> Rendered | None:
     values = dict(d.params.get("values", {}))
     if d.appointment is not None:
@@ -498,6 +503,7 @@ def _kinds() -> dict[str, Kind]:
         "no_show": Kind(_no_show, keep=None),
         "staff_document": Kind(_staff_document, keep=None),
         "said": Kind(_said, keep=None),
+        "text": Kind(_text, keep=None),
         "call_ready": Kind(_call_ready, keep=(Status.IN_SESSION,)),
         "document_request": Kind(_document_request, keep=(Status.IN_SESSION,)),
         "agreement": Kind(_agreement, keep=(Status.IN_SESSION,)),
