@@ -370,44 +370,17 @@ async def _move(ctx: Ctx, start: datetime) -> None:
 async def email_confirmation(
     ctx: Ctx, appointment: Appointment, chosen: Procedure, email: str
 ) -> None:
-    """The confirmation by email, with the appointment as a calendar file (.ics)."""
-    from documents.ics import appointment_ics
-
-    assert ctx.services is not None
-    when = format_when(appointment.start, ctx.lang, ctx.office.tz)
-    name = chosen.name.get(ctx.lang)
-    body = ctx.t(
-        "email.body",
-        reference=appointment.reference,
-        procedure=name,
-        when=when,
-        council=ctx.office.council.name,
-        documents="\n".join(f"- {d.name.get(ctx.lang)}" for d in chosen.documents) or "-",
-    )
-    ics = appointment_ics(
-        uid=f"{appointment.reference}@videotramit",
-        start=appointment.start,
-        end=appointment.end,
-        summary=ctx.t("email.event", procedure=name, reference=appointment.reference),
-        description=body,
-        organizer_name=ctx.office.council.name,
-        stamp=ctx.now,
-    )
-    digest = await ctx.services.documents.store(ics)
-    await ctx.uow.outbox.enqueue(
-        channel="email",
-        address=email,
-        payload={
-            "text": body,
-            "subject": ctx.t("email.subject", reference=appointment.reference, when=when),
-            "file": {
-                "sha256": digest,
-                "name": f"{appointment.reference}.ics",
-                "type": "text/calendar",
-            },
-        },
-        user_id=ctx.user.id,
+    """The confirmation by email, with the appointment as a calendar file (.ics); written
+    when it is sent, in the citizen's language then."""
+    del chosen  # read again at delivery
+    await notify.queue(
+        ctx.uow,
+        ctx.user,
+        "confirmation_email",
+        {"start": appointment.start.isoformat()},
         dedupe_key=f"email:{appointment.reference}",
+        appointment_id=appointment.id,
+        address=("email", email),
     )
 
 

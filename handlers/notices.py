@@ -115,6 +115,26 @@ async def _reminder_email(d: Delivery) -> Rendered | None:
     return email(d, subject, text, calendar_file(d, a))
 
 
+async def _confirmation_email(d: Delivery) -> Rendered | None:
+    a = d.appointment
+    assert a is not None
+    if _moved(d):
+        return None  # the email of the move says the new time
+    procedure = d.office.catalog.find(a.procedure)
+    documents = [doc.name.get(d.lang) for doc in procedure.documents] if procedure else []
+    when = d.when(a.start)
+    text = d.t(
+        "email.body",
+        reference=a.reference,
+        procedure=d.procedure_name(a.procedure),
+        when=when,
+        council=d.office.council.name,
+        documents="\n".join(f"- {name}" for name in documents) or "-",
+    )
+    subject = d.t("email.subject", reference=a.reference, when=when)
+    return email(d, subject, text, calendar_file(d, a))
+
+
 async def _cancelled_email(d: Delivery) -> Rendered | None:
     a = d.appointment
     assert a is not None
@@ -214,6 +234,7 @@ KINDS: dict[str, Kind] = {
     "reminder": Kind(_reminder),
     "reminder_email": Kind(_reminder_email),
     "moved_email": Kind(_moved_email),
+    "confirmation_email": Kind(_confirmation_email),
     "cancelled_email": Kind(_cancelled_email, keep=None),
     "survey": Kind(_survey, keep=(Status.COMPLETED,)),
     "staff_day": Kind(_staff_day, keep=None),
