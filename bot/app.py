@@ -16,6 +16,7 @@ from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
 from bot.links import LinkSigner
+from bot.scheduler import Scheduler
 from bot.services import Storage, build_services, open_storage
 from config.settings import ConfigError, Settings, embedded_text, parse_duration
 from domain.procedures import Catalog, CatalogError, parse_catalog
@@ -23,6 +24,7 @@ from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
 from domain.slots import SlotRules
 from handlers.engine import Engine
 from handlers.notify import NoticeRenderer
+from handlers.planner import Jobs
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from handlers.registry import build_registry
 from storage import db
@@ -170,6 +172,7 @@ class App:
     services: Services
     storage: Storage
     links: LinkSigner
+    scheduler: Scheduler
     channels: dict[str, Channel] = field(default_factory=dict)
 
     async def prepare_database(self) -> None:
@@ -193,6 +196,7 @@ class App:
         self.channels[channel.name] = channel
 
     async def close(self) -> None:
+        await self.scheduler.stop()
         await self.dispatcher.stop()
         for channel in self.channels.values():
             try:
@@ -271,5 +275,8 @@ def build_app(
         services=services,
         storage=storage,
         links=links,
+        # Reminder planning, the morning summary and waitlist holds, on the one clock; on
+        # SQLite this instance always leads (PostgreSQL: an advisory lock, issue 14).
+        scheduler=Scheduler(Jobs(uow, office).all(), clock=clock),
         channels=channel_map,
     )

@@ -132,8 +132,11 @@ async def ask_day(ctx: Ctx) -> None:
     days = await _free_days(ctx)
     if not days:
         ctx.say(ctx.t("book.nothing_free", days=ctx.office.rules.horizon_days))
-        ctx.end()
-        await ctx.go("menu")
+        if ctx.data.get("moving"):
+            ctx.end()
+            await ctx.go("menu")
+        else:  # nothing free: the waitlist is offered
+            await ctx.go("waitlist.join", procedure=ctx.data["procedure"])
         return
     page, last = _paging(ctx, "day_page", len(days), DAYS_PER_PAGE)
     shown = days[page * DAYS_PER_PAGE : (page + 1) * DAYS_PER_PAGE]
@@ -142,6 +145,8 @@ async def ask_day(ctx: Ctx) -> None:
     moving = bool(ctx.data.get("moving"))
     if moving:  # back to the appointment being moved, which lives in another flow
         options.append(("to_appointment", ctx.t("nav.back")))
+    else:  # no day fits: wait for a time to come free
+        options.append(("waitlist", ctx.t("waitlist.join")))
     ctx.ask(ctx.t("book.which_day"), options, flow=FLOW, step="day", back=not moving)
 
 
@@ -160,6 +165,8 @@ async def on_day(ctx: Ctx) -> None:
         await ask_day(ctx)
     elif choice == "to_appointment":
         await ctx.go("my.appointment", appointment_id=int(ctx.data["moving"]))
+    elif choice == "waitlist":
+        await ctx.go("waitlist.join", procedure=ctx.data["procedure"])
     elif choice.startswith("full:"):
         day = date.fromisoformat(choice[5:])
         ctx.say(ctx.t("book.day_not_free", day=format_day(day, ctx.lang)))

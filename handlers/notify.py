@@ -296,8 +296,12 @@ async def after_move(ctx: Ctx, appointment: Appointment) -> None:
 
 async def after_cancel(ctx: Ctx, appointment: Appointment) -> None:
     """After a cancellation: nothing more is said about its time; the email (with the
-    calendar's cancellation) tells the citizen's calendar too."""
+    calendar's cancellation) tells the citizen's calendar too; the freed time is offered
+    to the first on the waitlist it suits."""
+    from handlers import waiting
+
     await withdraw(ctx.uow, appointment.id)
+    await waiting.offer_freed(ctx.uow, ctx.office, appointment.start, ctx.now)
     if appointment.email and ctx.office.email_enabled:
         citizen = await ctx.uow.users.get(appointment.citizen_id)
         await queue(

@@ -20,6 +20,7 @@ from handlers import (
     staff,
     start,
     survey,
+    waitlist,
 )
 from handlers.context import Registry
 
@@ -36,6 +37,7 @@ CONVERSATIONS = (
     receipting,
     reminders,
     survey,
+    waitlist,
     admin,
 )
 
@@ -47,6 +49,7 @@ COMMANDS = {
     "language": "start.language",
     "today": "staff.today",
     "stats": "admin.stats",
+    "waitlist": "waitlist",
 }
 
 # Typed words that act like commands, in every language (compared case- and accent-folded).

@@ -22,6 +22,7 @@ from storage.repositories import (
 )
 from storage.repositories.notices import SqlNotices
 from storage.repositories.stats import SqlStats
+from storage.repositories.waitlist import SqlWaitlist
 
 
 class SqlUnitOfWork:
@@ -51,6 +52,7 @@ class SqlUnitOfWork:
         self.receipts = SqlReceipts(self.session)
         self.notices = SqlNotices(self.session)
         self.stats = SqlStats(self.session)
+        self.waitlist = SqlWaitlist(self.session)
         return self
 
     async def __aexit__(

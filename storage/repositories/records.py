@@ -61,6 +61,45 @@ class SqlOutbox:
         except IntegrityError:
             pass  # the same message was already queued: sending it once is the point
 
+    async def enqueue_missing(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Queue typed notifications in bulk, skipping those whose dedupe key is queued
+        already (the planner's restart pass); returns how many were added."""
+        if not rows:
+            return 0
+        dialect = self._s.get_bind().dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+        now = self._clock.now()
+        values = [
+            {
+                "channel": row["channel"],
+                "address": row["address"],
+                "payload": {
+                    "kind": row["kind"],
+                    "params": row["params"],
+                    "appointment_id": row["appointment_id"],
+                },
+                "user_id": row["user_id"],
+                "dedupe_key": row["dedupe_key"],
+                "kind": row["kind"],
+                "appointment_id": row["appointment_id"],
+                "created_at": now,
+                "next_attempt_at": row["due"],
+                "attempts": 0,
+                "last_error": "",
+            }
+            for row in rows
+        ]
+        added = 0
+        for first in range(0, len(values), 2000):
+            statement = insert(OutboxRow).values(values[first : first + 2000])
+            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+            result = await self._s.execute(statement)
+            added += int(getattr(result, "rowcount", 0) or 0)
+        return added
+
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:
         """Pending notifications of these kinds about an appointment are not sent (it was
         moved or cancelled); returns how many were withdrawn."""
