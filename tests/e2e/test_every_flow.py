@@ -68,6 +68,8 @@ async def _world(app: App, clock: Clock, language: str) -> World:
             "requested": ["dni"],
         }
         await uow.appointments.update(booked.id, details=details, room="vt-flow-room")
+        # On a waiting list too, so that its question (which one to leave) can be asked.
+        await uow.waitlist.join(user.id, "padro_alta", "", "", clock.now())
         await uow.commit()
     clock.set(MONDAY_9 + timedelta(minutes=5))
     procedure = app.office.catalog.get("padro_alta")
