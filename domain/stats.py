@@ -8,9 +8,7 @@ ahead. The no-show rate is no-shows over the appointments that were due to happe
 
 from __future__ import annotations
 
-import statistics
-from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -20,23 +18,27 @@ OUTCOMES = ("completed", "cancelled", "no_show", "upcoming")
 
 
 @dataclass(frozen=True, slots=True)
-class Fact:
-    """One appointment, as the statistics see it."""
+class Group:
+    """How many appointments share these traits (counted by the database)."""
 
     procedure: str
     staff: str
     channel: str
     status: str  # booked, in_session, completed, cancelled, no_show
-    start: float  # epoch seconds
-    lead_days: float  # from booking to the appointment
+    month: str  # the office's local month, "2026-03"
     confirmed: bool  # the citizen confirmed a reminder
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
-class Opinion:
-    start: float  # the appointment's time (epoch seconds): the month it counts in
-    score: int | None
-    again: bool | None
+class OpinionGroup:
+    """The survey answers of one month's appointments (summed by the database)."""
+
+    month: str
+    answers: int
+    total: int
+    again_yes: int
+    again_answers: int
 
 
 @dataclass(slots=True)
@@ -47,16 +49,16 @@ class Counts:
     no_show: int = 0
     upcoming: int = 0
 
-    def add(self, status: str) -> None:
-        self.booked += 1
+    def add(self, status: str, count: int = 1) -> None:
+        self.booked += count
         if status == "completed":
-            self.completed += 1
+            self.completed += count
         elif status == "cancelled":
-            self.cancelled += 1
+            self.cancelled += count
         elif status == "no_show":
-            self.no_show += 1
+            self.no_show += count
         else:
-            self.upcoming += 1
+            self.upcoming += count
 
     @property
     def no_show_rate(self) -> float | None:
@@ -81,13 +83,11 @@ class Satisfaction:
     again_yes: int = 0
     again_answers: int = 0
 
-    def add(self, opinion: Opinion) -> None:
-        if opinion.score is not None:
-            self.answers += 1
-            self.total += opinion.score
-        if opinion.again is not None:
-            self.again_answers += 1
-            self.again_yes += int(opinion.again)
+    def add(self, group: OpinionGroup) -> None:
+        self.answers += group.answers
+        self.total += group.total
+        self.again_answers += group.again_answers
+        self.again_yes += group.again_yes
 
     @property
     def average(self) -> float | None:
@@ -151,59 +151,51 @@ def _round(value: float | None, digits: int = 3) -> float | None:
     return None if value is None else round(value, digits)
 
 
-class Months:
-    """Epoch seconds -> the office's local month ("2026-03"), by the months' bounds."""
-
-    def __init__(self, first: date, last: date, tz: ZoneInfo) -> None:
-        self.labels: list[str] = []
-        bounds: list[float] = []
-        year, month = first.year, first.month
-        while (year, month) <= (last.year, last.month):
-            start = datetime.combine(date(year, month, 1), time(0), tz)
-            bounds.append(start.timestamp())
-            self.labels.append(f"{year:04d}-{month:02d}")
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        self._bounds = bounds
-
-    def of(self, epoch: float) -> str:
-        index = bisect_right(self._bounds, epoch) - 1
-        return self.labels[max(index, 0)]
+def months(first: date, last: date, tz: ZoneInfo) -> list[tuple[str, datetime]]:
+    """The local months the period touches, each with the instant it starts."""
+    found: list[tuple[str, datetime]] = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        found.append(
+            (f"{year:04d}-{month:02d}", datetime.combine(date(year, month, 1), time(0), tz))
+        )
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return found
 
 
 def build_report(
-    facts: Iterable[Fact],
-    opinions: Iterable[Opinion],
-    session_seconds: Sequence[float],
+    groups: Iterable[Group],
+    opinions: Iterable[OpinionGroup],
     *,
+    median_lead_days: float | None,
+    median_session_seconds: float | None,
     first: date,
     last: date,
     tz: ZoneInfo,
 ) -> Report:
-    months = Months(first, last, tz)
     report = Report(first=first, last=last)
-    report.by_month = {label: Counts() for label in months.labels}
-    report.satisfaction_by_month = {label: Satisfaction() for label in months.labels}
-    leads: list[float] = []
-    for fact in facts:
-        status = fact.status
-        report.total.add(status)
+    labels = [label for label, _ in months(first, last, tz)]
+    report.by_month = {label: Counts() for label in labels}
+    report.satisfaction_by_month = {label: Satisfaction() for label in labels}
+    for group in groups:
+        status, count = group.status, group.count
+        report.total.add(status, count)
         for table, key in (
-            (report.by_procedure, fact.procedure),
-            (report.by_channel, fact.channel),
-            (report.by_clerk, fact.staff),
+            (report.by_procedure, group.procedure),
+            (report.by_channel, group.channel),
+            (report.by_clerk, group.staff),
+            (report.by_month, group.month),
         ):
             counts = table.get(key)
             if counts is None:
                 counts = table[key] = Counts()
-            counts.add(status)
-        report.by_month[months.of(fact.start)].add(status)
-        (report.confirmed if fact.confirmed else report.not_confirmed).add(status)
-        if status != "cancelled":
-            leads.append(fact.lead_days)
+            counts.add(status, count)
+        (report.confirmed if group.confirmed else report.not_confirmed).add(status, count)
     for opinion in opinions:
         report.satisfaction.add(opinion)
-        report.satisfaction_by_month[months.of(opinion.start)].add(opinion)
-    report.median_lead_days = statistics.median(leads) if leads else None
-    if session_seconds:
-        report.median_session_minutes = statistics.median(session_seconds) / 60
+        month = report.satisfaction_by_month.setdefault(opinion.month, Satisfaction())
+        month.add(opinion)
+    report.median_lead_days = median_lead_days
+    if median_session_seconds is not None:
+        report.median_session_minutes = median_session_seconds / 60
     return report

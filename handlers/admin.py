@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date, datetime, time, timedelta
 
-from domain.stats import Counts, Report, build_report
+from domain.stats import Counts, Report, build_report, months
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_date_long
 from handlers.messages import OutFile
@@ -32,8 +32,17 @@ def period(today: date, first: date | None, last: date | None) -> tuple[date, da
 async def report_for(uow: UnitOfWork, office: Office, first: date, last: date) -> Report:
     start = datetime.combine(first, time(0), office.tz)
     end = datetime.combine(last + timedelta(days=1), time(0), office.tz)
-    facts, opinions, sessions = await uow.stats.facts(start, end)
-    return build_report(facts, opinions, sessions, first=first, last=last, tz=office.tz)
+    spans = months(first, last, office.tz)
+    groups, opinions, lead, session = await uow.stats.counts(start, end, spans)
+    return build_report(
+        groups,
+        opinions,
+        median_lead_days=lead,
+        median_session_seconds=session,
+        first=first,
+        last=last,
+        tz=office.tz,
+    )
 
 
 def _percent(value: float | None) -> str:

@@ -54,6 +54,7 @@ class Jobs:
         self._uow = uow
         self._office = office
         self._summaries_done: date | None = None
+        self._planned_once = False
 
     def all(self) -> dict[str, Any]:
         return {
@@ -65,11 +66,17 @@ class Jobs:
     async def plan_reminders(self, now: datetime) -> int:
         """Every booked appointment still ahead has its reminders queued (in one bulk
         statement that leaves what is queued already untouched); returns rows added."""
+        # The first pass (after a start) looks as far as anyone can book; later ones only
+        # at the coming days, since bookings and moves plan their own reminders.
         longest = max(self._office.reminders, default=timedelta(0))
+        ahead = longest + timedelta(days=1)
+        if not self._planned_once:
+            ahead = max(ahead, timedelta(days=self._office.rules.horizon_days + 1))
         async with self._uow() as uow:
-            upcoming = await uow.notices.upcoming(now, now + longest + timedelta(days=1))
+            upcoming = await uow.notices.upcoming(now, now + ahead)
             added = await uow.outbox.enqueue_missing(_reminder_rows(self._office, now, upcoming))
             await uow.commit()
+        self._planned_once = True
         return added
 
     async def morning_summary(self, now: datetime) -> None:

@@ -28,7 +28,7 @@ from domain.mrz import MrzReading
 from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
 from domain.slots import Busy, SlotRules
-from domain.stats import Fact, Opinion, Report
+from domain.stats import Group, OpinionGroup, Report
 
 
 class SlotTaken(Exception):
@@ -190,9 +190,9 @@ class NoticesRepo(Protocol):
 
 
 class StatsRepo(Protocol):
-    async def facts(
-        self, start: datetime, end: datetime
-    ) -> tuple[list[Fact], list[Opinion], list[float]]: ...
+    async def counts(
+        self, start: datetime, end: datetime, months: Sequence[tuple[str, datetime]]
+    ) -> tuple[list[Group], list[OpinionGroup], float | None, float | None]: ...
 
 
 class WaitlistRepo(Protocol):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -92,13 +92,11 @@ class SqlOutbox:
             }
             for row in rows
         ]
-        added = 0
-        for first in range(0, len(values), 2000):
-            statement = insert(OutboxRow).values(values[first : first + 2000])
-            statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-            result = await self._s.execute(statement)
-            added += int(getattr(result, "rowcount", 0) or 0)
-        return added
+        counted = select(func.count()).select_from(OutboxRow)
+        before = int((await self._s.execute(counted)).scalar_one())
+        statement = insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        await self._s.execute(statement, values)  # one executemany, batched by the driver
+        return int((await self._s.execute(counted)).scalar_one()) - before
 
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:
         """Pending notifications of these kinds about an appointment are not sent (it was

@@ -94,6 +94,15 @@ async def stats_app(tmp_path: Path, clock: Clock) -> AsyncIterator[App]:
     await app.close()
 
 
+@pytest.fixture
+async def stats_on_postgres(tmp_path: Path, clock: Clock, postgres_url: str) -> AsyncIterator[App]:
+    settings = office_settings(postgres_url, tmp_path)
+    app, _ = await ready_app(settings, clock)
+    await _fixture(app)
+    yield app
+    await app.close()
+
+
 EXPECTED_TOTAL = {  # A1..A5, A7: 3 completed, 1 cancelled, 1 no-show, 1 to come
     "booked": 6, "completed": 3, "cancelled": 1, "no_show": 1, "upcoming": 1,
     "no_show_rate": 0.25,  # 1 / (3 + 1)
@@ -101,6 +110,14 @@ EXPECTED_TOTAL = {  # A1..A5, A7: 3 completed, 1 cancelled, 1 no-show, 1 to come
 
 
 async def test_the_report_matches_the_hand_computed_figures(stats_app: App) -> None:
+    await _check_report(stats_app)
+
+
+async def test_the_same_figures_on_postgresql(stats_on_postgres: App) -> None:
+    await _check_report(stats_on_postgres)
+
+
+async def _check_report(stats_app: App) -> None:
     async with stats_app.uow() as uow:
         report = await report_for(
             uow, stats_app.office, datetime(2026, 1, 1).date(), datetime(2026, 12, 31).date()
