@@ -27,8 +27,9 @@ ROUNDS = 7
 
 
 def main() -> None:
-    photo = phone_photo(card_back(width=2200), canvas=(4000, 3000), angle=4, blur=1.5,
-                        quality=92, seed=3)
+    photo = phone_photo(
+        card_back(width=2200), canvas=(4000, 3000), angle=4, blur=1.5, quality=92, seed=3
+    )
     crop = zone_crop_png(photo)
     assert crop is not None, "no zone found in the 12 MP photo"
     ocr = Tesseract()
@@ -44,21 +45,21 @@ def main() -> None:
         bare_ms.append((time.perf_counter() - start) * 1000)
     assert result.status is PhotoStatus.READ and result.reading and result.reading.valid
     ours, bare = statistics.median(read_ms), statistics.median(bare_ms)
-    print(f"# 12 MP photo {len(photo) / 1e6:.1f} MB; bare OCR of the crop {bare:.0f} ms "
-          f"(median of {ROUNDS})")
+    print(
+        f"# 12 MP photo {len(photo) / 1e6:.1f} MB; bare OCR of the crop {bare:.0f} ms "
+        f"(median of {ROUNDS})"
+    )
     print(f"BENCH mrz_read_12mp {ours:.0f} ms ratio={ours / bare:.2f}")
 
     photos = phone_set(20)
     exact = 0
     for index, (data, lines) in enumerate(photos):
         found = read_identity_photo(data)
-        if found.reading is not None and found.reading == read_mrz(lines) and \
-                found.reading.valid:
+        if found.reading is not None and found.reading == read_mrz(lines) and found.reading.valid:
             exact += 1
         else:
             print(f"# photo {index}: {found.status}, hint {found.hint}")
-    print(f"BENCH mrz_read_rate {100 * exact / len(photos):.0f} % "
-          f"ratio={exact / len(photos):.2f}")
+    print(f"BENCH mrz_read_rate {100 * exact / len(photos):.0f} % ratio={exact / len(photos):.2f}")
 
 
 if __name__ == "__main__":

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,16 @@ from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
 from bot.links import LinkSigner
+from bot.scheduler import Scheduler
 from bot.services import Storage, build_sandbox, build_services, open_storage
-from config.settings import ConfigError, Settings, embedded_text
+from config.settings import ConfigError, Settings, embedded_text, parse_duration
 from documents.sandbox import Sandbox
 from domain.procedures import Catalog, CatalogError, parse_catalog
 from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
 from domain.slots import SlotRules
 from handlers.engine import Engine
+from handlers.notify import NoticeRenderer
+from handlers.planner import Jobs
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from handlers.registry import build_registry
 from handlers.throttle import Rate
@@ -117,6 +120,15 @@ def build_office(settings: Settings) -> Office:
         files_per_day=settings.intake.files_per_day,
         appointments_per_procedure=settings.fair_use.appointments_per_procedure,
         appointments_total=settings.fair_use.appointments_total,
+        reminders=tuple(
+            sorted(
+                (timedelta(minutes=parse_duration(r)) for r in settings.schedule.reminders),
+                reverse=True,
+            )
+        ),
+        survey_delay=timedelta(minutes=settings.schedule.survey_delay_minutes),
+        waitlist_hold=timedelta(minutes=settings.schedule.waitlist_hold_minutes),
+        morning_summary=time.fromisoformat(settings.schedule.morning_summary),
     )
 
 
@@ -167,6 +179,7 @@ class App:
     services: Services
     storage: Storage
     links: LinkSigner
+    scheduler: Scheduler
     channels: dict[str, Channel] = field(default_factory=dict)
     sandbox: Sandbox | None = None  # the worker processes files are checked in
 
@@ -191,6 +204,7 @@ class App:
         self.channels[channel.name] = channel
 
     async def close(self) -> None:
+        await self.scheduler.stop()
         await self.dispatcher.stop()
         for channel in self.channels.values():
             try:
@@ -241,11 +255,23 @@ def build_app(
     sandbox = build_sandbox(settings.intake)
     services, links = build_services(settings, storage, sandbox)
     outbox = OutboxStore(sessions)
-    dispatcher = Dispatcher(
-        outbox, channel_map, clock=clock, files=storage.blobs.get, only=deliver_only
-    )
+    wake: list[Callable[[], None]] = []
+
+    def committed() -> None:
+        for woken in wake:
+            woken()
+
     accounts = staff_accounts(settings, office)
-    uow = uow_factory(sessions, accounts, clock, on_commit=dispatcher.wake)
+    uow = uow_factory(sessions, accounts, clock, on_commit=committed)
+    dispatcher = Dispatcher(
+        outbox,
+        channel_map,
+        clock=clock,
+        files=storage.blobs.get,
+        only=deliver_only,
+        render=NoticeRenderer(uow, office, clock, services),
+    )
+    wake.append(dispatcher.wake)
     fair = settings.fair_use
     conversation = Engine(
         uow=uow,
@@ -271,6 +297,9 @@ def build_app(
         services=services,
         storage=storage,
         links=links,
+        # Reminder planning, the morning summary and waitlist holds, on the one clock; on
+        # SQLite this instance always leads (PostgreSQL: an advisory lock, issue 14).
+        scheduler=Scheduler(Jobs(uow, office).all(), clock=clock),
         channels=channel_map,
         sandbox=sandbox,
     )

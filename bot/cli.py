@@ -12,7 +12,7 @@ import re
 import secrets
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     database.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     stats = sub.add_parser("stats", help="appointment statistics")
-    stats.add_argument("--from", dest="date_from", type=date.fromisoformat)
-    stats.add_argument("--to", dest="date_to", type=date.fromisoformat)
+    stats.add_argument("--from", dest="date_from", type=_day, help="first day (default: 1 January)")
+    stats.add_argument("--to", dest="date_to", type=_day, help="last day (default: 31 December)")
     stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    stats.add_argument("--chart", metavar="FILE.png", help="also write the chart (PNG)")
     stats.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     link = sub.add_parser("room-link", help="print a join URL with a freshly minted JWT")
@@ -279,43 +280,89 @@ async def _cmd_db(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _day_bounds(
-    settings: Settings, first: date | None, last: date | None
-) -> tuple[datetime | None, datetime | None]:
-    from datetime import timedelta
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day like 2026-03-31") from None
 
-    start = datetime.combine(first, time(0), settings.tz) if first else None
-    end = datetime.combine(last + timedelta(days=1), time(0), settings.tz) if last else None
-    return start, end
+
+COLUMNS = ("booked", "completed", "cancelled", "no_show", "upcoming", "no_show_rate")
+
+
+def _rows(report: dict[str, Any]) -> list[list[Any]]:
+    """The report as (section, key, counts...) rows, for the table and the CSV."""
+    rows: list[list[Any]] = [["total", "", *(report["total"][c] for c in COLUMNS)]]
+    for section in ("by_procedure", "by_channel", "by_clerk", "by_month"):
+        for key, counts in report[section].items():
+            rows.append([section.removeprefix("by_"), key, *(counts[c] for c in COLUMNS)])
+    for which in ("confirmed", "not_confirmed"):
+        counts = report["reminder_effect"][which]
+        rows.append(["reminder", which, *(counts[c] for c in COLUMNS)])
+    return rows
+
+
+def _figures(report: dict[str, Any]) -> list[tuple[str, Any]]:
+    satisfaction = report["satisfaction"]
+    return [
+        ("satisfaction_average", satisfaction["average"]),
+        ("would_use_again", satisfaction["would_use_again"]),
+        ("survey_answers", satisfaction["answers"]),
+        ("median_days_booking_to_appointment", report["median_days_booking_to_appointment"]),
+        ("median_session_minutes", report["median_session_minutes"]),
+    ]
+
+
+def _shown(value: Any) -> str:
+    return "-" if value is None else str(value)
 
 
 async def _cmd_stats(args: argparse.Namespace) -> int:
     from bot.app import build_app
+    from handlers.admin import BadPeriod, chart_labels, period, report_for
 
     settings = _settings(args)
     app = build_app(settings)
     try:
+        today = app.clock.now().astimezone(settings.tz).date()
+        try:
+            first, last = period(today, args.date_from, args.date_to)
+        except BadPeriod as exc:
+            print(f"videotramit stats: {exc}", file=sys.stderr)
+            return EXIT_USAGE
         await app.prepare_database()
-        start, end = _day_bounds(settings, args.date_from, args.date_to)
         async with app.uow() as uow:
-            rows = await uow.appointments.counts(start, end)
+            report = await report_for(uow, app.office, first, last)
     finally:
         await app.close()
-    rows.sort()
+    data = report.as_dict()
     if args.format == "json":
-        print(json.dumps([{"procedure": p, "status": s, "count": c} for p, s, c in rows], indent=2))
+        print(json.dumps(data, indent=2, ensure_ascii=False))
     elif args.format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["procedure", "status", "count"])
-        writer.writerows(rows)
+        writer.writerow(["section", "key", *COLUMNS])
+        writer.writerows([[_shown(v) for v in row] for row in _rows(data)])
+        writer.writerows([["figure", name, _shown(value)] for name, value in _figures(data)])
         print(buffer.getvalue(), end="")
     else:
-        width = max((len(p) for p, _, _ in rows), default=9)
-        print(f"{'procedure':<{width}}  {'status':<11}  count")
-        for procedure, status, count in rows:
-            print(f"{procedure:<{width}}  {status:<11}  {count:>5}")
-        print(f"{'total':<{width}}  {'':<11}  {sum(c for _, _, c in rows):>5}")
+        rows = _rows(data)
+        width = max(len(f"{r[0]} {r[1]}") for r in rows)
+        print(f"Statistics {data['from']} .. {data['to']}")
+        print(f"{'':<{width}}  " + "  ".join(f"{c:>12}" for c in COLUMNS))
+        for row in rows:
+            label = f"{row[0]} {row[1]}".strip()
+            print(f"{label:<{width}}  " + "  ".join(f"{_shown(v):>12}" for v in row[2:]))
+        for name, value in _figures(data):
+            print(f"{name}: {_shown(value)}")
+    if args.chart:
+        from documents.chart import StatisticsChart
+
+        png = StatisticsChart().statistics_png(report, chart_labels(settings.default_language))
+        try:
+            Path(args.chart).write_bytes(png)
+        except OSError as exc:
+            raise Failure(f"cannot write {args.chart} ({exc.strerror})") from exc
     return EXIT_OK
 
 

@@ -75,6 +75,7 @@ class Actor:
         self.log.bot(await self.p.press_nth(index))
 
 
+CHART = "statistics.png"
 DEMO_KEY = "demo-evidence-key.DEMO-ONLY.pem"
 DEMO_PUBLIC_KEY = "council-public-key.pem"
 FORGED = "forged-copy.zip"
@@ -116,7 +117,7 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
         shutil.rmtree(out_dir / "jibri", ignore_errors=True)
         for old in [*out_dir.glob("VT-*.pdf"), *out_dir.glob("evidence-VT-*.zip")]:
             old.unlink()
-        for name in (DEMO_KEY, DEMO_PUBLIC_KEY, FORGED):
+        for name in (DEMO_KEY, DEMO_PUBLIC_KEY, FORGED, CHART):
             (out_dir / name).unlink(missing_ok=True)
     out_dir.mkdir(parents=True, exist_ok=True)
     signer = demo_evidence_key(out_dir)
@@ -239,13 +240,52 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
 
     await session_scene(app, clock, anna, maria, deliver, log, out_dir)
 
-    log.scene("The administrator asks for statistics")
+    await reminder_scene(app, clock, person, deliver, log)
+
+    log.scene("The administrator asks for statistics, and the chart")
     admin = Actor(MemoryPerson(app.engine, "staff:admin", "Laia (admin)", "ca"), log)
     await admin.command("stats")
+    await admin.press("Gràfic")
+    for reply in admin.p.last:
+        if reply.file is not None:
+            chart = out_dir / CHART
+            chart.write_bytes(reply.file.data)
+            out(f"     (chart saved as {chart})")
 
     out(f"\nEverything above is stored in {settings.database_url.split('///')[-1]}.")
     out(f"The receipt, the recording's Jibri folder and the evidence bundle are in {out_dir}.")
     return app
+
+
+async def reminder_scene(
+    app: App,
+    clock: ManualClock,
+    person: Callable[[str, str, str], Actor],
+    deliver: Callable[[], Awaitable[None]],
+    log: Transcript,
+) -> None:
+    """Núria books; when her first reminder is due it lists what to bring and she taps
+    "I'll be there"; the clerk's agenda shows it confirmed."""
+    tz = app.settings.tz
+    log.scene("Núria books, and gets her reminder")
+    nuria = person("nuria", "Núria", "ca")
+    await nuria.command("start")
+    await nuria.press("Català")
+    await nuria.press("D'acord")
+    await nuria.press("Demanar cita")
+    await nuria.press("Alta")
+    await nuria.press_nth(1)  # the second free day
+    await nuria.press_nth(0)
+    await nuria.press("Confirmar")
+    await deliver()
+    [mine] = [a for a in await _all(app) if a.citizen_name == "Núria"]
+    due = [
+        mine.start - offset for offset in app.office.reminders if mine.start - offset > clock.now()
+    ]
+    clock.set(min(due))
+    log.out(f"(It is now {clock.now().astimezone(tz):%A %H:%M}.)")
+    await deliver()
+    await nuria.press("Hi seré")
 
 
 async def _all(app: App) -> list[Appointment]:
@@ -311,6 +351,13 @@ async def session_scene(
     await anna.press("Finalitzar")
     await anna.press("Finalitzar la sessió")
     await deliver()
+
+    log.scene("Ten minutes later: the satisfaction survey")
+    clock.set(clock.now() + app.office.survey_delay)
+    await deliver()
+    await maria.press("9")
+    await maria.press("Sí")
+    await maria.say("La persona que m'ha atès ha estat molt amable.")
 
     await verify_receipt_scene(app, mine.id, log)
 

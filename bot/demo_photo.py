@@ -45,8 +45,9 @@ def _card_back(width: int) -> Image.Image:
     draw.rectangle((0, 0, width, round(3 * mm)), fill=(200, 30, 40))
     for row in range(4):  # the address block, as grey bars
         y = round((8 + row * 5) * mm)
-        draw.rectangle((round(5 * mm), y, round((30 + row * 7) * mm), y + round(2 * mm)),
-                       fill=(70, 70, 80))
+        draw.rectangle(
+            (round(5 * mm), y, round((30 + row * 7) * mm), y + round(2 * mm)), fill=(70, 70, 80)
+        )
     font = _zone_font(round(2.5 * mm))
     for row, line in enumerate(DEMO_ZONE):
         top = (38 + row * 4.5) * mm
@@ -60,8 +61,9 @@ def sideways_photo_with_gps() -> bytes:
     """The back of an ID card as a phone stores it when held sideways: pixels rotated,
     EXIF Orientation 6 ("rotate 90° clockwise to view"), and the place it was taken."""
     photo = Image.new("RGB", (1600, 1200), (150, 120, 95))  # a wooden table
-    card = _card_back(1300).rotate(2, resample=Image.Resampling.BICUBIC, expand=True,
-                                   fillcolor=(150, 120, 95))
+    card = _card_back(1300).rotate(
+        2, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(150, 120, 95)
+    )
     photo.paste(card, (150, 180))
     stored = photo.rotate(90, expand=True)  # what the sensor wrote
     exif = Image.Exif()

@@ -26,6 +26,9 @@ def backoff(attempts: int) -> timedelta:
 
 
 FileLoader = Callable[[str], Awaitable[bytes]]
+# Renders a typed notification at delivery (handlers.notify.NoticeRenderer): the Reply, or
+# None when it is not to be sent any more (its appointment was cancelled or moved).
+Render = Callable[[OutboxMessage], Awaitable[Reply | None]]
 
 
 async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Reply:
@@ -57,8 +60,10 @@ class Dispatcher:
         idle_seconds: float = 2.0,
         files: FileLoader | None = None,
         only: Mapping[str, Collection[str]] | None = None,
+        render: Render | None = None,
     ) -> None:
         self._files = files
+        self._render = render
         self._only = only
         self._store = store
         self._channels = channels
@@ -69,6 +74,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.delivered = 0
+        self.dropped = 0
 
     def wake(self) -> None:
         """Called after a commit that queued something: deliver now, not at the next tick."""
@@ -92,9 +98,13 @@ class Dispatcher:
         for position, message in enumerate(messages):
             channel = self._channels[message.channel]
             try:
-                await channel.deliver(
-                    message.address, await reply_from(message.payload, self._files)
-                )
+                reply = await self._reply(message)
+                if reply is None:
+                    await self._store.dropped(message.id, self._now())
+                    self.dropped += 1
+                    settled += 1
+                    continue
+                await channel.deliver(message.address, reply)
             except Unreachable as exc:
                 log.warning("recipient unreachable", extra={"outbox_id": message.id})
                 await self._store.unreachable(message, str(exc), self._now())
@@ -113,6 +123,13 @@ class Dispatcher:
                 self.delivered += 1
             settled += 1
         return settled
+
+    async def _reply(self, message: OutboxMessage) -> Reply | None:
+        """A typed notification is written now (its kind's renderer, in its own unit of
+        work); a message queued with its text (older rows) is rebuilt as it was."""
+        if "kind" in message.payload and self._render is not None:
+            return await self._render(message)
+        return await reply_from(message.payload, self._files)
 
     async def run(self) -> None:
         while True:

@@ -45,6 +45,7 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
         for channel in app.channels.values():
             await channel.start()
         app.dispatcher.start()
+        app.scheduler.start()
         if app.services.signer is None:
             log.warning(
                 "no evidence key ([evidence] key_file): chains are left unsealed and"

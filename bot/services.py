@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.links import LinkSigner, derive_link_key
 from config.settings import ConfigError, IntakeSettings, Settings
+from documents.chart import StatisticsChart
 from documents.sandbox import Sandbox, SandboxLimits
 from domain.model import Appointment
 from handlers.messages import Checked, InFile
@@ -376,6 +377,7 @@ def build_services(
         links=links,
         # Fingerprints of personal values: HMAC under a key derived from the master key.
         fingerprints=Fingerprinter(master_id, master),
+        charts=StatisticsChart(),
         signer=load_evidence_signer(settings),
     )
     return services, links

@@ -37,7 +37,6 @@ log = logging.getLogger("videotramit.web.verify")
 EXAMPLE_CODE = "7K3M-9PXQ-A2HD-T6WB-RC4N"
 
 
-
 class Verifier:
     def __init__(self, app: App) -> None:
         self.app = app

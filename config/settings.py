@@ -152,6 +152,9 @@ class ScheduleSettings(Section):
     min_notice_hours: int = Field(2, ge=0, le=24 * 14)
     horizon_days: int = Field(30, ge=1, le=366)
     reminders: list[str] = Field(default_factory=lambda: ["24h", "1h"])
+    survey_delay_minutes: int = Field(10, ge=0, le=7 * 24 * 60)
+    waitlist_hold_minutes: int = Field(15, ge=1, le=24 * 60)
+    morning_summary: str = Field("08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
 
     @field_validator("slot_minutes")
     @classmethod

@@ -127,19 +127,31 @@ _HEIF_GENERIC_BRANDS = frozenset({b"mif1", b"msf1"})
 
 # Formats we recognise but do not accept (checked after the accepted ones).
 _OTHER_SIGNATURES: tuple[bytes, ...] = (
-    b"GIF87a", b"GIF89a",  # GIF
+    b"GIF87a",
+    b"GIF89a",  # GIF
     b"BM",  # BMP
-    b"II*\x00", b"MM\x00*",  # TIFF (and most camera RAW)
-    b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08",  # ZIP, Office, ODF
+    b"II*\x00",
+    b"MM\x00*",  # TIFF (and most camera RAW)
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"PK\x07\x08",  # ZIP, Office, ODF
     b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",  # OLE (old Office)
-    b"\x7fELF", b"MZ",  # executables
-    b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c", b"Rar!",  # archives
+    b"\x7fELF",
+    b"MZ",  # executables
+    b"\x1f\x8b",
+    b"BZh",
+    b"\xfd7zXZ\x00",
+    b"7z\xbc\xaf\x27\x1c",
+    b"Rar!",  # archives
     b"\x1a\x45\xdf\xa3",  # Matroska / WebM
-    b"OggS", b"ID3", b"fLaC",  # audio
+    b"OggS",
+    b"ID3",
+    b"fLaC",  # audio
     b"%!PS",  # PostScript
     b"{\\rtf",  # RTF
     b"8BPS",  # Photoshop
-    b"\xff\x0a", b"\x00\x00\x00\x0cJXL ",  # JPEG XL
+    b"\xff\x0a",
+    b"\x00\x00\x00\x0cJXL ",  # JPEG XL
     b"\x00\x00\x00\x0cjP  ",  # JPEG 2000
     b"\x00\x00\x01\x00",  # ICO
 )
@@ -162,9 +174,7 @@ def sniff(data: bytes) -> SourceFormat:
         major = data[8:12]
         box_size = int.from_bytes(data[0:4], "big")
         compatible = {data[i : i + 4] for i in range(16, min(box_size, 64), 4)}
-        if major in _HEIF_BRANDS or (
-            major in _HEIF_GENERIC_BRANDS and compatible & _HEIF_BRANDS
-        ):
+        if major in _HEIF_BRANDS or (major in _HEIF_GENERIC_BRANDS and compatible & _HEIF_BRANDS):
             return "heic"
         raise IntakeRejected("unsupported_type")  # MP4, MOV, AVIF, 3GP...
     if data[:4] == b"RIFF" or any(data.startswith(sig) for sig in _OTHER_SIGNATURES):
@@ -313,7 +323,12 @@ def _bmff_walk(data: bytes) -> int:
 # ---------------------------------------------------------------- polyglot detection
 
 _TRAILING_SIGNATURES: tuple[bytes, ...] = (
-    b"PK\x03\x04", b"PK\x05\x06", b"PK\x01\x02", b"%PDF", b"Rar!", b"7z\xbc\xaf",
+    b"PK\x03\x04",
+    b"PK\x05\x06",
+    b"PK\x01\x02",
+    b"%PDF",
+    b"Rar!",
+    b"7z\xbc\xaf",
     b"\x7fELF",
 )
 _ZIP_EOCD = b"PK\x05\x06"
@@ -330,8 +345,11 @@ def _ends_like_zip(data: bytes) -> bool:
             disk, cd_disk, entries_here, entries, cd_size, cd_offset = struct.unpack(
                 "<HHHHII", record[4:20]
             )
-            if disk == 0 and cd_disk == 0 and entries_here == entries and (
-                cd_offset + cd_size <= pos
+            if (
+                disk == 0
+                and cd_disk == 0
+                and entries_here == entries
+                and (cd_offset + cd_size <= pos)
             ):
                 return True
         pos = data.rfind(_ZIP_EOCD, tail_start, pos)
@@ -581,8 +599,10 @@ def _is_clean_jpeg(data: bytes, limits: IntakeLimits) -> bool:
         if end != len(data) or max(width, height) > limits.max_long_side:
             return False
         with Image.open(io.BytesIO(data), formats=["JPEG"]) as image:
-            return image.mode in ("RGB", "L") and not image.getexif() and not (
-                {"icc_profile", "xmp", "comment", "photoshop", "adobe"} & set(image.info)
+            return (
+                image.mode in ("RGB", "L")
+                and not image.getexif()
+                and not ({"icc_profile", "xmp", "comment", "photoshop", "adobe"} & set(image.info))
             )
     except (IntakeRejected, *_DECODE_ERRORS):
         return False

@@ -46,9 +46,22 @@ _CAP_TARGET = 34  # character height handed to Tesseract, pixels
 _SECOND_TRY: dict[str, Any] = {"cap": 26, "binary": True}
 # Words printed on the fronts of Spanish cards (and EU ID cards): a photo without a zone
 # that shows them is the wrong side.
-_FRONT_WORDS = ("DOCUMENTO", "NACIONAL", "IDENTIDAD", "ESPANA", "ESPAÑA", "RESIDENCIA",
-                "EXTRANJERO", "IDENTITY", "APELLIDOS", "NOMBRE", "VALIDEZ", "SOPORTE",
-                "IDESP", "PERMISO")
+_FRONT_WORDS = (
+    "DOCUMENTO",
+    "NACIONAL",
+    "IDENTIDAD",
+    "ESPANA",
+    "ESPAÑA",
+    "RESIDENCIA",
+    "EXTRANJERO",
+    "IDENTITY",
+    "APELLIDOS",
+    "NOMBRE",
+    "VALIDEZ",
+    "SOPORTE",
+    "IDESP",
+    "PERMISO",
+)
 
 
 class PhotoStatus(StrEnum):
@@ -85,8 +98,9 @@ class Tesseract:
     tessdata: Path = TESSDATA
     timeout: float = 20.0
 
-    def run(self, png: bytes, *, lang: str = "mrz", psm: int = 6,
-            whitelist: str | None = _WHITELIST) -> str:
+    def run(
+        self, png: bytes, *, lang: str = "mrz", psm: int = 6, whitelist: str | None = _WHITELIST
+    ) -> str:
         """Text read from one PNG; raises OcrUnavailable when the engine cannot run."""
         command = [self.binary, "stdin", "stdout", "-l", lang, "--psm", str(psm)]
         if lang == "mrz":
@@ -94,11 +108,19 @@ class Tesseract:
         if whitelist:
             command += ["-c", f"tessedit_char_whitelist={whitelist}"]
         # One thread: Tesseract's OpenMP threads made it 3-5 times slower here.
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "OMP_THREAD_LIMIT": "1",
-               "LC_ALL": "C"}
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "OMP_THREAD_LIMIT": "1",
+            "LC_ALL": "C",
+        }
         try:
-            process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE, env=env)
+            process = subprocess.Popen(
+                command,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
         except OSError as exc:  # not installed, not executable
             raise OcrUnavailable(f"the tesseract binary cannot run: {exc}") from exc
         # The timeout kills from a timer rather than through communicate(timeout=...),
@@ -137,8 +159,13 @@ def _decode(data: bytes) -> Image.Image | None:
         long_side = max(source.size)
         if source.format == "JPEG" and long_side > _WORK_LONG_SIDE:
             # Decode big JPEGs straight at 1/2, 1/4...: a 12 MP photo costs a quarter.
-            source.draft("L", (source.width * _WORK_LONG_SIDE // long_side,
-                               source.height * _WORK_LONG_SIDE // long_side))
+            source.draft(
+                "L",
+                (
+                    source.width * _WORK_LONG_SIDE // long_side,
+                    source.height * _WORK_LONG_SIDE // long_side,
+                ),
+            )
         image = ImageOps.exif_transpose(source).convert("L")  # as the phone showed it
         if max(image.size) > _WORK_LONG_SIDE:
             image.thumbnail((_WORK_LONG_SIDE, _WORK_LONG_SIDE), Image.Resampling.BILINEAR)
@@ -253,8 +280,10 @@ def _bars(mask: np.ndarray, ink: np.ndarray, min_length: float) -> list[_Bar]:
     ink_cum = np.zeros((ink.shape[0], ink.shape[1] + 1), dtype=np.int32)
     np.cumsum(ink, axis=1, out=ink_cum[:, 1:])
     inked = ink_cum[ys, x1] - ink_cum[ys, x0]
-    totals = [np.bincount(index, weights=w, minlength=count)
-              for w in (n, sx, y * n, sxx, y * y * n, y * sx, inked)]
+    totals = [
+        np.bincount(index, weights=w, minlength=count)
+        for w in (n, sx, y * n, sxx, y * y * n, y * sx, inked)
+    ]
     area, sum_x, sum_y, sum_xx, sum_yy, sum_xy, ink_total = totals
     bars = []
     for i in np.nonzero(area >= min_length * 2)[0]:
@@ -263,7 +292,7 @@ def _bars(mask: np.ndarray, ink: np.ndarray, min_length: float) -> list[_Bar]:
         mu20 = sum_xx[i] / m - cx * cx
         mu02 = sum_yy[i] / m - cy * cy
         mu11 = sum_xy[i] / m - cx * cy
-        spread = math.sqrt(max(0.0, ((mu20 - mu02) / 2) ** 2 + mu11 ** 2))
+        spread = math.sqrt(max(0.0, ((mu20 - mu02) / 2) ** 2 + mu11**2))
         major = (mu20 + mu02) / 2 + spread
         minor = max((mu20 + mu02) / 2 - spread, 0.25)
         length, thickness = math.sqrt(12 * major), math.sqrt(12 * minor)
@@ -282,10 +311,13 @@ def _zones(bars: list[_Bar], size: tuple[int, int]) -> list[_Zone]:
     for first in candidates:
         angle = first.angle
         row = sorted(
-            (b for b in candidates
-             if abs(b.angle - angle) < math.radians(2.5)
-             and 0.85 < b.length / first.length < 1.18
-             and abs(_along(b, angle) - _along(first, angle)) < 0.08 * first.length),
+            (
+                b
+                for b in candidates
+                if abs(b.angle - angle) < math.radians(2.5)
+                and 0.85 < b.length / first.length < 1.18
+                and abs(_along(b, angle) - _along(first, angle)) < 0.08 * first.length
+            ),
             key=lambda b: _offset(b, angle),
         )
         for count in (3, 2):
@@ -293,8 +325,10 @@ def _zones(bars: list[_Bar], size: tuple[int, int]) -> list[_Zone]:
                 group = tuple(row[start : start + count])
                 if group[0] is not first:
                     continue
-                gaps = [_offset(b, angle) - _offset(a, angle)
-                        for a, b in zip(group, group[1:], strict=False)]
+                gaps = [
+                    _offset(b, angle) - _offset(a, angle)
+                    for a, b in zip(group, group[1:], strict=False)
+                ]
                 height = sum(b.thickness for b in group) / count
                 if min(gaps) < 1.2 * height or max(gaps) > 4.0 * height:
                     continue
@@ -303,8 +337,8 @@ def _zones(bars: list[_Bar], size: tuple[int, int]) -> list[_Zone]:
                 mean_angle = sum(b.angle for b in group) / count
                 zone = _Zone(group, mean_angle, _touches_edge(group, mean_angle, size))
                 # Prefer full zones, long lines, regular spacing.
-                score = count * 10 + sum(b.length for b in group) / size[0] - (
-                    max(gaps) / min(gaps)
+                score = (
+                    count * 10 + sum(b.length for b in group) / size[0] - (max(gaps) / min(gaps))
                 )
                 zones.append((score, zone))
     zones.sort(key=lambda item: -item[0])
@@ -334,8 +368,11 @@ def _find(work: Image.Image) -> tuple[list[_Zone], float, int]:
     """Zones in the photo (finding-image pixels), the scale back to `work`, and how many
     text-like bars were seen (a card front or a page has many, a landscape few)."""
     scale = max(work.size) / _FIND_LONG_SIDE
-    small = work.resize((round(work.width / scale), round(work.height / scale)),
-                        Image.Resampling.BOX) if scale > 1 else work
+    small = (
+        work.resize((round(work.width / scale), round(work.height / scale)), Image.Resampling.BOX)
+        if scale > 1
+        else work
+    )
     scale = work.width / small.width
     gray = np.asarray(small, dtype=np.uint8)
     ink = _ink(gray, radius=max(6, max(small.size) // 60))
@@ -362,8 +399,9 @@ def _overlaps(a: _Zone, b: _Zone) -> bool:
 # --------------------------------------------------------------------------- cropping
 
 
-def _crop(work: Image.Image, zone: _Zone, scale: float, *, cap: int = _CAP_TARGET,
-          binary: bool = False) -> Image.Image:
+def _crop(
+    work: Image.Image, zone: _Zone, scale: float, *, cap: int = _CAP_TARGET, binary: bool = False
+) -> Image.Image:
     """The zone straightened, tightly cropped, light flattened, caps `cap` pixels high;
     `binary` thresholds it too (a second try when the first reading fails)."""
     angle = zone.angle
@@ -384,10 +422,17 @@ def _crop(work: Image.Image, zone: _Zone, scale: float, *, cap: int = _CAP_TARGE
     box = (round(cx - reach), round(cy - reach), round(cx + reach), round(cy + reach))
     region = work.crop(box)
     centre = (cx - box[0], cy - box[1])
-    level = region.rotate(math.degrees(angle), resample=Image.Resampling.BICUBIC,
-                          center=centre, fillcolor=255)
-    zone_image = level.crop((round(centre[0] - half_w), round(centre[1] - half_h),
-                             round(centre[0] + half_w), round(centre[1] + half_h)))
+    level = region.rotate(
+        math.degrees(angle), resample=Image.Resampling.BICUBIC, center=centre, fillcolor=255
+    )
+    zone_image = level.crop(
+        (
+            round(centre[0] - half_w),
+            round(centre[1] - half_h),
+            round(centre[0] + half_w),
+            round(centre[1] + half_h),
+        )
+    )
     # Caps are about as high as the bars are thick: scale them to the target.
     factor = cap / max(thickness, 1.0)
     zone_image = zone_image.resize(
@@ -408,8 +453,7 @@ def _span(profile: np.ndarray, gap: int) -> tuple[int, int]:
     breaks = np.nonzero(np.diff(filled) > gap)[0]
     starts = np.concatenate(([0], breaks + 1))
     ends = np.concatenate((breaks, [len(filled) - 1]))
-    weights = [profile[filled[a] : filled[b] + 1].sum() for a, b in zip(starts, ends,
-                                                                         strict=True)]
+    weights = [profile[filled[a] : filled[b] + 1].sum() for a, b in zip(starts, ends, strict=True)]
     best = int(np.argmax(weights))
     return int(filled[starts[best]]), int(filled[ends[best]]) + 1
 
@@ -424,8 +468,14 @@ def _tighten(image: Image.Image, cap: int) -> Image.Image:
     columns = ink[top:bottom].sum(axis=0)
     left, right = _span(np.where(columns > 1, columns, 0), round(cap * 1.3))
     pad = cap // 3
-    return image.crop((max(0, left - pad), max(0, top - pad),
-                       min(image.width, right + pad), min(image.height, bottom + pad)))
+    return image.crop(
+        (
+            max(0, left - pad),
+            max(0, top - pad),
+            min(image.width, right + pad),
+            min(image.height, bottom + pad),
+        )
+    )
 
 
 def _flatten(image: Image.Image, cap: int) -> Image.Image:
@@ -460,8 +510,10 @@ def _diagnose(work: Image.Image, zone: _Zone, scale: float) -> Hint:
     cy = sum(b.cy for b in bars) / len(bars) * scale
     half_w = max(b.length for b in bars) * scale / 2
     half_h = (zone.spacing * scale + thickness) / 2
-    region = np.asarray(work.crop((round(cx - half_w), round(cy - half_h),
-                                   round(cx + half_w), round(cy + half_h))), dtype=np.float32)
+    region = np.asarray(
+        work.crop((round(cx - half_w), round(cy - half_h), round(cx + half_w), round(cy + half_h))),
+        dtype=np.float32,
+    )
     if region.size and _burnt(region) > 0.04:
         return Hint.GLARE
     if region.size and _sharpness(region) < 0.05:
@@ -476,8 +528,13 @@ def _burnt(pixels: np.ndarray) -> float:
 
 def _sharpness(region: np.ndarray) -> float:
     """Variance of the Laplacian over the image's own variance (as documents.quality)."""
-    lap = (region[1:-1, 2:] + region[1:-1, :-2] + region[2:, 1:-1] + region[:-2, 1:-1]
-           - 4 * region[1:-1, 1:-1])
+    lap = (
+        region[1:-1, 2:]
+        + region[1:-1, :-2]
+        + region[2:, 1:-1]
+        + region[:-2, 1:-1]
+        - 4 * region[1:-1, 1:-1]
+    )
     spread = float(region.var())
     return float(lap.var()) / spread if spread > 0 else 0.0
 
@@ -515,8 +572,9 @@ def zone_crop_png(data: bytes) -> bytes | None:
     return _png(_crop(work, zones[0], scale)) if zones else None
 
 
-def read_identity_photo(data: bytes, *, ocr: Tesseract | None = None,
-                        attempts: int = 3) -> MrzPhoto:
+def read_identity_photo(
+    data: bytes, *, ocr: Tesseract | None = None, attempts: int = 3
+) -> MrzPhoto:
     """Find, read and check the zone of the document in a photo. Never raises for a bad
     photo; `UNAVAILABLE` when the OCR engine cannot run. At most `attempts` zones are
     read, and a zone whose text looked like a zone but did not pass is read once more."""
@@ -564,8 +622,7 @@ def _zone_like(text: list[str]) -> bool:
 
 
 def _problems(reading: MrzReading) -> int:
-    return (len(reading.failed_checks) + len(reading.layout_errors)
-            + (reading.id_letter_ok is False))
+    return len(reading.failed_checks) + len(reading.layout_errors) + (reading.id_letter_ok is False)
 
 
 def _plausible(reading: MrzReading) -> bool:

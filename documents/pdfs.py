@@ -58,8 +58,18 @@ def inspect_pdf(data: bytes, *, max_pages: int) -> PdfInfo:
         return _inspect(data, max_pages)
     except PdfRejected:
         raise
-    except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, AttributeError,
-            IndexError, RecursionError, OSError, AssertionError) as exc:
+    except (
+        PdfReadError,
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        OSError,
+        AssertionError,
+    ) as exc:
         _log.debug("unreadable PDF: %s", type(exc).__name__)
         raise PdfRejected("corrupt") from exc
 
@@ -207,20 +217,19 @@ def jpegs_to_pdf(
             + data
             + b"\nendstream"
         )
-        content = b"q %s 0 0 %s %s %s cm /Im0 Do Q" % (
-            _num(draw_w), _num(draw_h), _num(x), _num(y)
+        content = b"q %s 0 0 %s %s %s cm /Im0 Do Q" % (_num(draw_w), _num(draw_h), _num(x), _num(y))
+        content_id = add(b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream")
+        kids.append(
+            add(
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] "
+                b"/Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"
+                % (pages_id, _num(page_w), _num(page_h), image_id, content_id)
+            )
         )
-        content_id = add(
-            b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream"
-        )
-        kids.append(add(
-            b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %s %s] "
-            b"/Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>"
-            % (pages_id, _num(page_w), _num(page_h), image_id, content_id)
-        ))
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_id
     objects[pages_id - 1] = b"<< /Type /Pages /Kids [%s] /Count %d >>" % (
-        b" ".join(b"%d 0 R" % kid for kid in kids), len(kids)
+        b" ".join(b"%d 0 R" % kid for kid in kids),
+        len(kids),
     )
     info = b"<< /Producer " + _pdf_text("videotramit")
     if title:

@@ -126,8 +126,21 @@ _CONTENT_WIDTH = A4[0] - 2 * _MARGIN_X
 
 _FOLD_EXTRA = str.maketrans(
     {
-        "Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "ı": "i", "ĸ": "k",
-        "Ŧ": "T", "ŧ": "t", "‐": "-", "‑": "-", "‒": "-", "−": "-", "․": ".",
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Ħ": "H",
+        "ħ": "h",
+        "ı": "i",
+        "ĸ": "k",
+        "Ŧ": "T",
+        "ŧ": "t",
+        "‐": "-",
+        "‑": "-",
+        "‒": "-",
+        "−": "-",
+        "․": ".",
     }
 )
 
@@ -259,7 +272,12 @@ def _numbered_canvas(
             if timestamp is not None and hasattr(timestamp, "YMDhms"):
                 # Reproducible output: the creation date is the registration time.
                 timestamp.YMDhms = (
-                    stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute, stamp.second
+                    stamp.year,
+                    stamp.month,
+                    stamp.day,
+                    stamp.hour,
+                    stamp.minute,
+                    stamp.second,
                 )
                 timestamp.dhh = timestamp.dmm = 0
 
@@ -318,82 +336,121 @@ def _numbered_canvas(
 
 def _styles(fonts: _Fonts) -> dict[str, ParagraphStyle]:
     base = ParagraphStyle(
-        "base", fontName=fonts.regular, fontSize=9.5, leading=12, textColor=_INK,
-        alignment=TA_LEFT, splitLongWords=True,
+        "base",
+        fontName=fonts.regular,
+        fontSize=9.5,
+        leading=12,
+        textColor=_INK,
+        alignment=TA_LEFT,
+        splitLongWords=True,
     )
     return {
         "base": base,
-        "label": ParagraphStyle("label", parent=base, fontName=fonts.bold, textColor=_MUTED,
-                                fontSize=8.5, leading=11),
-        "title": ParagraphStyle("title", parent=base, fontName=fonts.bold, fontSize=17,
-                                leading=21, textColor=_ACCENT, spaceAfter=2 * mm),
-        "section": ParagraphStyle("section", parent=base, fontName=fonts.bold, fontSize=11,
-                                  leading=14, textColor=_ACCENT, spaceBefore=5 * mm,
-                                  spaceAfter=1.5 * mm),
-        "mono": ParagraphStyle("mono", parent=base, fontName=fonts.mono, fontSize=7,
-                               leading=9),
-        "code": ParagraphStyle("code", parent=base, fontName=fonts.mono_bold, fontSize=13,
-                               leading=16),
-        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5,
-                                textColor=_MUTED),
+        "label": ParagraphStyle(
+            "label", parent=base, fontName=fonts.bold, textColor=_MUTED, fontSize=8.5, leading=11
+        ),
+        "title": ParagraphStyle(
+            "title",
+            parent=base,
+            fontName=fonts.bold,
+            fontSize=17,
+            leading=21,
+            textColor=_ACCENT,
+            spaceAfter=2 * mm,
+        ),
+        "section": ParagraphStyle(
+            "section",
+            parent=base,
+            fontName=fonts.bold,
+            fontSize=11,
+            leading=14,
+            textColor=_ACCENT,
+            spaceBefore=5 * mm,
+            spaceAfter=1.5 * mm,
+        ),
+        "mono": ParagraphStyle("mono", parent=base, fontName=fonts.mono, fontSize=7, leading=9),
+        "code": ParagraphStyle(
+            "code", parent=base, fontName=fonts.mono_bold, fontSize=13, leading=16
+        ),
+        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5, textColor=_MUTED),
     }
 
 
-def _kv_table(rows: list[tuple[str, Flowable | str]], styles: dict[str, ParagraphStyle],
-              fonts: _Fonts, label_width: float = 52 * mm) -> Table:
+def _kv_table(
+    rows: list[tuple[str, Flowable | str]],
+    styles: dict[str, ParagraphStyle],
+    fonts: _Fonts,
+    label_width: float = 52 * mm,
+) -> Table:
     data = [
-        [Paragraph(fonts.para(label), styles["label"]),
-         value if isinstance(value, Flowable) else Paragraph(value, styles["base"])]
+        [
+            Paragraph(fonts.para(label), styles["label"]),
+            value if isinstance(value, Flowable) else Paragraph(value, styles["base"]),
+        ]
         for label, value in rows
     ]
     table = Table(data, colWidths=[label_width, _CONTENT_WIDTH - label_width], splitInRow=1)
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BACKGROUND", (0, 0), (0, -1), _SHADE),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
-        ("LINEABOVE", (0, 0), (-1, 0), 0.4, _RULE),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (0, -1), _SHADE),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
+                ("LINEABOVE", (0, 0), (-1, 0), 0.4, _RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
-def _documents_table(receipt: Receipt, labels: Mapping[str, str],
-                     styles: dict[str, ParagraphStyle], fonts: _Fonts) -> Flowable:
+def _documents_table(
+    receipt: Receipt, labels: Mapping[str, str], styles: dict[str, ParagraphStyle], fonts: _Fonts
+) -> Flowable:
     if not receipt.documents:
         return Paragraph(fonts.para(labels["no_documents"]), styles["base"])
     hash_width = 101 * mm
     number_width = 8 * mm
-    data: list[list[Flowable | str]] = [[
-        Paragraph("#", styles["label"]),
-        Paragraph(fonts.para(labels["document_name"]), styles["label"]),
-        Paragraph(fonts.para(labels["document_sha256"]), styles["label"]),
-    ]]
+    data: list[list[Flowable | str]] = [
+        [
+            Paragraph("#", styles["label"]),
+            Paragraph(fonts.para(labels["document_name"]), styles["label"]),
+            Paragraph(fonts.para(labels["document_sha256"]), styles["label"]),
+        ]
+    ]
     for index, (name, digest) in enumerate(receipt.documents, start=1):
-        data.append([
-            Paragraph(str(index), styles["base"]),
-            Paragraph(fonts.para(name), styles["base"]),
-            Paragraph(escape(digest), styles["mono"]),
-        ])
+        data.append(
+            [
+                Paragraph(str(index), styles["base"]),
+                Paragraph(fonts.para(name), styles["base"]),
+                Paragraph(escape(digest), styles["mono"]),
+            ]
+        )
     table = Table(
         data,
         colWidths=[number_width, _CONTENT_WIDTH - hash_width - number_width, hash_width],
         repeatRows=1,
         splitInRow=1,
     )
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("BACKGROUND", (0, 0), (-1, 0), _SHADE),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
-        ("LINEABOVE", (0, 0), (-1, 0), 0.4, _RULE),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("BACKGROUND", (0, 0), (-1, 0), _SHADE),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
+                ("LINEABOVE", (0, 0), (-1, 0), 0.4, _RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 3),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
     return table
 
 
-def _verification_box(receipt: Receipt, labels: Mapping[str, str],
-                      styles: dict[str, ParagraphStyle], fonts: _Fonts) -> Table:
+def _verification_box(
+    receipt: Receipt, labels: Mapping[str, str], styles: dict[str, ParagraphStyle], fonts: _Fonts
+) -> Table:
     qr_size = 34 * mm
     text = [
         Paragraph(fonts.para(labels["csv_code"]), styles["label"]),
@@ -408,12 +465,16 @@ def _verification_box(receipt: Receipt, labels: Mapping[str, str],
         [[_QrFlowable(receipt.verify_url, qr_size), text]],
         colWidths=[qr_size + 6 * mm, _CONTENT_WIDTH - qr_size - 6 * mm],
     )
-    box.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BOX", (0, 0), (-1, -1), 0.8, _ACCENT),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-    ]))
+    box.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BOX", (0, 0), (-1, -1), 0.8, _ACCENT),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
     return box
 
 
@@ -449,30 +510,43 @@ def build_receipt_pdf(
 
     story: list[Flowable] = [
         Paragraph(p(labels["title"]), styles["title"]),
-        _kv_table([
-            (labels["entry_number"],
-             Paragraph(f"<b>{p(receipt.entry_number)}</b>", styles["base"])),
-            (labels["registered_at"],
-             p(format_official_time(receipt.registered_at, tz, official))),
-            (labels["reference"], p(receipt.reference)),
-            (labels["procedure"], p(receipt.procedure_name)),
-        ], styles, fonts),
+        _kv_table(
+            [
+                (
+                    labels["entry_number"],
+                    Paragraph(f"<b>{p(receipt.entry_number)}</b>", styles["base"]),
+                ),
+                (
+                    labels["registered_at"],
+                    p(format_official_time(receipt.registered_at, tz, official)),
+                ),
+                (labels["reference"], p(receipt.reference)),
+                (labels["procedure"], p(receipt.procedure_name)),
+            ],
+            styles,
+            fonts,
+        ),
         # How to check it comes first, so it is always on the first page.
-        KeepTogether([
-            Paragraph(p(labels["verification_section"]), styles["section"]),
-            _verification_box(receipt, labels, styles, fonts),
-        ]),
+        KeepTogether(
+            [
+                Paragraph(p(labels["verification_section"]), styles["section"]),
+                _verification_box(receipt, labels, styles, fonts),
+            ]
+        ),
         Paragraph(p(labels["citizen_section"]), styles["section"]),
-        _kv_table([
-            (labels["citizen_name"], p(receipt.citizen_name)),
-            (labels["citizen_id"], p(receipt.citizen_id_masked)),
-        ], styles, fonts),
+        _kv_table(
+            [
+                (labels["citizen_name"], p(receipt.citizen_name)),
+                (labels["citizen_id"], p(receipt.citizen_id_masked)),
+            ],
+            styles,
+            fonts,
+        ),
     ]
     if receipt.application:
         story += [
             Paragraph(p(labels["application_section"]), styles["section"]),
-            _kv_table([(label, p(value)) for label, value in receipt.application],
-                      styles, fonts),
+            _kv_table([(label, p(value)) for label, value in receipt.application], styles, fonts),
         ]
     story += [
         Paragraph(p(labels["documents_section"]), styles["section"]),
@@ -482,8 +556,10 @@ def build_receipt_pdf(
     if receipt.agreement_statement and "agreement_statement" in labels:
         agreement_rows.append((labels["agreement_statement"], p(receipt.agreement_statement)))
     agreement_rows += [
-        (labels["agreement_text_sha256"],
-         Paragraph(escape(receipt.agreement_text_sha256), styles["mono"])),
+        (
+            labels["agreement_text_sha256"],
+            Paragraph(escape(receipt.agreement_text_sha256), styles["mono"]),
+        ),
         (labels["agreed_at"], p(format_official_time(receipt.agreed_at, tz, official))),
         (labels["clerk"], p(receipt.clerk_name)),
     ]

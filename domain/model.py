@@ -98,3 +98,31 @@ class IssuedReceipt:
     sha256: str
     registered_at: datetime
     language: str
+
+
+@dataclass(frozen=True, slots=True)
+class SurveyAnswer:
+    """A citizen's opinion of one appointment (kept apart from its evidence)."""
+
+    appointment_id: int
+    score: int | None
+    again: bool | None
+    comment: str
+    answered_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistEntry:
+    """A citizen waiting for a time of a procedure (local days "YYYY-MM-DD" or "" for
+    any), and the freed time held for them, if any."""
+
+    id: int
+    citizen_id: int
+    procedure: str
+    day_from: str
+    day_to: str
+    offer_start: datetime | None
+    offer_staff: str
+    offer_until: datetime | None
+    declined: tuple[str, ...]
+    active: bool

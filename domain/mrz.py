@@ -60,12 +60,12 @@ SHAPES: dict[MrzFormat, tuple[int, int]] = {MrzFormat.TD1: (3, 30), MrzFormat.TD
 # x: letter, digit or filler.
 _TEMPLATES: dict[MrzFormat, tuple[str, ...]] = {
     MrzFormat.TD1: (
-        "La" "aaa" + "x" * 9 + "k" + "x" * 15,
+        "Laaaa" + "x" * 9 + "k" + "x" * 15,
         "b" * 6 + "n" + "s" + "n" * 6 + "n" + "aaa" + "x" * 11 + "n",
         "a" * 30,
     ),
     MrzFormat.TD3: (
-        "La" "aaa" + "a" * 39,
+        "Laaaa" + "a" * 39,
         "x" * 9 + "n" + "aaa" + "b" * 6 + "n" + "s" + "n" * 6 + "n" + "x" * 14 + "k" + "n",
     ),
 }
@@ -81,8 +81,17 @@ _CLASS_CHARS = {
 # Shapes OCR confuses, fixed only where the position admits just one of the two. Every
 # position fixed this way is covered by a check digit or a check letter, which then
 # confirms or refutes the fix.
-_TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "I": "1", "L": "1", "Z": "2", "S": "5", "G": "6",
-             "B": "8"}
+_TO_DIGIT = {
+    "O": "0",
+    "Q": "0",
+    "D": "0",
+    "I": "1",
+    "L": "1",
+    "Z": "2",
+    "S": "5",
+    "G": "6",
+    "B": "8",
+}
 _TO_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B"}
 
 _NAME = re.compile(r"^[A-Z]+(<[A-Z]+)*(<<[A-Z]+(<[A-Z]+)*)?<*$")
@@ -502,8 +511,19 @@ def _interpret(
 
 # Swaps the check digits catch (the two characters differ mod 10), tried in positions
 # that admit both: only there can OCR have confused them without breaking the layout.
-_SWAPS = {"O": "0", "0": "O", "B": "8", "8": "B", "S": "5", "5": "S", "Z": "2", "2": "Z",
-          "I": "1", "1": "I", "D": "0"}
+_SWAPS = {
+    "O": "0",
+    "0": "O",
+    "B": "8",
+    "8": "B",
+    "S": "5",
+    "5": "S",
+    "Z": "2",
+    "2": "Z",
+    "I": "1",
+    "1": "I",
+    "D": "0",
+}
 
 
 def _repair(lines: list[str]) -> int:
@@ -556,8 +576,9 @@ def _badness(reading: MrzReading) -> tuple[int, int]:
 
 
 def _read(fmt: MrzFormat, shaped: Sequence[str]) -> MrzReading:
-    lines = [_coerce(line, template) for line, template in zip(shaped, _TEMPLATES[fmt],
-                                                              strict=True)]
+    lines = [
+        _coerce(line, template) for line, template in zip(shaped, _TEMPLATES[fmt], strict=True)
+    ]
     if fmt is MrzFormat.TD1:
         _coerce_spanish(lines)
     corrected = _repair(lines)
@@ -672,6 +693,7 @@ def compose_td3(
 def name_field(primary: str, secondary: str) -> str:
     """Names in zone form: "MUÑOZ GARCÍA", "MARÍA JOSÉ" -> "MUNOZ<GARCIA<<MARIA<JOSE"
     (Doc 9303 transliteration of the Spanish letters; others are dropped)."""
+
     def part(text: str) -> str:
         folded = "".join(_FOLD.get(c, c) for c in text.upper().replace("·", ""))
         words = re.findall(r"[A-Z]+", folded)
@@ -680,5 +702,19 @@ def name_field(primary: str, secondary: str) -> str:
     return f"{part(primary)}<<{part(secondary)}"
 
 
-_FOLD = {"Á": "A", "À": "A", "Ä": "AE", "É": "E", "È": "E", "Í": "I", "Ï": "I", "Ó": "O",
-         "Ò": "O", "Ö": "OE", "Ú": "U", "Ü": "UE", "Ñ": "N", "Ç": "C"}
+_FOLD = {
+    "Á": "A",
+    "À": "A",
+    "Ä": "AE",
+    "É": "E",
+    "È": "E",
+    "Í": "I",
+    "Ï": "I",
+    "Ó": "O",
+    "Ò": "O",
+    "Ö": "OE",
+    "Ú": "U",
+    "Ü": "UE",
+    "Ñ": "N",
+    "Ç": "C",
+}

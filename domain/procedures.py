@@ -48,8 +48,16 @@ DEFAULT_LANGUAGE = "ca"
 LANGUAGES: tuple[str, ...] = ("ca", "es", "en")
 
 FieldType = Literal[
-    "text", "date", "number", "email", "phone", "choice", "yesno", "id_number",
-    "postal_code", "iban",
+    "text",
+    "date",
+    "number",
+    "email",
+    "phone",
+    "choice",
+    "yesno",
+    "id_number",
+    "postal_code",
+    "iban",
 ]
 FIELD_TYPES: tuple[str, ...] = get_args(FieldType)
 ProcedureKind = Literal["procedure", "information"]
@@ -57,8 +65,16 @@ PROCEDURE_KINDS: tuple[str, ...] = get_args(ProcedureKind)
 
 #: Longest answer accepted when a field sets no max_length (per type).
 DEFAULT_MAX_LENGTH: Mapping[str, int] = {
-    "text": 500, "date": 20, "number": 30, "email": 254, "phone": 30, "choice": 200,
-    "yesno": 20, "id_number": 30, "postal_code": 10, "iban": 50,
+    "text": 500,
+    "date": 20,
+    "number": 30,
+    "email": 254,
+    "phone": 30,
+    "choice": 200,
+    "yesno": 20,
+    "id_number": 30,
+    "postal_code": 10,
+    "iban": 50,
 }
 
 _CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -309,7 +325,9 @@ def _positive_int(value: object, where: str, low: int, high: int) -> int:
 
 def _parse_field(data: Mapping[str, Any], where: str, languages: Sequence[str]) -> FormField:
     _check_keys(
-        data, where, {"code", "label", "type", "required", "choices", "max_length"},
+        data,
+        where,
+        {"code", "label", "type", "required", "choices", "max_length"},
         {"code", "label", "type"},
     )
     code = _code(data["code"], f"{where}.code")
@@ -364,9 +382,7 @@ def _parse_procedure(data: Mapping[str, Any], where: str, languages: Sequence[st
     code = _code(data["code"], f"{where}.code")
     kind = data.get("kind", "procedure")
     if kind not in PROCEDURE_KINDS:
-        raise CatalogError(
-            f"{where}.kind: {kind!r} is not one of {', '.join(PROCEDURE_KINDS)}"
-        )
+        raise CatalogError(f"{where}.kind: {kind!r} is not one of {', '.join(PROCEDURE_KINDS)}")
     documents: list[DocumentRequirement] = []
     doc_codes: set[str] = set()
     for i, raw in enumerate(_list(data.get("documents", []), f"{where}.documents")):
@@ -428,9 +444,7 @@ def parse_catalog(text: str, *, languages: Sequence[str] = LANGUAGES) -> Catalog
         where = f"procedure[{i}]"
         procedure = _parse_procedure(_table(raw, where), where, languages)
         if procedure.code in seen:
-            raise CatalogError(
-                f"{where}({procedure.code}).code: {procedure.code!r} appears twice"
-            )
+            raise CatalogError(f"{where}({procedure.code}).code: {procedure.code!r} appears twice")
         seen.add(procedure.code)
         procedures.append(procedure)
     return Catalog(procedures)

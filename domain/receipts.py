@@ -46,9 +46,7 @@ _CROCKFORD_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 
 def new_csv_code() -> str:
     """A fresh verification code, e.g. ``7K3M-9PXQ-A2HD-T6WB-RC4N`` (100 random bits)."""
-    symbols = "".join(
-        secrets.choice(CSV_ALPHABET) for _ in range(CSV_GROUPS * CSV_GROUP_LENGTH)
-    )
+    symbols = "".join(secrets.choice(CSV_ALPHABET) for _ in range(CSV_GROUPS * CSV_GROUP_LENGTH))
     return "-".join(
         symbols[i : i + CSV_GROUP_LENGTH] for i in range(0, len(symbols), CSV_GROUP_LENGTH)
     )

@@ -38,7 +38,7 @@ def normalise_reference(text: str | None) -> str | None:
         return None
     compact = _NOISE.sub("", text).upper()
     if len(compact) == len(PREFIX) + BODY_LENGTH and compact.startswith(PREFIX):
-        compact = compact[len(PREFIX):]
+        compact = compact[len(PREFIX) :]
     if not _BODY.match(compact):
         return None
     return f"{PREFIX}-{compact}"

@@ -59,8 +59,7 @@ class TimeRange(NamedTuple):
 
     def __str__(self) -> str:
         return (
-            f"{self.start // 60:02d}:{self.start % 60:02d}-"
-            f"{self.end // 60:02d}:{self.end % 60:02d}"
+            f"{self.start // 60:02d}:{self.start % 60:02d}-{self.end // 60:02d}:{self.end % 60:02d}"
         )
 
 
@@ -72,9 +71,7 @@ def _parse_days(text: str, rule: str) -> list[int]:
         first, sep, last = part.partition("-")
         if first not in _DAY_INDEX or (sep and last not in _DAY_INDEX):
             bad = first if first not in _DAY_INDEX else last
-            raise ScheduleError(
-                f"{rule!r}: unknown day {bad!r} (use {', '.join(WEEKDAYS)})"
-            )
+            raise ScheduleError(f"{rule!r}: unknown day {bad!r} (use {', '.join(WEEKDAYS)})")
         lo = _DAY_INDEX[first]
         hi = _DAY_INDEX[last] if sep else lo
         if hi < lo:
@@ -133,9 +130,7 @@ class WeeklyHours:
                 )
             days = _parse_days(match["days"], rule)
             ranges = [
-                _parse_range(part, rule)
-                for part in re.split(r"[,\s]+", match["times"])
-                if part
+                _parse_range(part, rule) for part in re.split(r"[,\s]+", match["times"]) if part
             ]
             for day in days:
                 per_day[day].extend(ranges)
@@ -202,9 +197,7 @@ class StaffMember:
 
     def serves(self, procedure_code: str) -> bool:
         """Whether this person may attend `procedure_code` (ignores roles and hours)."""
-        return not self.procedures or "*" in self.procedures or (
-            procedure_code in self.procedures
-        )
+        return not self.procedures or "*" in self.procedures or (procedure_code in self.procedures)
 
     def can_attend(self, procedure_code: str) -> bool:
         """A clerk (role "staff") who serves the procedure and has working hours."""

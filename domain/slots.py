@@ -297,8 +297,14 @@ def free_days(
 ) -> list[date]:
     """Local dates (in `rules.tz`) that have at least one free slot, in order."""
     slots = free_slots(
-        procedure_duration_minutes, eligible_staff, holidays, busy, rules, now,
-        first_day, last_day,
+        procedure_duration_minutes,
+        eligible_staff,
+        holidays,
+        busy,
+        rules,
+        now,
+        first_day,
+        last_day,
     )
     return sorted({slot.start.astimezone(rules.tz).date() for slot in slots})
 

@@ -1,27 +1,129 @@
-"""Administrators: statistics in one message."""
+"""Administrators: the statistics in one message, and the chart when asked."""
 
 from __future__ import annotations
 
-from collections import Counter
+import asyncio
+from datetime import date, datetime, time, timedelta
 
-from domain.appointments import Status
-from handlers.context import Ctx
-from handlers.ports import UnitOfWork
+from domain.stats import Counts, Report, build_report, months
+from handlers.context import Audience, Ctx, Step
+from handlers.i18n import format_date_long
+from handlers.messages import OutFile
+from handlers.ports import Office, UnitOfWork
 
-
-async def stats_table(uow: UnitOfWork) -> tuple[Counter[str], Counter[str], int]:
-    by_status: Counter[str] = Counter()
-    by_procedure: Counter[str] = Counter()
-    for procedure, status, count in await uow.appointments.counts(None, None):
-        by_status[status] += count
-        if status != Status.CANCELLED.value:
-            by_procedure[procedure] += count
-    return by_status, by_procedure, sum(by_status.values())
+FLOW = "admin"
+AUDIENCE = Audience.STAFF
 
 
-def _name(ctx: Ctx, code: str) -> str:
-    found = ctx.office.catalog.find(code)
-    return found.name.get(ctx.lang) if found else code  # a procedure since removed
+class BadPeriod(ValueError):
+    """The period asked for is not usable; the message says why (in English, for the
+    command line; the bot says it in the admin's language)."""
+
+
+def period(today: date, first: date | None, last: date | None) -> tuple[date, date]:
+    """The days asked for, both included; by default this year."""
+    first = first or date(today.year, 1, 1)
+    last = last or date(first.year, 12, 31)
+    if first > last:
+        raise BadPeriod(f"--from {first} is after --to {last}")
+    return first, last
+
+
+async def report_for(uow: UnitOfWork, office: Office, first: date, last: date) -> Report:
+    start = datetime.combine(first, time(0), office.tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), office.tz)
+    spans = months(first, last, office.tz)
+    groups, opinions, lead, session = await uow.stats.counts(start, end, spans)
+    return build_report(
+        groups,
+        opinions,
+        median_lead_days=lead,
+        median_session_seconds=session,
+        first=first,
+        last=last,
+        tz=office.tz,
+    )
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.0f}%"
+
+
+def _number(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _lines(ctx: Ctx, rows: dict[str, Counts], name: dict[str, str]) -> str:
+    ordered = sorted(rows.items(), key=lambda item: (-item[1].booked, item[0]))
+    return (
+        "\n".join(
+            "• "
+            + ctx.t(
+                "admin.stats_line",
+                name=name.get(key, key),
+                booked=counts.booked,
+                completed=counts.completed,
+                cancelled=counts.cancelled,
+                no_show=counts.no_show,
+                rate=_percent(counts.no_show_rate),
+            )
+            for key, counts in ordered
+        )
+        or "—"
+    )
+
+
+def report_text(ctx: Ctx, report: Report) -> str:
+    procedures = {p.code: p.name.get(ctx.lang) for p in ctx.office.catalog.all()}
+    clerks = {m.id: m.name for m in ctx.office.staff}
+    total = report.total
+    return ctx.t(
+        "admin.stats",
+        first=format_date_long(report.first, ctx.lang),
+        last=format_date_long(report.last, ctx.lang),
+        booked=total.booked,
+        completed=total.completed,
+        cancelled=total.cancelled,
+        no_show=total.no_show,
+        upcoming=total.upcoming,
+        no_show_rate=_percent(total.no_show_rate),
+        average=_number(report.satisfaction.average),
+        answers=report.satisfaction.answers,
+        again=_percent(report.satisfaction.again_share),
+        lead=_number(report.median_lead_days),
+        session=_number(report.median_session_minutes, 0),
+        confirmed_rate=_percent(report.confirmed.no_show_rate),
+        unconfirmed_rate=_percent(report.not_confirmed.no_show_rate),
+        procedures=_lines(ctx, report.by_procedure, procedures),
+        channels=_lines(ctx, report.by_channel, {}),
+        clerks=_lines(ctx, report.by_clerk, clerks),
+    )
+
+
+def chart_labels(language: str) -> dict[str, str]:
+    from handlers.i18n import translate
+
+    keys = ("completed", "cancelled", "no_show", "upcoming", "title")
+    labels = {key: translate(language, f"admin.chart.{key}") for key in keys}
+    labels["appointments"] = translate(language, "admin.chart.appointments")
+    labels["satisfaction"] = translate(language, "admin.chart.satisfaction")
+    return labels
+
+
+def _today(ctx: Ctx) -> date:
+    return ctx.now.astimezone(ctx.office.tz).date()
+
+
+def _asked_period(ctx: Ctx) -> tuple[date, date] | None:
+    """`/stats` (this year), or `/stats 2026-01-01 2026-06-30`."""
+    words = ctx.text.split() if ctx.turn.command else []
+    try:
+        days: list[date | None] = [date.fromisoformat(word) for word in words[:2]]
+        days += [None, None]
+        return period(_today(ctx), days[0], days[1])
+    except ValueError:
+        ctx.say(ctx.t("admin.bad_period"))
+        return None
 
 
 async def stats(ctx: Ctx) -> None:
@@ -30,25 +132,52 @@ async def stats(ctx: Ctx) -> None:
         ctx.say(ctx.t("admin.only_admin"))
         await ctx.go("menu")
         return
-    by_status, by_procedure, total = await stats_table(ctx.uow)
-    status_lines = "\n".join(
-        f"• {ctx.t(f'status.{s.value}')}: {by_status.get(s.value, 0)}" for s in Status
+    asked = _asked_period(ctx)
+    if asked is None:
+        await ctx.go("menu")
+        return
+    ctx.data.update(first=asked[0].isoformat(), last=asked[1].isoformat())
+    await show_stats(ctx)
+
+
+def _stored_period(ctx: Ctx) -> tuple[date, date]:
+    try:
+        return date.fromisoformat(ctx.data["first"]), date.fromisoformat(ctx.data["last"])
+    except (KeyError, TypeError, ValueError):
+        first, last = period(_today(ctx), None, None)
+        ctx.data.update(first=first.isoformat(), last=last.isoformat())
+        return first, last
+
+
+async def show_stats(ctx: Ctx) -> None:
+    first, last = _stored_period(ctx)
+    report = await report_for(ctx.uow, ctx.office, first, last)
+    ctx.ask(
+        report_text(ctx, report),
+        [("chart", ctx.t("admin.chart_button"))],
+        flow=FLOW,
+        step="stats",
+        back=False,
     )
-    procedure_lines = (
-        "\n".join(f"• {_name(ctx, code)}: {n}" for code, n in by_procedure.most_common()) or "—"
-    )
-    held = by_status.get(Status.COMPLETED.value, 0) + by_status.get(Status.NO_SHOW.value, 0)
-    rate = f"{100 * by_status.get(Status.NO_SHOW.value, 0) / held:.0f}%" if held else "—"
-    ctx.say(
-        ctx.t(
-            "admin.stats",
-            total=total,
-            statuses=status_lines,
-            procedures=procedure_lines,
-            no_show_rate=rate,
-        )
-    )
+
+
+async def on_stats(ctx: Ctx) -> None:
+    if not ctx.user.is_admin:
+        ctx.end()
+        await ctx.go("menu")
+        return
+    first, last = _stored_period(ctx)
+    report = await report_for(ctx.uow, ctx.office, first, last)
+    charts = ctx.services.charts if ctx.services is not None else None
+    if charts is None:
+        ctx.say(ctx.t("admin.no_chart"))
+    else:
+        png = await asyncio.to_thread(charts.statistics_png, report, chart_labels(ctx.lang))
+        name = f"statistics-{first.isoformat()}-{last.isoformat()}.png"
+        ctx.say(ctx.t("admin.chart_caption"), file=OutFile(name, png, "image/png"))
+    ctx.end()
     await ctx.go("menu")
 
 
+STEPS = {"stats": Step(enter=show_stats, handle=on_stats)}
 ENTRIES = {"admin.stats": stats}

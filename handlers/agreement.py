@@ -21,8 +21,6 @@ from handlers.casework import (
     summary_text,
 )
 from handlers.context import Audience, Ctx, Step
-from handlers.i18n import translate
-from handlers.push import push_prompt
 
 FLOW = "agree"
 AUDIENCE = Audience.CITIZEN
@@ -52,17 +50,16 @@ async def _send(ctx: Ctx, appointment: Appointment) -> None:
     data = text.encode("utf-8")
     digest = await ctx.services.documents.store(data)
     assert digest == hashlib.sha256(data).hexdigest()
-    await push_prompt(
+    await notify.prompt(
         ctx.uow,
         citizen,
-        text=text,
+        "agreement",
+        {"sha256": digest},
         flow=FLOW,
         step="decide",
         data={"id": appointment.id, "sha256": digest},
-        options=[
-            ("agree", translate(citizen.language, "agreement.agree")),
-            ("decline", translate(citizen.language, "agreement.decline")),
-        ],
+        options=[("agree", "agreement.agree"), ("decline", "agreement.decline")],
+        appointment_id=appointment.id,
     )
     agreement = {
         "status": "pending",
@@ -127,9 +124,10 @@ async def on_decision(ctx: Ctx) -> None:
     ctx.say(ctx.t("agreement.thanks" if agreed else "agreement.declined"))
     key = "notify.staff_agreed" if agreed else "notify.staff_declined"
     await notify.to_clerk(
-        ctx,
+        ctx.uow,
         runner(appointment),
-        lambda lang: translate(lang, key, reference=appointment.reference),
+        "said",
+        {"key": key, "values": {"reference": appointment.reference}},
     )
     ctx.end()
 

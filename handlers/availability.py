@@ -8,7 +8,7 @@ from domain.assignment import pick_staff
 from domain.model import Appointment
 from domain.procedures import Procedure
 from domain.references import new_reference
-from domain.slots import Slot, free_slots, slot_cells
+from domain.slots import Busy, Slot, free_slots, slot_cells
 from handlers.ports import Office, SlotTaken, UnitOfWork
 
 
@@ -20,6 +20,7 @@ async def open_slots(
     *,
     day: date | None = None,
     ignore: int | None = None,
+    holder: int | None = None,
 ) -> list[Slot]:
     """Bookable slots (all days, or one local day). `ignore` leaves one appointment out,
     so that rescheduling can offer the citizen's own current time."""
@@ -29,6 +30,13 @@ async def open_slots(
     start = now - timedelta(days=1)
     end = now + timedelta(days=office.rules.horizon_days + 2)
     busy = await uow.appointments.busy([m.id for m in staff], start, end)
+    # A freed time held for the first on the waitlist is taken for everyone else.
+    cell = timedelta(minutes=office.rules.slot_minutes)
+    busy += [
+        Busy(held.staff_id, held.start, held.start + cell)
+        for citizen, held in await uow.waitlist.holds(now)
+        if citizen != holder
+    ]
     if ignore is not None:
         mine = await uow.appointments.get(ignore)
         if mine is not None:
@@ -69,7 +77,7 @@ async def book_slot(
     now: datetime,
 ) -> Appointment:
     """Book `start` if it is still free. Raises SlotTaken when it has just gone."""
-    slot = slot_at(await open_slots(uow, office, procedure, now), start)
+    slot = slot_at(await open_slots(uow, office, procedure, now, holder=citizen_id), start)
     if slot is None:
         raise SlotTaken
     for staff_id in await _candidates(uow, office, slot, now):

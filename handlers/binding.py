@@ -50,14 +50,13 @@ async def withdraw_agreement(ctx: Ctx, appointment: Appointment, because: str) -
 
 async def _take_back_question(ctx: Ctx, appointment: Appointment) -> None:
     citizen = await ctx.uow.users.get(appointment.citizen_id)
-    text = translate(citizen.language, "agreement.withdrawn", reference=appointment.reference)
     if ctx.user.id == citizen.id:  # the citizen's own turn: their state is the turn's
         if ctx.state.flow == AGREE_FLOW:
             ctx.end()
-        ctx.say(text)
+        ctx.say(translate(citizen.language, "agreement.withdrawn", reference=appointment.reference))
         return
     state = await ctx.uow.conversations.load(citizen.id)
     if state.flow == AGREE_FLOW and state.data.get("id") == appointment.id:
         state.flow, state.step, state.data = "", "", {}
         await ctx.uow.conversations.save(citizen.id, state)
-    await notify.to_user(ctx.uow, citizen, text)
+    await notify.said(ctx.uow, citizen, "agreement.withdrawn", {"reference": appointment.reference})

@@ -154,8 +154,11 @@ async def ask_day(ctx: Ctx) -> None:
     days = await _free_days(ctx)
     if not days:
         ctx.say(ctx.t("book.nothing_free", days=ctx.office.rules.horizon_days))
-        ctx.end()
-        await ctx.go("menu")
+        if ctx.data.get("moving"):
+            ctx.end()
+            await ctx.go("menu")
+        else:  # nothing free: the waitlist is offered
+            await ctx.go("waitlist.join", procedure=ctx.data["procedure"])
         return
     page, last = _paging(ctx, "day_page", len(days), DAYS_PER_PAGE)
     shown = days[page * DAYS_PER_PAGE : (page + 1) * DAYS_PER_PAGE]
@@ -164,6 +167,8 @@ async def ask_day(ctx: Ctx) -> None:
     moving = bool(ctx.data.get("moving"))
     if moving:  # back to the appointment being moved, which lives in another flow
         options.append(("to_appointment", ctx.t("nav.back")))
+    else:  # no day fits: wait for a time to come free
+        options.append(("waitlist", ctx.t("waitlist.join")))
     ctx.ask(ctx.t("book.which_day"), options, flow=FLOW, step="day", back=not moving)
 
 
@@ -182,6 +187,8 @@ async def on_day(ctx: Ctx) -> None:
         await ask_day(ctx)
     elif choice == "to_appointment":
         await ctx.go("my.appointment", appointment_id=int(ctx.data["moving"]))
+    elif choice == "waitlist":
+        await ctx.go("waitlist.join", procedure=ctx.data["procedure"])
     elif choice.startswith("full:"):
         day = date.fromisoformat(choice[5:])
         ctx.say(ctx.t("book.day_not_free", day=format_day(day, ctx.lang)))
@@ -342,6 +349,7 @@ async def _book(ctx: Ctx, start: datetime) -> None:
         at=ctx.now,
     )
     await notify.staff_of_booking(ctx, appointment, chosen)
+    await notify.plan_reminders(ctx.uow, ctx.office, appointment, ctx.user, ctx.now)
     ctx.say(
         ctx.t(
             "book.done",
@@ -378,6 +386,7 @@ async def _move(ctx: Ctx, start: datetime) -> None:
         at=ctx.now,
     )
     await notify.staff_of_move(ctx, current, moved)
+    await notify.after_move(ctx, moved)
     ctx.say(
         ctx.t(
             "book.moved",
@@ -392,44 +401,17 @@ async def _move(ctx: Ctx, start: datetime) -> None:
 async def email_confirmation(
     ctx: Ctx, appointment: Appointment, chosen: Procedure, email: str
 ) -> None:
-    """The confirmation by email, with the appointment as a calendar file (.ics)."""
-    from documents.ics import appointment_ics
-
-    assert ctx.services is not None
-    when = format_when(appointment.start, ctx.lang, ctx.office.tz)
-    name = chosen.name.get(ctx.lang)
-    body = ctx.t(
-        "email.body",
-        reference=appointment.reference,
-        procedure=name,
-        when=when,
-        council=ctx.office.council.name,
-        documents="\n".join(f"- {d.name.get(ctx.lang)}" for d in chosen.documents) or "-",
-    )
-    ics = appointment_ics(
-        uid=f"{appointment.reference}@videotramit",
-        start=appointment.start,
-        end=appointment.end,
-        summary=ctx.t("email.event", procedure=name, reference=appointment.reference),
-        description=body,
-        organizer_name=ctx.office.council.name,
-        stamp=ctx.now,
-    )
-    digest = await ctx.services.documents.store(ics)
-    await ctx.uow.outbox.enqueue(
-        channel="email",
-        address=email,
-        payload={
-            "text": body,
-            "subject": ctx.t("email.subject", reference=appointment.reference, when=when),
-            "file": {
-                "sha256": digest,
-                "name": f"{appointment.reference}.ics",
-                "type": "text/calendar",
-            },
-        },
-        user_id=ctx.user.id,
+    """The confirmation by email, with the appointment as a calendar file (.ics); written
+    when it is sent, in the citizen's language then."""
+    del chosen  # read again at delivery
+    await notify.queue(
+        ctx.uow,
+        ctx.user,
+        "confirmation_email",
+        {"start": appointment.start.isoformat()},
         dedupe_key=f"email:{appointment.reference}",
+        appointment_id=appointment.id,
+        address=("email", email),
     )
 
 

@@ -285,6 +285,13 @@ class Engine:
         elif turn.kind is TurnKind.CHOICE:
             ctx.choice = choices.resolve(ctx.state, turn.choice)
             if ctx.choice is None:
+                # A notification's standing button (a reminder's, a survey's) works from
+                # its message whatever the conversation did since; it hands over by name.
+                standing = await ctx.uow.notices.pressed(ctx.user.id, turn.choice)
+                if standing is not None:
+                    entry, params = standing
+                    await self.go(ctx, entry, params)
+                    return
                 ctx.say(ctx.t("error.stale"))
                 await self._reprompt(ctx)
                 return

@@ -65,6 +65,14 @@ def format_day(day: date, language: str) -> str:
     return format_date(day, _DAY_FORMAT[language], locale=language)
 
 
+_DATE_FORMAT = {"ca": "d MMMM 'de' y", "es": "d 'de' MMMM 'de' y", "en": "d MMMM y"}
+
+
+def format_date_long(day: date, language: str) -> str:
+    """'1 de gener de 2026', '1 de enero de 2026', '1 January 2026' (with the year)."""
+    return format_date(day, _DATE_FORMAT[language], locale=language)
+
+
 def format_short_day(day: date, language: str) -> str:
     return format_date(day, _SHORT_DAY_FORMAT[language], locale=language)
 

@@ -110,8 +110,7 @@ async def prefill_form(ctx: Ctx, appointment: Appointment, reading: MrzReading) 
         ctx,
         current,
         EventKind.DATA_FILLED,
-        {"field": field.code, "source": "mrz",
-         "fingerprint": ctx.services.fingerprints.of(number)},
+        {"field": field.code, "source": "mrz", "fingerprint": ctx.services.fingerprints.of(number)},
     )
     return None
 
@@ -145,7 +144,7 @@ def implausible_expiry(mrz: dict[str, Any], on: date) -> bool:
 
 
 def summary(ctx: Ctx, mrz: dict[str, Any]) -> str:
-    """"DNI · ****5678Z · valid until 05/2031 · check digits ✔", for the clerk."""
+    """ "DNI · ****5678Z · valid until 05/2031 · check digits ✔", for the clerk."""
     if mrz.get("status") != "read":
         return ctx.t(f"mrz.status.{mrz.get('status', 'not_found')}")
     expiry = expiry_of(mrz)
@@ -155,8 +154,12 @@ def summary(ctx: Ctx, mrz: dict[str, Any]) -> str:
         until = ctx.t("mrz.until", date=f"{expiry:%m/%Y}")
     else:
         until = ctx.t("mrz.no_expiry")
-    parts = [ctx.t(f"mrz.type.{mrz['type']}"), mrz["masked"], until,
-             ctx.t("mrz.checks_ok" if checks_ok(mrz) else "mrz.checks_failed")]
+    parts = [
+        ctx.t(f"mrz.type.{mrz['type']}"),
+        mrz["masked"],
+        until,
+        ctx.t("mrz.checks_ok" if checks_ok(mrz) else "mrz.checks_failed"),
+    ]
     return " · ".join(parts)
 
 

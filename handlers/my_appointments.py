@@ -116,6 +116,7 @@ async def on_cancel(ctx: Ctx) -> None:
             at=ctx.now,
         )
         await notify.staff_of_cancel(ctx, cancelled)
+        await notify.after_cancel(ctx, cancelled)
         ctx.say(ctx.t("my.cancelled", reference=cancelled.reference))
     ctx.end()
     await ctx.go("menu")
@@ -135,4 +136,11 @@ async def show_appointment(ctx: Ctx, *, appointment_id: int) -> None:
     await ask_action(ctx)
 
 
-ENTRIES = {"my": begin, "my.appointment": show_appointment}
+async def cancel_appointment(ctx: Ctx, *, appointment_id: int) -> None:
+    """Straight to "do you want to cancel it?" (e.g. from a reminder's button)."""
+    ctx.end()
+    ctx.data["id"] = appointment_id
+    await ask_cancel(ctx)
+
+
+ENTRIES = {"my": begin, "my.appointment": show_appointment, "my.cancel": cancel_appointment}

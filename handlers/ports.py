@@ -8,18 +8,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from types import TracebackType
 from typing import Any, Protocol, Self
 from zoneinfo import ZoneInfo
 
 from domain.appointments import Status
 from domain.evidence import EvidenceRecord
-from domain.model import Appointment, ConversationState, IssuedReceipt, StoredDocument, User
+from domain.model import (
+    Appointment,
+    ConversationState,
+    IssuedReceipt,
+    StoredDocument,
+    SurveyAnswer,
+    User,
+    WaitlistEntry,
+)
 from domain.mrz import MrzReading
 from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
 from domain.slots import Busy, SlotRules
+from domain.stats import Group, OpinionGroup, Report
 from handlers.messages import Checked, InFile
 
 
@@ -150,7 +159,64 @@ class OutboxRepo(Protocol):
         user_id: int | None,
         dedupe_key: str | None = None,
         not_before: datetime | None = None,
+        kind: str = "",
+        appointment_id: int | None = None,
     ) -> None: ...
+    async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int: ...
+    async def enqueue_missing(self, rows: Sequence[dict[str, Any]]) -> int: ...
+
+
+class NoticesRepo(Protocol):
+    async def button(
+        self, user_id: int, entry: str, params: dict[str, Any], now: datetime
+    ) -> str: ...
+    async def pressed(self, user_id: int, token: str) -> tuple[str, dict[str, Any]] | None: ...
+    async def forget_buttons(
+        self, user_id: int, entry_prefix: str, key: str, value: Any
+    ) -> None: ...
+    async def set_attendance(self, appointment_id: int, answer: str, now: datetime) -> None: ...
+    async def upcoming(
+        self, now: datetime, until: datetime
+    ) -> list[tuple[int, datetime, str, int, str, str]]: ...
+    async def attendance(self, appointment_ids: list[int]) -> dict[int, str]: ...
+    async def survey_asked(self, appointment_id: int, now: datetime) -> bool: ...
+    async def survey(self, appointment_id: int) -> SurveyAnswer | None: ...
+    async def answer_survey(
+        self,
+        appointment_id: int,
+        *,
+        now: datetime,
+        channel: str,
+        score: int | None = None,
+        again: bool | None = None,
+        comment: str | None = None,
+    ) -> None: ...
+
+
+class StatsRepo(Protocol):
+    async def counts(
+        self, start: datetime, end: datetime, months: Sequence[tuple[str, datetime]]
+    ) -> tuple[list[Group], list[OpinionGroup], float | None, float | None]: ...
+
+
+class WaitlistRepo(Protocol):
+    async def join(
+        self, citizen_id: int, procedure: str, day_from: str, day_to: str, now: datetime
+    ) -> WaitlistEntry: ...
+    async def get(self, entry_id: int) -> WaitlistEntry | None: ...
+    async def of_citizen(self, citizen_id: int) -> list[WaitlistEntry]: ...
+    async def waiting(self) -> list[WaitlistEntry]: ...
+    async def leave(self, entry_id: int, now: datetime) -> None: ...
+    async def hold(
+        self, entry_id: int, start: datetime, staff_id: str, until: datetime, now: datetime
+    ) -> bool: ...
+    async def let_go(self, entry_id: int, start: datetime) -> None: ...
+    async def holds(self, now: datetime) -> list[tuple[int, Busy]]: ...
+    async def expired(self, now: datetime) -> list[WaitlistEntry]: ...
+
+
+class ChartsPort(Protocol):
+    def statistics_png(self, report: Report, labels: Mapping[str, str]) -> bytes: ...
 
 
 class EvidenceRepo(Protocol):
@@ -210,6 +276,12 @@ class UnitOfWork(Protocol):
     def documents(self) -> DocumentsRepo: ...
     @property
     def receipts(self) -> ReceiptsRepo: ...
+    @property
+    def notices(self) -> NoticesRepo: ...
+    @property
+    def stats(self) -> StatsRepo: ...
+    @property
+    def waitlist(self) -> WaitlistRepo: ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
@@ -270,6 +342,12 @@ class Office:
     # Fair use: active appointments one citizen may hold, per procedure and in all.
     appointments_per_procedure: int = 2
     appointments_total: int = 4
+    # Notifications: reminders before an appointment (longest first), the survey's delay
+    # after a session, how long a waitlist offer is held, the staff's morning summary.
+    reminders: tuple[timedelta, ...] = (timedelta(hours=24), timedelta(hours=1))
+    survey_delay: timedelta = timedelta(minutes=10)
+    waitlist_hold: timedelta = timedelta(minutes=15)
+    morning_summary: time = time(8, 0)
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)
@@ -381,3 +459,4 @@ class Services:
     # None when no evidence key is configured (`chat`, tests of other parts): chains are
     # then left unsealed and `evidence verify` says so.
     signer: EvidenceSignerPort | None = None
+    charts: ChartsPort | None = None  # the statistics chart (matplotlib), when installed

@@ -10,6 +10,7 @@ from typing import Any
 from domain.evidence import EventKind
 from domain.model import Appointment
 from domain.receipts import LANGUAGES, Language, Receipt, format_entry_number, new_csv_code
+from handlers import notify
 from handlers.binding import withdraw_agreement
 from handlers.casework import (
     assigned,
@@ -22,7 +23,6 @@ from handlers.casework import (
 )
 from handlers.context import Ctx
 from handlers.i18n import catalog, official_time, translate
-from handlers.push import push_file
 
 
 def receipt_language(language: str) -> Language:
@@ -133,13 +133,16 @@ async def _issue(ctx: Ctx, appointment_id: int) -> str:
         EventKind.RECEIPT_ISSUED,
         {"entry_number": entry, "sha256": digest, "csv": csv_code},
     )
-    await push_file(
+    await notify.queue(
         ctx.uow,
         citizen,
-        text=translate(language, "receipt_issue.for_citizen", entry=entry, code=csv_code),
-        sha256=digest,
-        name=f"{entry.replace('/', '-')}.pdf",
-        content_type="application/pdf",
+        "receipt",
+        {
+            "entry": entry,
+            "code": csv_code,
+            "sha256": digest,
+            "name": f"{entry.replace('/', '-')}.pdf",
+        },
         dedupe_key=f"receipt:{entry}",
     )
     return entry

@@ -14,11 +14,14 @@ from handlers import (
     menu,
     my_appointments,
     receipting,
+    reminders,
     session,
     session_steps,
     staff,
     start,
+    survey,
     unasked_files,
+    waitlist,
 )
 from handlers.context import Registry
 
@@ -34,6 +37,9 @@ CONVERSATIONS = (
     session,
     session_steps,
     receipting,
+    reminders,
+    survey,
+    waitlist,
     admin,
 )
 
@@ -45,6 +51,7 @@ COMMANDS = {
     "language": "start.language",
     "today": "staff.today",
     "stats": "admin.stats",
+    "waitlist": "waitlist",
 }
 
 # Typed words that act like commands, in every language (compared case- and accent-folded).

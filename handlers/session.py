@@ -12,7 +12,7 @@ from domain.model import Appointment
 from handlers import notify
 from handlers.casework import assigned, id_mismatch, record, save_details, seal_chain
 from handlers.context import Audience, Ctx, Step
-from handlers.i18n import format_time, translate
+from handlers.i18n import format_time
 from handlers.identity_check import summary
 from handlers.ports import MeetingsNotConfigured, RecordingUnavailable
 
@@ -55,16 +55,10 @@ async def open_session(ctx: Ctx, *, appointment_id: int) -> None:
         )
         await record(ctx, appointment, EventKind.SESSION_STARTED, {"room": appointment.room})
     citizen = await ctx.uow.users.get(appointment.citizen_id)
-    await notify.to_user(
-        ctx.uow,
-        citizen,
-        translate(
-            citizen.language,
-            "session.call_ready",
-            url=citizen_link,
-            reference=appointment.reference,
-        ),
-    )
+    # The link is minted again when the message is delivered (never stored): the one
+    # above only showed that meetings are configured.
+    del citizen_link
+    await notify.queue(ctx.uow, citizen, "call_ready", appointment_id=appointment.id)
     if first_time and ctx.services.recorder.automatic:
         await start_recording(ctx, appointment)
     # Whoever opens (or takes over) the session runs it: the citizen is told their name.
@@ -262,18 +256,23 @@ async def on_end(ctx: Ctx) -> None:
     await record(ctx, ended, EventKind.SESSION_ENDED, {})
     head = await seal_chain(ctx, ended)
     citizen = await ctx.uow.users.get(ended.citizen_id)
-    await notify.to_user(
+    await notify.said(
         ctx.uow,
         citizen,
-        translate(citizen.language, "session.ended_citizen", reference=ended.reference),
+        "session.ended_citizen",
+        {"reference": ended.reference},
         dedupe_key=f"ended:{ended.reference}",
     )
     if head is not None:
         # The citizen keeps the signed head: any later rewrite of the chain loses it.
-        text = translate(
-            citizen.language, "session.head_citizen", reference=ended.reference, head=head
+        await notify.said(
+            ctx.uow,
+            citizen,
+            "session.head_citizen",
+            {"reference": ended.reference, "head": head},
+            dedupe_key=f"head:{ended.reference}",
         )
-        await notify.to_user(ctx.uow, citizen, text, dedupe_key=f"head:{ended.reference}")
+    await notify.survey_after(ctx, ended)
     ctx.say(ctx.t("session.ended", reference=ended.reference))
     ctx.end()
     await ctx.go("staff.agenda")

@@ -8,6 +8,7 @@ from domain.evidence import EventKind
 from domain.identity import IdKind, InvalidIdNumber, validate_id
 from domain.model import Appointment, StoredDocument
 from domain.procedures import DEFAULT_MAX_LENGTH, validate_field
+from handlers import notify
 from handlers.binding import withdraw_agreement
 from handlers.casework import (
     assigned,
@@ -19,7 +20,6 @@ from handlers.casework import (
     shown_value,
 )
 from handlers.context import Audience, Ctx, Step, Takes
-from handlers.i18n import translate
 from handlers.identity_check import (
     checks_ok,
     expired,
@@ -30,7 +30,6 @@ from handlers.identity_check import (
     verdicts,
     warnings,
 )
-from handlers.push import push_prompt
 
 FLOW = "session"  # these steps belong to the session's flow, beside the panel
 AUDIENCE = Audience.STAFF
@@ -109,13 +108,15 @@ async def request_identity_photo(ctx: Ctx) -> None:
         return
     citizen = await ctx.uow.users.get(appointment.citizen_id)
     code = identity_requirement(ctx, appointment) or ""
-    await push_prompt(
+    await notify.prompt(
         ctx.uow,
         citizen,
-        text=translate(citizen.language, "doc.please_send_identity"),
+        "document_request",
+        {"identity": True, "requirement": code},
         flow=UPLOAD_FLOW,
         step=UPLOAD_STEP,
         data={"id": appointment.id, "requirement": code, "identity": True},
+        appointment_id=appointment.id,
     )
     await record(ctx, appointment, "document_requested", {"requirement": code or "identity"})
     ctx.say(ctx.t("identity.photo_requested"))
@@ -378,14 +379,15 @@ async def request_document(ctx: Ctx, code: str, *, label: str = "") -> None:
         await to_panel(ctx)
         return
     citizen = await ctx.uow.users.get(appointment.citizen_id)
-    name = document_name(ctx.office, appointment, code, citizen.language, label)
-    await push_prompt(
+    await notify.prompt(
         ctx.uow,
         citizen,
-        text=translate(citizen.language, "doc.please_send", document=name),
+        "document_request",
+        {"requirement": code, "label": label},
         flow=UPLOAD_FLOW,
         step=UPLOAD_STEP,
         data={"id": appointment.id, "requirement": code, "label": label},
+        appointment_id=appointment.id,
     )
     if code:
         requested = sorted(set(appointment.details.get("requested", [])) | {code})

@@ -55,7 +55,7 @@ async def _missing(ctx: Ctx, appointment: Appointment) -> list[str]:
     return [d.name.get(ctx.lang) for d in procedure.documents if d.code not in received]
 
 
-def _line(ctx: Ctx, appointment: Appointment, missing: list[str]) -> str:
+def _line(ctx: Ctx, appointment: Appointment, missing: list[str], confirmed: bool = False) -> str:
     procedure = ctx.office.catalog.get(appointment.procedure)
     status = ctx.t(f"status.{appointment.status.value}")
     who = appointment.citizen_name or ctx.t("staff.unnamed")
@@ -64,6 +64,8 @@ def _line(ctx: Ctx, appointment: Appointment, missing: list[str]) -> str:
         member = ctx.office.staff_member(appointment.staff_id)
         clerk = f" · {member.name if member else appointment.staff_id}"
     pending = ctx.t("staff.documents_missing", count=len(missing)) if missing else ""
+    if confirmed and appointment.status is Status.BOOKED:
+        status += " · " + ctx.t("reminder.confirmed_mark")
     return (
         f"{format_time(appointment.start, ctx.office.tz)} {appointment.reference} · "
         f"{procedure.name.get(ctx.lang)} · {who} · {status}{clerk}"
@@ -85,7 +87,13 @@ async def ask_agenda(ctx: Ctx) -> None:
     ]
     options += _day_buttons(ctx, day)
     if ordered:
-        lines = "\n".join([_line(ctx, a, await _missing(ctx, a)) for a in ordered])
+        confirmed = await ctx.uow.notices.attendance([a.id for a in ordered])
+        lines = "\n".join(
+            [
+                _line(ctx, a, await _missing(ctx, a), confirmed.get(a.id) == "confirmed")
+                for a in ordered
+            ]
+        )
         text = ctx.t("staff.agenda", day=shown_day, count=len(appointments), lines=lines)
     else:
         text = ctx.t("staff.agenda_empty", day=shown_day)

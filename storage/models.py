@@ -150,6 +150,10 @@ class OutboxRow(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
+    # A notification's kind (rendered at delivery; "" for a message written at queue time)
+    # and the appointment it is about, so moving or cancelling it withdraws what is pending.
+    kind: Mapped[str] = mapped_column(String(32), default="")
+    appointment_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     __table_args__ = (Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),)
 
@@ -245,3 +249,61 @@ class ReceiptRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     language: Mapped[str] = mapped_column(String(8))
+
+
+class NoticeButtonRow(Base):
+    """A button of a notification that keeps working after the conversation moved on
+    (a reminder's "I'll be there", a survey's score): its opaque token, whose it is, and
+    the registered entry it hands over to with its parameters."""
+
+    __tablename__ = "notice_buttons"
+
+    token: Mapped[str] = mapped_column(String(24), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    entry: Mapped[str] = mapped_column(String(40))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AttendanceRow(Base):
+    """The citizen's answer to a reminder: confirmed, or the time was changed/cancelled."""
+
+    __tablename__ = "attendance"
+
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(16))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SurveyRow(Base):
+    """One satisfaction survey per appointment. Opinions, not part of the procedure: kept
+    apart from the evidence chain, and shown to administrators only as aggregates."""
+
+    __tablename__ = "surveys"
+
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), primary_key=True)
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    again: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    channel: Mapped[str] = mapped_column(String(16), default="")
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
+class WaitlistRow(Base):
+    """A citizen waiting for a time of a procedure, optionally between two days."""
+
+    __tablename__ = "waitlist"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    procedure: Mapped[str] = mapped_column(String(64), index=True)
+    day_from: Mapped[str] = mapped_column(String(10), default="")  # local date or ""
+    day_to: Mapped[str] = mapped_column(String(10), default="")
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # An offer being held for this person: the freed time, its clerk, until when.
+    offer_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    offer_staff: Mapped[str] = mapped_column(String(40), default="")
+    offer_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    declined: Mapped[list[str]] = mapped_column(JSON, default=list)  # starts let go

@@ -102,6 +102,15 @@ class OutboxStore:
                     update(UserRow).where(UserRow.id == message.user_id).values(unreachable=True)
                 )
 
+    async def dropped(self, message_id: int, now: datetime) -> None:
+        """Not to be sent any more (its appointment was cancelled or moved meanwhile)."""
+        async with self._factory() as session, session.begin():
+            await session.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id == message_id)
+                .values(failed_at=now, claimed_until=None, last_error="dropped at delivery")
+            )
+
     async def pending(self) -> int:
         async with self._factory() as session:
             query = select(func.count()).where(

@@ -20,6 +20,9 @@ from storage.repositories import (
     SqlReceipts,
     SqlUsers,
 )
+from storage.repositories.notices import SqlNotices
+from storage.repositories.stats import SqlStats
+from storage.repositories.waitlist import SqlWaitlist
 
 
 class SqlUnitOfWork:
@@ -47,6 +50,9 @@ class SqlUnitOfWork:
         self.evidence = SqlEvidence(self.session)
         self.documents = SqlDocuments(self.session)
         self.receipts = SqlReceipts(self.session)
+        self.notices = SqlNotices(self.session)
+        self.stats = SqlStats(self.session)
+        self.waitlist = SqlWaitlist(self.session)
         return self
 
     async def __aexit__(

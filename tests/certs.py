@@ -71,9 +71,7 @@ def validate(signed: bytes, cert_der: bytes, *, moment: dt.datetime) -> Any:
 
     signature = _signature(signed)
     assert signature.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"  # PAdES
-    context = ValidationContext(
-        trust_roots=[asn1_x509.Certificate.load(cert_der)], moment=moment
-    )
+    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(cert_der)], moment=moment)
     return validate_pdf_signature(signature, context)
 
 

@@ -81,8 +81,16 @@ class Td3:
         )
 
 
-def _mrz(image: Image.Image, lines: tuple[str, ...], *, left: int, top: int, pitch: float,
-         line_pitch: float, cap: int) -> None:
+def _mrz(
+    image: Image.Image,
+    lines: tuple[str, ...],
+    *,
+    left: int,
+    top: int,
+    pitch: float,
+    line_pitch: float,
+    cap: int,
+) -> None:
     """Draw the zone one character per cell of the fixed 2.54 mm pitch."""
     draw = ImageDraw.Draw(image)
     font = _font(OCR_B, 10)
@@ -110,8 +118,9 @@ def _guilloche(image: Image.Image, seed: int, colour: tuple[int, int, int]) -> N
         draw.line(points, fill=colour, width=1)
 
 
-def card_back(doc: Td1 | None = None, *, width: int = 1000,
-              lines: tuple[str, ...] | None = None) -> Image.Image:
+def card_back(
+    doc: Td1 | None = None, *, width: int = 1000, lines: tuple[str, ...] | None = None
+) -> Image.Image:
     """The back of an ID-1 card (85.6 × 54 mm): address block, chip, and the zone
     (`lines` prints another zone than `doc`'s, e.g. one with a wrong check digit)."""
     doc = doc or Td1()
@@ -123,19 +132,32 @@ def card_back(doc: Td1 | None = None, *, width: int = 1000,
     small = _font(SANS, max(8, round(2.2 * scale)))
     label = _font(SANS, max(7, round(1.6 * scale)))
     for row, (key, value) in enumerate(
-        [("DOMICILIO", "C. MAJOR 12, 3R 2A"), ("", "SANT CUGAT DEL VALLES"),
-         ("", "BARCELONA"), ("LUGAR DE NACIMIENTO", "GIRONA"), ("HIJA DE", "JOSEP / ANNA")]
+        [
+            ("DOMICILIO", "C. MAJOR 12, 3R 2A"),
+            ("", "SANT CUGAT DEL VALLES"),
+            ("", "BARCELONA"),
+            ("LUGAR DE NACIMIENTO", "GIRONA"),
+            ("HIJA DE", "JOSEP / ANNA"),
+        ]
     ):
         y = round((4 + row * 4.2) * scale)
         if key:
             draw.text((round(4.5 * scale), y), key, font=label, fill=(90, 90, 100))
-        draw.text((round(4.5 * scale), y + round(1.8 * scale)), value, font=small,
-                  fill=(30, 30, 40))
+        draw.text(
+            (round(4.5 * scale), y + round(1.8 * scale)), value, font=small, fill=(30, 30, 40)
+        )
     chip = (round(62 * scale), round(6 * scale), round(74 * scale), round(15 * scale))
     draw.rounded_rectangle(chip, radius=round(1.5 * scale), fill=(200, 170, 90))
     cap = round(2.5 * scale)  # OCR-B size 1: about 2.4 mm caps
-    _mrz(card, lines or doc.lines(), left=round(4.7 * scale), top=round(37.5 * scale),
-         pitch=2.54 * scale, line_pitch=4.5 * scale, cap=cap)
+    _mrz(
+        card,
+        lines or doc.lines(),
+        left=round(4.7 * scale),
+        top=round(37.5 * scale),
+        pitch=2.54 * scale,
+        line_pitch=4.5 * scale,
+        cap=cap,
+    )
     return card
 
 
@@ -148,23 +170,34 @@ def card_front(*, width: int = 1000) -> Image.Image:
     draw = ImageDraw.Draw(card)
     header = _font(SANS_BOLD, round(3.2 * scale))
     draw.text((round(4 * scale), round(3 * scale)), "ESPAÑA", font=header, fill=(170, 30, 40))
-    draw.text((round(25 * scale), round(3.4 * scale)), "DOCUMENTO NACIONAL DE IDENTIDAD",
-              font=_font(SANS_BOLD, round(2.6 * scale)), fill=(40, 40, 60))
-    draw.rectangle((round(4 * scale), round(11 * scale), round(28 * scale), round(44 * scale)),
-                   fill=(150, 140, 130))
-    draw.ellipse((round(9 * scale), round(15 * scale), round(23 * scale), round(31 * scale)),
-                 fill=(210, 180, 160))
+    draw.text(
+        (round(25 * scale), round(3.4 * scale)),
+        "DOCUMENTO NACIONAL DE IDENTIDAD",
+        font=_font(SANS_BOLD, round(2.6 * scale)),
+        fill=(40, 40, 60),
+    )
+    draw.rectangle(
+        (round(4 * scale), round(11 * scale), round(28 * scale), round(44 * scale)),
+        fill=(150, 140, 130),
+    )
+    draw.ellipse(
+        (round(9 * scale), round(15 * scale), round(23 * scale), round(31 * scale)),
+        fill=(210, 180, 160),
+    )
     label = _font(SANS, round(1.7 * scale))
     value = _font(SANS_BOLD, round(2.6 * scale))
-    rows = [("APELLIDOS", "MUÑOZ GARCÍA"), ("NOMBRE", "MARÍA JOSÉ"),
-            ("SEXO  NACIONALIDAD", "F  ESP"), ("FECHA DE NACIMIENTO", "14 03 1985"),
-            ("VALIDEZ", "22 05 2031")]
+    rows = [
+        ("APELLIDOS", "MUÑOZ GARCÍA"),
+        ("NOMBRE", "MARÍA JOSÉ"),
+        ("SEXO  NACIONALIDAD", "F  ESP"),
+        ("FECHA DE NACIMIENTO", "14 03 1985"),
+        ("VALIDEZ", "22 05 2031"),
+    ]
     for row, (key, text) in enumerate(rows):
         y = round((11 + row * 6.2) * scale)
         draw.text((round(31 * scale), y), key, font=label, fill=(90, 90, 100))
         draw.text((round(31 * scale), y + round(2 * scale)), text, font=value, fill=(20, 20, 30))
-    draw.text((round(4 * scale), round(47 * scale)), "DNI 12345678Z", font=value,
-              fill=(20, 20, 30))
+    draw.text((round(4 * scale), round(47 * scale)), "DNI 12345678Z", font=value, fill=(20, 20, 30))
     return card
 
 
@@ -176,23 +209,38 @@ def passport_page(doc: Td3 | None = None, *, width: int = 1250) -> Image.Image:
     page = Image.new("RGB", (width, height), (228, 224, 236))
     _guilloche(page, 11, (208, 202, 222))
     draw = ImageDraw.Draw(page)
-    draw.text((round(6 * scale), round(4 * scale)), "PASAPORTE  PASSPORT",
-              font=_font(SANS_BOLD, round(3 * scale)), fill=(60, 40, 80))
-    draw.rectangle((round(6 * scale), round(12 * scale), round(36 * scale), round(52 * scale)),
-                   fill=(150, 140, 150))
+    draw.text(
+        (round(6 * scale), round(4 * scale)),
+        "PASAPORTE  PASSPORT",
+        font=_font(SANS_BOLD, round(3 * scale)),
+        fill=(60, 40, 80),
+    )
+    draw.rectangle(
+        (round(6 * scale), round(12 * scale), round(36 * scale), round(52 * scale)),
+        fill=(150, 140, 150),
+    )
     label = _font(SANS, round(1.8 * scale))
     value = _font(SANS_BOLD, round(2.8 * scale))
-    rows = [("Apellidos / Surname", "PUJOL FERRER"), ("Nombre / Given names", "JOAN"),
-            ("Nacionalidad / Nationality", "ESPAÑOLA"), ("Fecha de caducidad / Expiry",
-                                                         "15 01 2033")]
+    rows = [
+        ("Apellidos / Surname", "PUJOL FERRER"),
+        ("Nombre / Given names", "JOAN"),
+        ("Nacionalidad / Nationality", "ESPAÑOLA"),
+        ("Fecha de caducidad / Expiry", "15 01 2033"),
+    ]
     for row, (key, text) in enumerate(rows):
         y = round((12 + row * 8) * scale)
         draw.text((round(40 * scale), y), key, font=label, fill=(90, 80, 100))
-        draw.text((round(40 * scale), y + round(2.3 * scale)), text, font=value,
-                  fill=(20, 20, 30))
+        draw.text((round(40 * scale), y + round(2.3 * scale)), text, font=value, fill=(20, 20, 30))
     cap = round(2.5 * scale)
-    _mrz(page, doc.lines(), left=round(6.6 * scale), top=round(73 * scale),
-         pitch=2.54 * scale, line_pitch=5.0 * scale, cap=cap)
+    _mrz(
+        page,
+        doc.lines(),
+        left=round(6.6 * scale),
+        top=round(73 * scale),
+        pitch=2.54 * scale,
+        line_pitch=5.0 * scale,
+        cap=cap,
+    )
     return page
 
 
@@ -205,8 +253,14 @@ def not_a_document(width: int = 1400, height: int = 1000, seed: int = 5) -> Imag
     hill = [(x, height * 0.6 + 60 * math.sin(x / 180 + rnd.random())) for x in range(0, width, 20)]
     draw.polygon([*hill, (width, height), (0, height)], fill=(70, 130, 60))
     draw.rectangle((width * 0.55, height * 0.45, width * 0.75, height * 0.7), fill=(200, 170, 140))
-    draw.polygon([(width * 0.53, height * 0.46), (width * 0.65, height * 0.33),
-                  (width * 0.77, height * 0.46)], fill=(150, 60, 50))
+    draw.polygon(
+        [
+            (width * 0.53, height * 0.46),
+            (width * 0.65, height * 0.33),
+            (width * 0.77, height * 0.46),
+        ],
+        fill=(150, 60, 50),
+    )
     return image
 
 
@@ -248,8 +302,9 @@ def phone_photo(
         cx = x + turned.width * rnd.uniform(0.35, 0.65)
         cy = y + turned.height * 0.78
         radius = turned.width * 0.14
-        ImageDraw.Draw(spot).ellipse((cx - radius, cy - radius * 0.6, cx + radius,
-                                      cy + radius * 0.6), fill=160)
+        ImageDraw.Draw(spot).ellipse(
+            (cx - radius, cy - radius * 0.6, cx + radius, cy + radius * 0.6), fill=160
+        )
         spot = spot.filter(ImageFilter.GaussianBlur(radius * 0.5))
         photo = ImageChops.add(photo, Image.merge("RGB", (spot, spot, spot)))
     if blur:
@@ -277,26 +332,52 @@ def random_document(rnd: random.Random) -> Td1 | Td3:
     birth = f"{rnd.randint(40, 99):02d}{rnd.randint(1, 12):02d}{rnd.randint(1, 28):02d}"
     expiry = f"{rnd.randint(27, 36):02d}{rnd.randint(1, 12):02d}{rnd.randint(1, 28):02d}"
     sex = rnd.choice("FM")
-    surnames, given = rnd.choice([("GARCÍA LÓPEZ", "ANNA"), ("PUIG I SOLER", "JORDI"),
-                                  ("NÚÑEZ", "LUCÍA"), ("FERNÁNDEZ RUIZ", "PAU MARC")])
+    surnames, given = rnd.choice(
+        [
+            ("GARCÍA LÓPEZ", "ANNA"),
+            ("PUIG I SOLER", "JORDI"),
+            ("NÚÑEZ", "LUCÍA"),
+            ("FERNÁNDEZ RUIZ", "PAU MARC"),
+        ]
+    )
     kind = rnd.choice(["dni", "dni", "tie", "passport"])
     if kind == "passport":
         number = "".join(rnd.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(3))
-        return Td3(document_number=f"{number}{rnd.randint(0, 999_999):06d}",
-                   personal_number=dni_text, birth_date=birth, sex=sex, expiry=expiry,
-                   surnames=surnames, given=given)
+        return Td3(
+            document_number=f"{number}{rnd.randint(0, 999_999):06d}",
+            personal_number=dni_text,
+            birth_date=birth,
+            sex=sex,
+            expiry=expiry,
+            surnames=surnames,
+            given=given,
+        )
     if kind == "tie":
         prefix = rnd.choice("XYZ")
         digits = rnd.randint(0, 9_999_999)
         letter = _LETTERS[("XYZ".index(prefix) * 10_000_000 + digits) % 23]
         nie = f"{prefix}{digits:07d}{letter}"
-        return Td1(document_number=f"E{rnd.randint(0, 99_999_999):08d}", optional_data=nie,
-                   document_code="IR", nationality=rnd.choice(["MAR", "COL", "ITA", "CHN"]),
-                   birth_date=birth, sex=sex, expiry=expiry, surnames=surnames, given=given)
+        return Td1(
+            document_number=f"E{rnd.randint(0, 99_999_999):08d}",
+            optional_data=nie,
+            document_code="IR",
+            nationality=rnd.choice(["MAR", "COL", "ITA", "CHN"]),
+            birth_date=birth,
+            sex=sex,
+            expiry=expiry,
+            surnames=surnames,
+            given=given,
+        )
     support = "".join(rnd.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(3))
-    return Td1(document_number=f"{support}{rnd.randint(0, 999_999):06d}",
-               optional_data=dni_text, birth_date=birth, sex=sex, expiry=expiry,
-               surnames=surnames, given=given)
+    return Td1(
+        document_number=f"{support}{rnd.randint(0, 999_999):06d}",
+        optional_data=dni_text,
+        birth_date=birth,
+        sex=sex,
+        expiry=expiry,
+        surnames=surnames,
+        given=given,
+    )
 
 
 def render(doc: Td1 | Td3) -> Image.Image:

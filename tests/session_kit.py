@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.app import App
-from bot.channels.memory import MemoryPerson
+from bot.channels.memory import MemoryChannel, MemoryPerson
 from domain.model import Appointment
 from tests.dialog import run_dialog
 from tests.support import Clock, document_photo, person
@@ -37,17 +37,14 @@ async def open_session(app: App, clock: Clock) -> MemoryPerson:
 
 
 async def pending_buttons(app: App, address: str) -> dict[str, str]:
-    """The live buttons of the last proactive message with buttons sent to `address`."""
-    from sqlalchemy import select
-
-    from storage.models import OutboxRow
-
-    async with app.sessions() as session:
-        query = select(OutboxRow).where(OutboxRow.address == address).order_by(OutboxRow.id)
-        rows = (await session.execute(query)).scalars().all()
-    for row in reversed(rows):
-        if row.payload.get("choices"):
-            return {label: token for token, label in row.payload["choices"]}
+    """The live buttons of the last proactive message with buttons delivered to `address`
+    (buttons are armed when a notification is delivered, so this delivers what is due)."""
+    await app.dispatcher.drain()
+    channel = app.channels["memory"]
+    assert isinstance(channel, MemoryChannel)
+    for reply in reversed(channel.sent[address]):
+        if reply.choices:
+            return {choice.label: choice.token for choice in reply.choices}
     raise AssertionError("no buttons were sent")
 
 
@@ -93,6 +90,7 @@ async def up_to_the_summary(
             ("[Ask for ID card]", ["I've asked"]),
         ],
     )
+    await app.dispatcher.drain()  # the request reaches the citizen, who now waits for it
     await citizen.send_file("dni.jpg", document_photo())
     assert "received" in citizen.text
     await run_dialog(anna, [("[Data]", ["passport number"])])

@@ -178,3 +178,12 @@ async def book_directly(
         cells=slot_cells(start, end, 30),
         now=start - timedelta(days=1),
     )
+
+
+async def delivered_texts(app: App, address: str) -> list[str]:
+    """What was delivered to `address` on the memory channel, after delivering what is due
+    (notifications are written when delivered, so the outbox holds no text to read)."""
+    await app.dispatcher.drain()
+    channel = app.channels["memory"]
+    assert isinstance(channel, MemoryChannel)
+    return [reply.text for reply in channel.sent[address]]

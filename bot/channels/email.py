@@ -1,4 +1,5 @@
-"""Email as an outbox channel: confirmations with their .ics, sent through SMTP."""
+"""Email as an outbox channel: confirmations, reminders, moves and cancellations, as
+plain text and HTML, with their .ics, sent through SMTP."""
 
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ class EmailChannel:
         message["Subject"] = reply.extra.get("subject", self._sender_name)
         message["Message-ID"] = make_msgid(domain=self._settings.sender.rpartition("@")[2])
         message.set_content(reply.text)
+        html = reply.extra.get("html")
+        if html:  # the same words, for mail programs that show HTML
+            message.add_alternative(html, subtype="html")
         if reply.file is not None:
             main, _, sub = reply.file.content_type.partition("/")
             message.add_attachment(

@@ -21,6 +21,8 @@ class MemoryChannel:
 
     def __init__(self) -> None:
         self.inbox: dict[str, list[Reply]] = defaultdict(list)
+        # Everything ever delivered, kept when a test empties `inbox` after reading it.
+        self.sent: dict[str, list[Reply]] = defaultdict(list)
         self.fail_next: int = 0
 
     async def start(self) -> None:
@@ -34,6 +36,7 @@ class MemoryChannel:
             self.fail_next -= 1
             raise ConnectionError("simulated network failure")
         self.inbox[address].append(reply)
+        self.sent[address].append(reply)
 
 
 class NoSuchChoice(LookupError):

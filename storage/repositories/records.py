@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +34,8 @@ class SqlOutbox:
         user_id: int | None,
         dedupe_key: str | None = None,
         not_before: datetime | None = None,
+        kind: str = "",
+        appointment_id: int | None = None,
     ) -> None:
         # The dispatcher claims rows due by its clock, the same one: queued now means due now.
         now = self._clock.now()
@@ -42,6 +45,8 @@ class SqlOutbox:
             payload=payload,
             user_id=user_id,
             dedupe_key=dedupe_key,
+            kind=kind,
+            appointment_id=appointment_id,
             created_at=now,
             next_attempt_at=not_before or now,
             attempts=0,
@@ -55,6 +60,58 @@ class SqlOutbox:
                 self._s.add(row)
         except IntegrityError:
             pass  # the same message was already queued: sending it once is the point
+
+    async def enqueue_missing(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Queue typed notifications in bulk, skipping those whose dedupe key is queued
+        already (the planner's restart pass); returns how many were added."""
+        if not rows:
+            return 0
+        dialect = self._s.get_bind().dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+        now = self._clock.now()
+        values = [
+            {
+                "channel": row["channel"],
+                "address": row["address"],
+                "payload": {
+                    "kind": row["kind"],
+                    "params": row["params"],
+                    "appointment_id": row["appointment_id"],
+                },
+                "user_id": row["user_id"],
+                "dedupe_key": row["dedupe_key"],
+                "kind": row["kind"],
+                "appointment_id": row["appointment_id"],
+                "created_at": now,
+                "next_attempt_at": row["due"],
+                "attempts": 0,
+                "last_error": "",
+            }
+            for row in rows
+        ]
+        counted = select(func.count()).select_from(OutboxRow)
+        before = int((await self._s.execute(counted)).scalar_one())
+        statement = insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        await self._s.execute(statement, values)  # one executemany, batched by the driver
+        return int((await self._s.execute(counted)).scalar_one()) - before
+
+    async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:
+        """Pending notifications of these kinds about an appointment are not sent (it was
+        moved or cancelled); returns how many were withdrawn."""
+        result = await self._s.execute(
+            update(OutboxRow)
+            .where(
+                OutboxRow.appointment_id == appointment_id,
+                OutboxRow.kind.in_(list(kinds)),
+                OutboxRow.delivered_at.is_(None),
+                OutboxRow.failed_at.is_(None),
+            )
+            .values(failed_at=self._clock.now(), last_error="withdrawn")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class SqlEvidence:

@@ -13,10 +13,10 @@ from sqlalchemy import select, update
 from bot.app import App
 from bot.channels.memory import MemoryPerson
 from domain.evidence import EventKind
-from storage.models import AppointmentRow, ConversationRow, OutboxRow, UserRow
+from storage.models import AppointmentRow, ConversationRow, UserRow
 from tests.dialog import run_dialog
 from tests.session_kit import appointment_of, pending_buttons, up_to_the_summary
-from tests.support import Clock, document_photo, office_settings, ready_app
+from tests.support import Clock, delivered_texts, document_photo, office_settings, ready_app
 
 
 @pytest.fixture
@@ -38,9 +38,7 @@ async def citizen_flow(app: App, external_id: str) -> str:
 
 
 async def messages_to(app: App, address: str) -> list[str]:
-    async with app.sessions() as session:
-        query = select(OutboxRow.payload).where(OutboxRow.address == address)
-        return [p.get("text", "") for p in (await session.execute(query)).scalars()]
+    return await delivered_texts(app, address)
 
 
 async def change_identity(anna: MemoryPerson, citizen: MemoryPerson) -> None:

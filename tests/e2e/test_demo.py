@@ -47,10 +47,16 @@ async def test_demo_runs_end_to_end(tmp_path: Path, wall_clock: WallClock | None
             "the page confirms entry VT/",  # the verification page knows the receipt
             "the PDF it serves is the one sent to Maria",
             "intact",  # the evidence bundle verifies
-            "Estadístiques (4 cites)",
+            "Estadístiques del 1 de gener",
+            "Hi seràs?",  # a reminder with its buttons, answered
+            "T'esperem a la cita VT-",
+            "Com valores el servei",  # the survey, answered
+            "Gràcies per la teva opinió",
+            "(chart saved as",
         ):
             assert expected in transcript, expected
         assert "Traceback" not in transcript
+        assert Image.open(tmp_path / "statistics.png").format == "PNG"
         [receipt] = list(tmp_path.glob("VT-*.pdf"))
         text = "".join(page.extract_text() for page in PdfReader(receipt).pages)
         assert "Justificant de registre d'entrada" in text
@@ -64,7 +70,7 @@ async def test_demo_runs_end_to_end(tmp_path: Path, wall_clock: WallClock | None
         assert "DEMO ONLY" in transcript
         async with app.uow() as uow:
             staff_agenda = await uow.appointments.for_staff(
-                None, app.clock.now() - timedelta(days=2), app.clock.now() + timedelta(days=1)
+                None, app.clock.now() - timedelta(days=30), app.clock.now() + timedelta(days=1)
             )
         done = [a for a in staff_agenda if a.status.value == "completed"]
         assert len(done) == 1

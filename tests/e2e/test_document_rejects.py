@@ -85,6 +85,7 @@ async def asked(app: App, clock: Clock) -> MemoryPerson:
             ("[Ask for ID card]", ["I've asked"]),
         ],
     )
+    await app.dispatcher.drain()  # the request is delivered: the citizen now waits for it
     return citizen
 
 

@@ -73,6 +73,8 @@ async def _world(app: App, clock: Clock, language: str) -> World:
         received = await add_document(
             uow, user_id=user.id, appointment_id=booked.id, at=clock.now(), filename="c.jpg"
         )
+        # On a waiting list too, so that its question (which one to leave) can be asked.
+        await uow.waitlist.join(user.id, "padro_alta", "", "", clock.now())
         await uow.commit()
     clock.set(MONDAY_9 + timedelta(minutes=5))
     procedure = app.office.catalog.get("padro_alta")

@@ -40,22 +40,19 @@ async def _send_identity_photo(
             ("[Ask for a photo of the document]", ["I've asked the citizen for a photo"]),
         ],
     )
-    assert any("the side with three lines of letters and <<<" in text
-               for text in await _queued(app, "joan"))
+    assert any(
+        "the side with three lines of letters and <<<" in text
+        for text in await _queued(app, "joan")
+    )
     await citizen.send_file("IMG_3001.jpg", photo)
     return citizen.text
 
 
 async def _queued(app: App, address: str) -> list[str]:
-    """Texts queued in the outbox for `address` (read from the table, not delivered)."""
-    from sqlalchemy import select
+    """Texts delivered to `address` (notifications are written when delivered)."""
+    from tests.support import delivered_texts
 
-    from storage.models import OutboxRow
-
-    async with app.sessions() as session:
-        query = select(OutboxRow).where(OutboxRow.address == address).order_by(OutboxRow.id)
-        rows = (await session.execute(query)).scalars().all()
-    return [str(row.payload.get("text", "")) for row in rows]
+    return await delivered_texts(app, address)
 
 
 async def _records(app: App) -> list[Any]:
@@ -86,13 +83,25 @@ async def test_a_read_dni_is_shown_used_checked_and_kept_only_as_verdicts(
     await run_dialog(
         anna,
         [
-            ("[Refresh]", ["1 Identity: pending · photo read: DNI · ****5678Z · "
-                           "valid until 05/2031 · check digits ✔"]),
-            ("[Identity]", ["Read from the photo: DNI · ****5678Z · valid until 05/2031 · "
-                            "check digits ✔", "Use ****5678Z (read)"]),
+            (
+                "[Refresh]",
+                [
+                    "1 Identity: pending · photo read: DNI · ****5678Z · "
+                    "valid until 05/2031 · check digits ✔"
+                ],
+            ),
+            (
+                "[Identity]",
+                [
+                    "Read from the photo: DNI · ****5678Z · valid until 05/2031 · check digits ✔",
+                    "Use ****5678Z (read)",
+                ],
+            ),
             ("[Use ****5678Z (read)]", ["Does the face on camera match"]),
-            ("[Yes, it matches]", ["Identity verified",
-                                   "✔ verified (DNI ****5678Z) · document zone checked ✔"]),
+            (
+                "[Yes, it matches]",
+                ["Identity verified", "✔ verified (DNI ****5678Z) · document zone checked ✔"],
+            ),
         ],
     )
     details = await _details(app)
@@ -128,8 +137,13 @@ async def test_a_typed_number_that_differs_is_warned_and_validated_by_sight(
         [
             ("[Identity]", ["Read from the photo: DNI · ****5678Z"]),
             ("[DNI]", ["Write the DNI number"]),
-            ("87654321X", ["The number typed is not the one in the document's zone (****5678Z)",
-                           "Does the face on camera match"]),
+            (
+                "87654321X",
+                [
+                    "The number typed is not the one in the document's zone (****5678Z)",
+                    "Does the face on camera match",
+                ],
+            ),
             ("[Yes, it matches]", ["✔ verified (DNI ****4321X) · checked by sight"]),
         ],
     )
@@ -163,8 +177,10 @@ async def test_an_expired_card_is_warned(app: App, clock: Clock, channel: Memory
     await run_dialog(
         anna,
         [
-            ("[Identity]", ["valid until 01/2024 · check digits ✔",
-                            "⚠ The document expired on 05/01/2024."]),
+            (
+                "[Identity]",
+                ["valid until 01/2024 · check digits ✔", "⚠ The document expired on 05/01/2024."],
+            ),
             ("[Use ****5678Z (read)]", ["The document expired on 05/01/2024."]),
             ("[Yes, it matches]", ["checked by sight"]),
         ],
@@ -187,8 +203,7 @@ async def test_a_failed_check_digit_is_warned_and_the_citizen_asked_to_retake(
     await run_dialog(
         anna,
         [
-            ("[Identity]", ["check digits ✘",
-                            "The check digit of the expiry date does not match"]),
+            ("[Identity]", ["check digits ✘", "The check digit of the expiry date does not match"]),
         ],
     )
     details = await _details(app)
@@ -205,9 +220,15 @@ async def test_a_front_side_photo_is_kept_and_the_back_asked_for(
     await run_dialog(
         anna,
         [
-            ("[Identity]", ["Read from the photo: the photo shows the front of the card",
-                            "⚠ The photo shows the front of the card", "DNI",
-                            "Ask for a photo of the document"]),
+            (
+                "[Identity]",
+                [
+                    "Read from the photo: the photo shows the front of the card",
+                    "⚠ The photo shows the front of the card",
+                    "DNI",
+                    "Ask for a photo of the document",
+                ],
+            ),
             ("[DNI]", []),
             ("12345678Z", ["The photo shows the front of the card"]),
             ("[Yes, it matches]", ["checked by sight"]),
@@ -246,7 +267,14 @@ async def test_the_forms_id_field_is_never_overwritten(
     assert details["form"]["document_identitat"] == "X1111111G"
     await run_dialog(
         anna,
-        [("[Identity]", ["The form's ID number field already holds another number; "
-                         "it has not been changed."])],
+        [
+            (
+                "[Identity]",
+                [
+                    "The form's ID number field already holds another number; "
+                    "it has not been changed."
+                ],
+            )
+        ],
     )
     assert not [r for r in await _records(app) if r.data.get("source") == "mrz"]

@@ -93,9 +93,7 @@ async def test_stats_counts_by_status_and_procedure(app: App) -> None:
             (
                 "/stats",
                 [
-                    "Statistics (2 appointments)",
-                    "booked: 2",
-                    "cancelled: 0",
+                    "Appointments: 2 (completed 0, cancelled 0, no-show 0, still to come 2)",
                     "Proof of census registration (volant): 1",
                     "Certificate of cohabitation: 1",
                 ],

@@ -126,12 +126,11 @@ def test_stats_formats(tmp_path: Path) -> None:
     )
     csv_out = _run(["stats", "--format", "csv", "--config", str(config)])
     assert csv_out.returncode == 0, csv_out.stderr
-    assert csv_out.stdout.splitlines() == [
-        "procedure,status,count",
-        "volant_empadronament,booked,1",
-    ]
+    lines = csv_out.stdout.splitlines()
+    assert lines[0] == "section,key,booked,completed,cancelled,no_show,upcoming,no_show_rate"
+    assert "procedure,volant_empadronament,1,0,0,0,1,-" in lines
     json_out = _run(["stats", "--format", "json", "--config", str(config)])
-    assert '"count": 1' in json_out.stdout
+    assert '"upcoming": 1' in json_out.stdout
 
 
 def _free_port() -> int:

@@ -6,17 +6,20 @@ import email
 import email.policy
 import socket
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
+from sqlalchemy import select
 
 from bot.app import App
+from storage.models import OutboxRow
 from tests.dialog import run_dialog
-from tests.support import Clock, office_settings, person, ready_app
+from tests.support import MADRID, Clock, office_settings, person, ready_app
 
 
 class Inbox:
@@ -112,7 +115,10 @@ async def test_a_refused_address_is_not_retried_forever(
     try:
         await _book_with_email(app, "nobody@example.cat")
         await app.dispatcher.drain()
-        assert await app.outbox.pending() == 0
+        async with app.sessions() as session:
+            query = select(OutboxRow).where(OutboxRow.kind == "confirmation_email")
+            [row] = (await session.execute(query)).scalars().all()
+        assert row.failed_at is not None and row.delivered_at is None  # given up at once
     finally:
         await app.close()
     assert inbox.messages == []
@@ -159,3 +165,79 @@ async def test_the_email_question_when_email_is_on(
         )
     finally:
         await app.close()
+
+
+def _calendar(message: EmailMessage) -> tuple[Calendar, Any]:
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    calendar = Calendar.from_ical(attachment.get_content())
+    [event] = calendar.walk("VEVENT")
+    return calendar, event
+
+
+async def test_reminder_move_and_cancel_by_email_keep_one_calendar_event(
+    tmp_path: Path, clock: Clock, smtp: tuple[Inbox, int]
+) -> None:
+    inbox, port = smtp
+    app = await _app(tmp_path, port, clock)
+    neus = person(app, "neus", name="Neus", language="ca")
+    try:
+        await run_dialog(
+            neus,
+            [
+                ("/start", []),
+                ("[Català]", []),
+                ("[D'acord]", []),
+                ("[Demanar cita]", []),
+                ("[Certificat de convivència]", []),
+                ("[dt. 1 de des.]", []),
+                ("[10:00]", []),
+                ("neus@example.cat", ["Ho confirmes?"]),
+                ("[Confirmar]", ["També rebràs la confirmació"]),
+            ],
+        )
+        await app.dispatcher.drain()
+        clock.set(datetime(2026, 11, 30, 10, 0, tzinfo=MADRID))  # 24 h before
+        await app.dispatcher.drain()
+        await run_dialog(
+            neus,
+            [
+                ("/my", []),
+                ("#1", []),
+                ("[Canviar el dia]", []),
+                ("[dc. 2 de des.]", []),
+                ("[11:00]", []),
+                ("[Confirmar]", ["dimecres 2 de desembre a les 11:00"]),
+            ],
+        )
+        await app.dispatcher.drain()
+        await run_dialog(
+            neus,
+            [
+                ("/my", []),
+                ("#1", []),
+                ("[Anul·lar la cita]", []),
+                ("[Sí, anul·la-la]", ["anul·lada"]),
+            ],
+        )
+        await app.dispatcher.drain()
+    finally:
+        await app.close()
+    confirmation, reminder, moved, cancelled = inbox.messages
+    assert str(reminder["Subject"]).startswith("Recordatori de la cita VT-")
+    text = reminder.get_body(("plain",))
+    html = reminder.get_body(("html",))
+    assert text is not None and html is not None
+    assert "dimarts 1 de desembre a les 10:00" in text.get_content()
+    assert 'lang="ca"' in html.get_content() and "dimarts 1 de desembre" in html.get_content()
+    events = [_calendar(m) for m in (confirmation, reminder, moved, cancelled)]
+    uids = {str(event["uid"]) for _, event in events}
+    assert len(uids) == 1  # one event, updated in place
+    assert [int(event["sequence"]) for _, event in events] == [0, 0, 1, 2]
+    assert [str(calendar["method"]) for calendar, _ in events] == [
+        "PUBLISH", "PUBLISH", "PUBLISH", "CANCEL"
+    ]  # fmt: skip
+    assert events[1][1].decoded("dtstart") == datetime(2026, 12, 1, 10, 0, tzinfo=MADRID)
+    assert events[2][1].decoded("dtstart") == datetime(2026, 12, 2, 11, 0, tzinfo=MADRID)
+    assert str(events[3][1]["status"]) == "CANCELLED"
+    assert "anul·lada" in str(cancelled["Subject"])

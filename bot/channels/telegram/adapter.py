@@ -34,7 +34,7 @@ from bot.channels.kit import ChatQueues, Conversation, NoticeThrottle, PanelMemo
 from bot.channels.telegram import commands
 from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.limits import Backoff, Limits, Throttle, retrying
-from bot.channels.telegram.render import PARSE_MODE, Outgoing, chosen, render
+from bot.channels.telegram.render import PARSE_MODE, Outgoing, chosen, is_photo, render
 from bot.channels.telegram.translate import (
     ALLOWED_UPDATES,
     CHANNEL,
@@ -495,6 +495,19 @@ class TelegramChannel:
     async def _send_one(self, chat_id: int, item: Outgoing) -> int:
         """Send one message; returns its message_id."""
         bot = self._live().bot
+        if item.file is not None and is_photo(item.file):
+            # A picture (the statistics chart) shows in the chat, not as a download.
+            message = await bot.send_photo(
+                chat_id,
+                photo=item.file.data,
+                filename=item.file.name,
+                caption=item.html or None,
+                parse_mode=PARSE_MODE if item.html else None,
+                reply_markup=item.keyboard,
+                read_timeout=self.options.media_timeout,
+                write_timeout=self.options.media_timeout,
+            )
+            return message.message_id
         if item.file is not None:
             message = await bot.send_document(
                 chat_id,

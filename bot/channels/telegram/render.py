@@ -106,6 +106,14 @@ def keyboard(choices: tuple[Choice, ...], columns: int = 1) -> InlineKeyboardMar
     return InlineKeyboardMarkup(rows)
 
 
+PHOTO_TYPES = ("image/png", "image/jpeg")
+PHOTO_LIMIT = 10 * 1024 * 1024  # sendPhoto's limit; larger pictures go as documents
+
+
+def is_photo(file: OutFile) -> bool:
+    return file.content_type in PHOTO_TYPES and len(file.data) <= PHOTO_LIMIT
+
+
 def render(reply: Reply) -> list[Outgoing]:
     """The messages a reply becomes, in order; the keyboard rides on the last one."""
     markup = keyboard(reply.choices, reply.columns)

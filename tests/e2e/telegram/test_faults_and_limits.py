@@ -90,7 +90,9 @@ async def test_blocked_user_is_marked_unreachable(emu: TelegramEmulator, tmp_pat
                     display_name="",
                     language="ca",
                 )
-                await notify.to_user(uow, user, "Recordatori: <demà> a les 9:30 & adeu")
+                await notify.queue(
+                    uow, user, "text", {"text": "Recordatori: <demà> a les 9:30 & adeu"}
+                )
             await uow.commit()
         await bot.app.dispatcher.drain()
 

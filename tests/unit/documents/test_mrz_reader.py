@@ -43,8 +43,13 @@ def test_a_clean_dni_back_is_read_exactly() -> None:
 
 @pytest.mark.parametrize(
     ("angle", "blur", "glare", "card_width"),
-    [(3, 1.0, False, None), (-5, 1.5, False, None), (7, 1.2, False, None),
-     (5, 1.0, True, None), (-4, 0.8, True, 600)],
+    [
+        (3, 1.0, False, None),
+        (-5, 1.5, False, None),
+        (7, 1.2, False, None),
+        (5, 1.0, True, None),
+        (-4, 0.8, True, 600),
+    ],
 )
 def test_a_phone_photo_of_a_dni_back_is_read_exactly(
     angle: float, blur: float, glare: bool, card_width: int | None
@@ -65,8 +70,12 @@ def test_a_phone_photo_of_a_passport_page_is_read_with_the_holders_dni() -> None
 
 
 def test_a_tie_is_read_with_its_nie() -> None:
-    tie = Td1(document_number="E01234567", optional_data="X1111111G", document_code="IR",
-              nationality="MAR")
+    tie = Td1(
+        document_number="E01234567",
+        optional_data="X1111111G",
+        document_code="IR",
+        nationality="MAR",
+    )
     result = _read(phone_photo(card_back(tie), angle=2))
     assert result.reading is not None
     assert result.reading.document_type is DocumentType.TIE
@@ -158,9 +167,15 @@ def test_a_tesseract_that_takes_too_long_is_stopped() -> None:
 
 def test_the_result_holds_no_raw_zone_text_birth_date_or_name() -> None:
     lines = compose_td1(
-        document_code="ID", issuing_state="ESP", document_number="BXA184732",
-        optional_data="12345678Z", birth_date="850314", sex="F", expiry="310522",
-        nationality="ESP", name=name_field("MUÑOZ GARCÍA", "MARÍA JOSÉ"),
+        document_code="ID",
+        issuing_state="ESP",
+        document_number="BXA184732",
+        optional_data="12345678Z",
+        birth_date="850314",
+        sex="F",
+        expiry="310522",
+        nationality="ESP",
+        name=name_field("MUÑOZ GARCÍA", "MARÍA JOSÉ"),
     )
     result = _read(png(card_back(lines=lines)))
     kept = repr(result)

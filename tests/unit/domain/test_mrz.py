@@ -67,14 +67,28 @@ def test_the_dni_specimen_is_read_with_the_support_number_apart_from_the_dni() -
 
 
 def test_composing_reproduces_the_specimens() -> None:
-    assert compose_td1(
-        document_code="ID", issuing_state="ESP", document_number="BAA000589",
-        optional_data="99999999R", birth_date="800101", sex="F", expiry="250101",
-        nationality="ESP", name=name_field("ESPAÑOLA ESPAÑOLA", "CARMEN"),
-    ) == SPECIMEN_DNI
+    assert (
+        compose_td1(
+            document_code="ID",
+            issuing_state="ESP",
+            document_number="BAA000589",
+            optional_data="99999999R",
+            birth_date="800101",
+            sex="F",
+            expiry="250101",
+            nationality="ESP",
+            name=name_field("ESPAÑOLA ESPAÑOLA", "CARMEN"),
+        )
+        == SPECIMEN_DNI
+    )
     _, second = compose_td3(
-        issuing_state="ESP", document_number="ZAB000254", personal_number="A9999999900",
-        birth_date="800101", sex="F", expiry="250101", nationality="ESP",
+        issuing_state="ESP",
+        document_number="ZAB000254",
+        personal_number="A9999999900",
+        birth_date="800101",
+        sex="F",
+        expiry="250101",
+        nationality="ESP",
         name=name_field("ESPAÑOLA ESPAÑOLA", "CARMEN"),
     )
     assert second == SPECIMEN_PASSPORT_LINE2
@@ -93,16 +107,26 @@ def test_the_passport_specimen_has_no_dni_in_its_personal_number() -> None:
 
 def test_a_passport_with_the_holders_dni_gives_it_checked() -> None:
     lines = compose_td3(
-        issuing_state="ESP", document_number="PAB123456", personal_number="87654321X",
-        birth_date="900720", sex="M", expiry="330115", nationality="ESP",
+        issuing_state="ESP",
+        document_number="PAB123456",
+        personal_number="87654321X",
+        birth_date="900720",
+        sex="M",
+        expiry="330115",
+        nationality="ESP",
         name=name_field("PUJOL", "JOAN"),
     )
     reading = read_mrz(lines)
     assert reading.id_number == IdNumber(IdKind.DNI, "87654321X")
     assert reading.valid
     wrong_letter = compose_td3(
-        issuing_state="ESP", document_number="PAB123456", personal_number="87654321A",
-        birth_date="900720", sex="M", expiry="330115", nationality="ESP",
+        issuing_state="ESP",
+        document_number="PAB123456",
+        personal_number="87654321A",
+        birth_date="900720",
+        sex="M",
+        expiry="330115",
+        nationality="ESP",
         name=name_field("PUJOL", "JOAN"),
     )
     reading = read_mrz(wrong_letter)
@@ -113,9 +137,15 @@ def test_a_passport_with_the_holders_dni_gives_it_checked() -> None:
 
 def test_a_tie_gives_the_nie_from_the_optional_data() -> None:
     lines = compose_td1(
-        document_code="IR", issuing_state="ESP", document_number="E01234567",
-        optional_data="X1111111G", birth_date="880203", sex="M", expiry="290610",
-        nationality="MAR", name=name_field("EL AMRANI", "YOUSSEF"),
+        document_code="IR",
+        issuing_state="ESP",
+        document_number="E01234567",
+        optional_data="X1111111G",
+        birth_date="880203",
+        sex="M",
+        expiry="290610",
+        nationality="MAR",
+        name=name_field("EL AMRANI", "YOUSSEF"),
     )
     reading = read_mrz(lines)
     assert reading.document_type is DocumentType.TIE
@@ -127,9 +157,15 @@ def test_a_tie_gives_the_nie_from_the_optional_data() -> None:
 
 def test_a_pre_2006_dni_carries_the_dni_as_its_document_number() -> None:
     lines = compose_td1(
-        document_code="ID", issuing_state="ESP", document_number="12345678Z",
-        optional_data="", birth_date="500101", sex="M", expiry="990101",
-        nationality="ESP", name=name_field("ROCA", "PERE"),
+        document_code="ID",
+        issuing_state="ESP",
+        document_number="12345678Z",
+        optional_data="",
+        birth_date="500101",
+        sex="M",
+        expiry="990101",
+        nationality="ESP",
+        name=name_field("ROCA", "PERE"),
     )
     reading = read_mrz(lines)
     assert reading.document_type is DocumentType.DNI
@@ -141,9 +177,15 @@ def test_a_pre_2006_dni_carries_the_dni_as_its_document_number() -> None:
 
 def test_another_countrys_card_has_no_dni() -> None:
     lines = compose_td1(
-        document_code="ID", issuing_state="FRA", document_number="X4RTBPFW4",
-        optional_data="", birth_date="900101", sex="F", expiry="300101",
-        nationality="FRA", name=name_field("MARTIN", "CLAIRE"),
+        document_code="ID",
+        issuing_state="FRA",
+        document_number="X4RTBPFW4",
+        optional_data="",
+        birth_date="900101",
+        sex="F",
+        expiry="300101",
+        nationality="FRA",
+        name=name_field("MARTIN", "CLAIRE"),
     )
     reading = read_mrz(lines)
     assert reading.document_type is DocumentType.ID_CARD
@@ -192,9 +234,15 @@ def test_a_sex_outside_f_m_x_or_filler_is_a_layout_error() -> None:
 
 def test_a_wrong_dni_letter_is_caught_even_with_a_matching_composite() -> None:
     lines = compose_td1(
-        document_code="ID", issuing_state="ESP", document_number="BXA184732",
-        optional_data="12345678A", birth_date="850314", sex="F", expiry="310522",
-        nationality="ESP", name=name_field("MUNOZ", "MARIA"),
+        document_code="ID",
+        issuing_state="ESP",
+        document_number="BXA184732",
+        optional_data="12345678A",
+        birth_date="850314",
+        sex="F",
+        expiry="310522",
+        nationality="ESP",
+        name=name_field("MUNOZ", "MARIA"),
     )
     reading = read_mrz(lines)
     assert reading.check_digits_ok
@@ -269,17 +317,28 @@ def test_random_fictional_documents_round_trip() -> None:
         support = "".join(rnd.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(3))
         support += f"{rnd.randint(0, 999_999):06d}"
         td1 = compose_td1(
-            document_code="ID", issuing_state="ESP", document_number=support,
-            optional_data=number, birth_date=birth, sex=rnd.choice("FM"), expiry=expiry,
-            nationality="ESP", name=name_field("GARCIA", "ANNA"),
+            document_code="ID",
+            issuing_state="ESP",
+            document_number=support,
+            optional_data=number,
+            birth_date=birth,
+            sex=rnd.choice("FM"),
+            expiry=expiry,
+            nationality="ESP",
+            name=name_field("GARCIA", "ANNA"),
         )
         reading = read_mrz(td1)
         assert reading.valid, td1
         assert reading.document_number == support
         assert reading.id_number == IdNumber(IdKind.DNI, number)
         td3 = compose_td3(
-            issuing_state="ESP", document_number=support, personal_number=number,
-            birth_date=birth, sex="F", expiry=expiry, nationality="ESP",
+            issuing_state="ESP",
+            document_number=support,
+            personal_number=number,
+            birth_date=birth,
+            sex="F",
+            expiry=expiry,
+            nationality="ESP",
             name=name_field("GARCIA", "ANNA"),
         )
         assert read_mrz(td3).valid, td3

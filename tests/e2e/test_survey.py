@@ -1,0 +1,105 @@
+"""The satisfaction survey: sent some minutes after a completed session, answered with
+buttons or typed words, once per appointment, answerable later from the same message,
+stored apart from the evidence chain."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from bot.app import App
+from bot.channels.memory import MemoryChannel
+from handlers.survey import read_score
+from storage.models import EvidenceRow, SurveyRow
+from tests.dialog import run_dialog
+from tests.session_kit import full_session
+from tests.support import Clock, person
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("9", 9),
+        ("0", 0),
+        (" 10/10 ", 10),
+        ("8 / 10", 8),
+        ("deu", 10),
+        ("Nueve", 9),
+        ("seven", 7),
+        ("9,5", "survey.whole_number"),
+        ("7.5", "survey.whole_number"),
+        ("👍", "survey.score_help"),
+        ("11", "survey.score_help"),
+        ("-1", "survey.score_help"),
+        ("molt bé", "survey.score_help"),
+    ],
+)
+def test_typed_scores(typed: str, read: int | str) -> None:
+    assert read_score(typed) == read
+
+
+async def _survey_rows(app: App) -> list[SurveyRow]:
+    async with app.sessions() as session:
+        return list((await session.execute(select(SurveyRow))).scalars())
+
+
+async def test_asked_after_the_delay_answered_by_typing_never_asked_again(
+    app: App, channel: MemoryChannel, clock: Clock
+) -> None:
+    appointment = await full_session(app, clock)
+    channel.inbox["joan"].clear()
+    clock.advance(minutes=9)
+    await app.dispatcher.drain()
+    assert not any("How would you rate" in r.text for r in channel.inbox["joan"])
+    clock.advance(minutes=1)
+    await app.dispatcher.drain()
+    [survey] = [r for r in channel.inbox["joan"] if "How would you rate" in r.text]
+    assert [c.label for c in survey.choices] == [str(n) for n in range(11)]
+    joan = person(app, "joan", "Joan Pujol", "en")
+    await run_dialog(
+        joan,
+        [
+            ("9,5", ["whole number from 0 to 10", "!use the video call service again"]),
+            ("👍", ["I need a number from 0 to 10"]),
+            ("10/10", ["Would you use the video call service again?"]),
+            ("[Yes]", ["add a comment"]),
+            ("Very kind <b>clerk</b>", ["Thank you for your opinion"]),
+        ],
+    )
+    [row] = await _survey_rows(app)
+    assert (row.appointment_id, row.score, row.again) == (appointment.id, 10, True)
+    assert row.comment == "Very kind <b>clerk</b>" and row.channel == "memory"
+    async with app.sessions() as session:
+        kinds = {r.kind for r in (await session.execute(select(EvidenceRow))).scalars()}
+    assert not any("survey" in kind for kind in kinds)  # opinions are not evidence
+    # The same message's buttons later: already answered, nothing changes.
+    await joan.press_token(survey.choices[3].token)
+    assert "already answered" in joan.text
+    [row] = await _survey_rows(app)
+    assert row.score == 10
+    clock.advance(days=3)
+    channel.inbox["joan"].clear()
+    await app.dispatcher.drain()
+    assert channel.inbox["joan"] == []
+
+
+async def test_answered_later_with_its_buttons_after_doing_something_else(
+    app: App, channel: MemoryChannel, clock: Clock
+) -> None:
+    await full_session(app, clock)
+    clock.advance(minutes=10)
+    await app.dispatcher.drain()
+    [survey] = [r for r in channel.inbox["joan"] if "How would you rate" in r.text]
+    joan = person(app, "joan", "Joan Pujol", "en")
+    await run_dialog(joan, [("/book", ["Which procedure"]), ("/menu", ["What would you like"])])
+    clock.advance(days=2)
+    await joan.press_token(survey.choices[8].token)
+    await run_dialog(
+        joan,
+        [
+            ("[No]", ["add a comment"]),
+            ("[No comment]", ["Thank you for your opinion"]),
+        ],
+    )
+    [row] = await _survey_rows(app)
+    assert (row.score, row.again, row.comment) == (8, False, "")
