@@ -109,6 +109,9 @@ class Engine:
         self._clock = clock
         self._services = services
         self.registry = registry
+        # Not what keeps a person's turns apart (the database does, see `hold_turn`):
+        # a queue in front of it, so one person writing fast waits here for their turn
+        # instead of holding several pooled connections that other people need.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def _lock(self, turn: Turn) -> asyncio.Lock:
@@ -140,6 +143,8 @@ class Engine:
 
     async def _handle(self, turn: Turn, oversized: bool) -> list[Reply]:
         async with self._uow() as uow:
+            # One turn of a person at a time, on every instance sharing the database.
+            await uow.hold_turn(turn.channel, turn.external_id)
             language = normalise_language(turn.language_hint, self._office.default_language)
             if language not in self._office.languages:
                 language = self._office.default_language

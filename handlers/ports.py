@@ -207,6 +207,11 @@ class UnitOfWork(Protocol):
     @property
     def receipts(self) -> ReceiptsRepo: ...
 
+    async def hold_turn(self, channel: str, external_id: str) -> None:
+        """Make this unit of work the only one serving this person until it ends, across
+        every instance sharing the database (the first thing a turn does)."""
+        ...
+
     async def __aenter__(self) -> Self: ...
     async def __aexit__(
         self,

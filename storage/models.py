@@ -145,7 +145,11 @@ class OutboxRow(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")
 
-    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),
+        # A chat's older pending messages, looked up for every claim (per-chat order).
+        Index("ix_outbox_chat", "channel", "address", "id"),
+    )
 
 
 class EvidenceRow(Base):
