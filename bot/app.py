@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -27,9 +30,14 @@ from handlers.registry import build_registry
 from storage import db
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
+from storage.shared import ChannelState, InstanceRegistry, JibriStatusStore, LinkBindingStore
 from storage.uow import uow_factory
 
 log = logging.getLogger("videotramit.app")
+
+# An instance unheard of for this long is taken as gone (it beats every INSTANCE_BEAT).
+INSTANCE_BEAT = timedelta(seconds=10)
+INSTANCE_ALIVE = timedelta(seconds=30)
 
 
 def _config_text(path: str, embedded: str, key: str) -> str:
@@ -160,7 +168,17 @@ class App:
     services: Services
     storage: Storage
     links: LinkSigner
+    # State every instance sees alike (tables; storage/shared.py).
+    link_bindings: LinkBindingStore
+    jibri_status: JibriStatusStore
+    instances: InstanceRegistry
+    instance_id: str
     channels: dict[str, Channel] = field(default_factory=dict)
+
+    def channel_memory(self, channel: str) -> ChannelState:
+        """A channel's panels and notices, shared by every instance (the channel sees
+        only the SharedMemory port of bot/channels/kit.py)."""
+        return channel_memory(self.sessions, channel, self.clock)
 
     async def prepare_database(self) -> None:
         """Migrate, then mirror the configured staff into the database."""
@@ -192,14 +210,29 @@ class App:
         await self.db_engine.dispose()
 
 
+def channel_memory(sessions: async_sessionmaker[Any], channel: str, clock: Clock) -> ChannelState:
+    return ChannelState(sessions, channel, clock.now)
+
+
+def instance_name() -> str:
+    """This process among the instances: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 def add_chat_channels(
-    settings: Settings, conversation: Engine, channels: dict[str, Channel]
+    settings: Settings,
+    conversation: Engine,
+    channels: dict[str, Channel],
+    sessions: async_sessionmaker[Any],
+    clock: Clock,
 ) -> None:
     """Register the chat channels enabled in the settings (unless one was passed in)."""
     if settings.telegram.enabled and "telegram" not in channels:
         from bot.channels.telegram import build_channel as telegram
 
-        channels["telegram"] = telegram(settings, conversation)
+        channels["telegram"] = telegram(
+            settings, conversation, memory=channel_memory(sessions, "telegram", clock)
+        )
     if settings.matrix.enabled and "matrix" not in channels:
         from bot.channels.matrix import build_channel as matrix
 
@@ -231,13 +264,11 @@ def build_app(
     dispatcher = Dispatcher(
         outbox, channel_map, clock=clock, files=storage.blobs.get, only=deliver_only
     )
-    uow = uow_factory(
-        sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake
-    )
+    uow = uow_factory(sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake)
     conversation = Engine(
         uow=uow, office=office, clock=clock, registry=build_registry(), services=services
     )
-    add_chat_channels(settings, conversation, channel_map)
+    add_chat_channels(settings, conversation, channel_map, sessions, clock)
     return App(
         settings=settings,
         office=office,
@@ -251,5 +282,9 @@ def build_app(
         services=services,
         storage=storage,
         links=links,
+        link_bindings=LinkBindingStore(sessions),
+        jibri_status=JibriStatusStore(sessions),
+        instances=InstanceRegistry(sessions, alive=INSTANCE_ALIVE),
+        instance_id=instance_name(),
         channels=channel_map,
     )

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.evidence_anchor import evidence_worker
+from bot.instances import heartbeat
 from bot.web import build_web
 
 log = logging.getLogger("videotramit.service")
@@ -26,10 +27,12 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     worker: asyncio.Task[None] | None = None
+    beating: asyncio.Task[None] | None = None
     try:
         await site.start()
         for channel in app.channels.values():
             await channel.start()
+        beating = asyncio.create_task(heartbeat(app, stop), name="heartbeat")
         app.dispatcher.start()
         if app.services.signer is None:
             log.warning(
@@ -44,9 +47,11 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
         await stop.wait()
         log.info("stopping")
         await worker
+        await beating
     finally:
-        if worker is not None and not worker.done():
-            worker.cancel()
+        for task in (worker, beating):
+            if task is not None and not task.done():
+                task.cancel()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         await app.close()

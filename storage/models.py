@@ -243,3 +243,57 @@ class ReceiptRow(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime)
     language: Mapped[str] = mapped_column(String(8))
+
+
+class LinkBindingRow(Base):
+    """Which browser cookie an opened /files link is bound to (bot/web_files.py)."""
+
+    __tablename__ = "link_bindings"
+
+    slot: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    cookie: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ChannelPanelRow(Base):
+    """Which message shows a chat's panel (e.g. a clerk's session panel), per channel."""
+
+    __tablename__ = "channel_panels"
+    __table_args__ = (Index("ix_channel_panels_message", "channel", "chat", "message"),)
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat: Mapped[str] = mapped_column(String(255), primary_key=True)
+    panel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelNoticeRow(Base):
+    """When a throttled notice (e.g. "I only work in private chats") was last given."""
+
+    __tablename__ = "channel_notices"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JibriStatusRow(Base):
+    """The latest /v1/status of each Jibri (for /metrics)."""
+
+    __tablename__ = "jibri_status"
+
+    jibri_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    busy_status: Mapped[str] = mapped_column(String(32))
+    health_status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InstanceRow(Base):
+    """One running instance's heartbeat: live instances share Telegram's budget."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

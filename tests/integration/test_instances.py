@@ -140,3 +140,53 @@ async def test_instances_claim_only_the_oldest_message_of_each_chat(
         assert [t for t in delivered if t.startswith(f"{address}:")] == [
             f"{address}:{n}" for n in range(5)
         ]
+
+
+async def test_a_panel_remembered_by_one_instance_is_redrawn_by_the_other(
+    instances: tuple[App, App, Clock],
+) -> None:
+    first, second, _ = instances
+    one, other = first.channel_memory("telegram"), second.channel_memory("telegram")
+    assert await other.panel("501", "session:7") is None
+    await one.remember_panel("501", "session:7", "42")
+    assert await other.panel("501", "session:7") == "42"
+    assert await other.holds_panel("501", "42")
+    assert not await other.holds_panel("502", "42")  # another chat's message 42
+    assert await first.channel_memory("matrix").panel("501", "session:7") is None
+    await other.remember_panel("501", "session:7", "43")  # redrawn as a new message
+    assert await one.panel("501", "session:7") == "43"
+    assert not await one.holds_panel("501", "42")
+    await one.forget_panel("501", "session:7")
+    assert await other.panel("501", "session:7") is None
+
+
+async def test_a_group_notice_is_given_once_per_period_by_all_instances_together(
+    instances: tuple[App, App, Clock],
+) -> None:
+    first, second, clock = instances
+    memories = [first.channel_memory("telegram"), second.channel_memory("telegram")]
+    told = [await memories[n % 2].notice_due("-100", 600) for n in range(6)]
+    assert told == [True, False, False, False, False, False]
+    assert await memories[1].notice_due("-200", 600)  # another group
+    clock.advance(seconds=599)
+    assert not await memories[1].notice_due("-100", 600)
+    clock.advance(seconds=1)
+    assert await memories[1].notice_due("-100", 600)
+    assert not await memories[0].notice_due("-100", 600)
+
+
+async def test_live_instances_are_counted_by_their_heartbeats(
+    instances: tuple[App, App, Clock],
+) -> None:
+    app, _, clock = instances
+    registry = app.instances
+    assert registry.alive == timedelta(seconds=30)
+    assert await registry.beat("a", clock.now()) == 1
+    assert await registry.beat("b", clock.now()) == 2
+    clock.advance(seconds=15)
+    assert await registry.beat("a", clock.now()) == 2
+    clock.advance(seconds=15)  # b is silent for `alive`: gone
+    assert await registry.beat("a", clock.now()) == 1
+    assert await registry.beat("b", clock.now()) == 2  # back
+    await registry.leave("b")
+    assert await registry.beat("a", clock.now()) == 1

@@ -186,7 +186,7 @@ async def running_bot(
         "poll_timeout": 5,
     }
     options.update(channel_options)
-    channel = build_channel(settings, app.engine, **options)
+    channel = build_channel(settings, app.engine, app.channel_memory("telegram"), **options)
     app.channels["telegram"] = channel
     await app.prepare_database()
     runner = None
