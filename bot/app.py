@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
+from bot.effects import EffectsWorker
 from bot.links import LinkSigner
 from bot.services import Storage, build_services, open_storage
 from config.settings import ConfigError, Settings, embedded_text
@@ -28,6 +29,8 @@ from handlers.engine import Engine
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from handlers.registry import build_registry
 from storage import db
+from storage.effects import EffectsStore
+from storage.leader import Leader, build_leader
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
 from storage.shared import ChannelState, InstanceRegistry, JibriStatusStore, LinkBindingStore
@@ -162,6 +165,7 @@ class App:
     sessions: async_sessionmaker[Any]
     engine: Engine
     dispatcher: Dispatcher
+    effects: EffectsWorker
     outbox: OutboxStore
     clock: Clock
     uow: UnitOfWorkFactory
@@ -173,6 +177,8 @@ class App:
     jibri_status: JibriStatusStore
     instances: InstanceRegistry
     instance_id: str
+    # Who runs the scheduled work: `await leader.held()` (always true on SQLite).
+    leader: Leader
     channels: dict[str, Channel] = field(default_factory=dict)
 
     def channel_memory(self, channel: str) -> ChannelState:
@@ -201,6 +207,8 @@ class App:
         self.channels[channel.name] = channel
 
     async def close(self) -> None:
+        await self.leader.close()
+        await self.effects.stop()
         await self.dispatcher.stop()
         for channel in self.channels.values():
             try:
@@ -264,9 +272,21 @@ def build_app(
     dispatcher = Dispatcher(
         outbox, channel_map, clock=clock, files=storage.blobs.get, only=deliver_only
     )
-    uow = uow_factory(sessions, staff_accounts(settings, office), clock, on_commit=dispatcher.wake)
+
+    def committed() -> None:  # something may have been queued or asked for
+        dispatcher.wake()
+        effects.wake()
+
+    uow = uow_factory(sessions, staff_accounts(settings, office), clock, on_commit=committed)
     conversation = Engine(
         uow=uow, office=office, clock=clock, registry=build_registry(), services=services
+    )
+    effects = EffectsWorker(
+        EffectsStore(sessions),
+        uow=uow,
+        engine=conversation,
+        recorder=services.recorder,
+        clock=clock,
     )
     add_chat_channels(settings, conversation, channel_map, sessions, clock)
     return App(
@@ -276,6 +296,7 @@ def build_app(
         sessions=sessions,
         engine=conversation,
         dispatcher=dispatcher,
+        effects=effects,
         outbox=outbox,
         clock=clock,
         uow=uow,
@@ -286,5 +307,6 @@ def build_app(
         jibri_status=JibriStatusStore(sessions),
         instances=InstanceRegistry(sessions, alive=INSTANCE_ALIVE),
         instance_id=instance_name(),
+        leader=build_leader(settings.database_url),
         channels=channel_map,
     )

@@ -12,6 +12,7 @@ from aiohttp import web
 from bot.app import App
 from bot.evidence_anchor import evidence_worker
 from bot.instances import heartbeat
+from bot.scheduled import Scheduled
 from bot.web import build_web
 
 log = logging.getLogger("videotramit.service")
@@ -28,12 +29,15 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     worker: asyncio.Task[None] | None = None
     beating: asyncio.Task[None] | None = None
+    leading: asyncio.Task[None] | None = None
     try:
         await site.start()
         for channel in app.channels.values():
             await channel.start()
         beating = asyncio.create_task(heartbeat(app, stop), name="heartbeat")
+        leading = asyncio.create_task(Scheduled(app).run(stop), name="scheduled-work")
         app.dispatcher.start()
+        app.effects.start()
         if app.services.signer is None:
             log.warning(
                 "no evidence key ([evidence] key_file): chains are left unsealed and"
@@ -48,8 +52,9 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
         log.info("stopping")
         await worker
         await beating
+        await leading
     finally:
-        for task in (worker, beating):
+        for task in (worker, beating, leading):
             if task is not None and not task.done():
                 task.cancel()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -178,6 +178,51 @@ class Engine:
             await uow.commit()
         return replies
 
+    async def act(
+        self, *, channel: str, external_id: str, address: str, entry: str, params: Mapping[str, Any]
+    ) -> None:
+        """A turn the service takes for a person, e.g. when an outside call it made after
+        their turn came back: `entry` runs in their conversation, under their turn lock,
+        and what it says is queued for them in the outbox, in the same transaction."""
+        turn = Turn(channel=channel, external_id=external_id, address=address, kind=TurnKind.JOINED)
+        async with self._lock(turn), self._uow() as uow:
+            await uow.hold_turn(channel, external_id)
+            user = await uow.users.get_or_create(
+                channel,
+                external_id,
+                address=address,
+                display_name="",
+                language=self._office.default_language,
+            )
+            state = await uow.conversations.load(user.id)
+            ctx = Ctx(
+                turn=turn,
+                user=user,
+                state=state,
+                uow=uow,
+                office=self._office,
+                now=self._clock.now(),
+                services=self._services,
+                handover=self,
+            )
+            await self.go(ctx, entry, params)
+            replies = self._finish(ctx) if ctx.replies else []
+            await uow.conversations.save(user.id, ctx.state)
+            for reply in replies:
+                await uow.outbox.enqueue(
+                    channel=user.channel,
+                    address=user.address,
+                    payload={
+                        "text": reply.text,
+                        "choices": [[c.token, c.label] for c in reply.choices],
+                        "panel": reply.panel,
+                        "columns": reply.columns,
+                        "language": reply.language,
+                    },
+                    user_id=user.id,
+                )
+            await uow.commit()
+
     # --- handing over by name (the Handover protocol) ------------------------------------
 
     async def go(self, ctx: Ctx, target: str, params: Mapping[str, Any]) -> None:

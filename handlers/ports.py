@@ -149,6 +149,23 @@ class OutboxRepo(Protocol):
     ) -> None: ...
 
 
+class EffectsRepo(Protocol):
+    """Side effects (start or stop a recording) a turn asks for: recorded with the turn,
+    done by a worker after it committed; the outcome comes back to the conversation of
+    who asked, as the registry entry ``"effects.outcome"``."""
+
+    async def request(
+        self,
+        *,
+        kind: str,
+        appointment_id: int,
+        channel: str,
+        external_id: str,
+        address: str,
+        data: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
 class EvidenceRepo(Protocol):
     async def append(
         self,
@@ -206,6 +223,8 @@ class UnitOfWork(Protocol):
     def documents(self) -> DocumentsRepo: ...
     @property
     def receipts(self) -> ReceiptsRepo: ...
+    @property
+    def effects(self) -> EffectsRepo: ...
 
     async def hold_turn(self, channel: str, external_id: str) -> None:
         """Make this unit of work the only one serving this person until it ends, across

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.schedule import StaffMember
 from handlers.ports import Clock
+from storage.effects import SqlEffects
 from storage.locks import advisory_key
 from storage.models import ConversationRow
 from storage.repositories import (
@@ -49,6 +50,7 @@ class SqlUnitOfWork:
         self.evidence = SqlEvidence(self.session)
         self.documents = SqlDocuments(self.session)
         self.receipts = SqlReceipts(self.session)
+        self.effects = SqlEffects(self.session, self._clock)
         return self
 
     async def __aexit__(

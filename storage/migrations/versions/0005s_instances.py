@@ -1,5 +1,6 @@
 """several instances on one database: the outbox's per-chat index, shared state tables
-(link_bindings, channel_panels, channel_notices, jibri_status, instances)
+(link_bindings, channel_panels, channel_notices, jibri_status, instances), side effects
+done after the turn (side_effects)
 
 Revision ID: 0005s
 Revises: 0004e
@@ -60,9 +61,37 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_instances")),
     )
     op.create_index(op.f("ix_instances_seen_at"), "instances", ["seen_at"])
+    op.create_table(
+        "side_effects",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("appointment_id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("address", sa.String(length=255), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("done_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("outcome", sa.String(length=32), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["appointment_id"],
+            ["appointments.id"],
+            name=op.f("fk_side_effects_appointment_id_appointments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_side_effects")),
+    )
+    op.create_index("ix_side_effects_pending", "side_effects", ["done_at", "due_at"])
+    op.create_index(op.f("ix_side_effects_appointment_id"), "side_effects", ["appointment_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_side_effects_appointment_id"), table_name="side_effects")
+    op.drop_index("ix_side_effects_pending", table_name="side_effects")
+    op.drop_table("side_effects")
     op.drop_index(op.f("ix_instances_seen_at"), table_name="instances")
     op.drop_table("instances")
     op.drop_table("jibri_status")

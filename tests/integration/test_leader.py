@@ -1,0 +1,92 @@
+"""One instance leads the scheduled work: on PostgreSQL through a session-level advisory
+lock on a dedicated connection, taken over when the leader goes; on SQLite, always."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import asyncpg
+
+from bot.scheduled import PURGE_EVERY, Scheduled
+from domain.model import ConversationState
+from storage.leader import AlwaysLeader, PostgresLeader, build_leader
+from tests.conftest import POSTGRES_ADMIN
+from tests.support import Clock, office_settings, ready_app
+
+
+def _dsn(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+async def test_one_leader_at_a_time_and_a_successor_when_it_goes(postgres_url: str) -> None:
+    first, second, third = (PostgresLeader(postgres_url) for _ in range(3))
+    try:
+        assert await first.held()
+        assert not await second.held() and not await third.held()
+        assert await first.held()  # still: its connection answers
+        await first.close()  # stops cleanly
+        assert await second.held()
+        assert not await third.held() and not await first.held()
+    finally:
+        for leader in (first, second, third):
+            await leader.close()
+
+
+async def test_a_leader_whose_connection_dies_is_replaced(postgres_url: str) -> None:
+    """What the database sees when a leader's process is killed: its session ends."""
+    leader, successor = PostgresLeader(postgres_url), PostgresLeader(postgres_url)
+    try:
+        assert await leader.held()
+        assert not await successor.held()
+        admin = await asyncpg.connect(POSTGRES_ADMIN)
+        try:
+            name = postgres_url.rsplit("/", 1)[1]
+            killed = await admin.fetchval(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks JOIN pg_stat_activity"
+                " USING (pid) WHERE locktype = 'advisory' AND granted AND datname = $1",
+                name,
+            )
+        finally:
+            await admin.close()
+        assert killed == 1
+        assert await successor.held()
+        assert not await leader.held()  # it notices, and does not take it back
+    finally:
+        await leader.close()
+        await successor.close()
+
+
+async def test_sqlite_always_leads(tmp_path: Path) -> None:
+    leader = build_leader(f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}")
+    assert isinstance(leader, AlwaysLeader)
+    assert await leader.held()
+
+
+async def test_only_the_leader_purges(tmp_path: Path, postgres_url: str) -> None:
+    clock = Clock()
+    settings = office_settings(postgres_url, tmp_path)
+    leading, _ = await ready_app(settings, clock)
+    waiting, _ = await ready_app(settings, clock)
+    try:
+        async with leading.uow() as uow:
+            user = await uow.users.get_or_create(
+                "memory", "rosa", address="rosa", display_name="", language="ca"
+            )
+            await uow.conversations.save(user.id, ConversationState(flow="menu", step="main"))
+            await uow.commit()
+        clock.advance(days=31)  # idle for longer than conversations are kept
+        first, second = Scheduled(leading), Scheduled(waiting)
+        assert await first.tick() == {"idle conversations": 1, "old outbox messages": 0}
+        assert await second.tick() is None  # not the leader: does nothing
+        assert await first.tick() is None  # purged already this hour
+        clock.advance(hours=1)
+        assert timedelta(hours=1) == PURGE_EVERY
+        assert await first.tick() == {"idle conversations": 0, "old outbox messages": 0}
+        await leading.leader.close()  # the leader stops
+        assert await second.tick() is not None  # the other one takes over at once
+        clock.advance(minutes=1)
+        assert await second.tick() is None
+    finally:
+        await leading.close()
+        await waiting.close()
