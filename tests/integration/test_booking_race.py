@@ -68,18 +68,8 @@ async def _race(app: App) -> tuple[int, int]:
     return sum(results), len(booked)
 
 
-async def test_race_on_sqlite(tmp_path: Path) -> None:
-    settings = office_settings(f"sqlite+aiosqlite:///{tmp_path / 'race.db'}", tmp_path)
-    app, _ = await ready_app(settings, Clock())
-    try:
-        won, stored = await _race(app)
-    finally:
-        await app.close()
-    assert (won, stored) == (20, 20)
-
-
-async def test_race_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    settings = office_settings(postgres_url, tmp_path)
+async def test_race(tmp_path: Path, backend: str) -> None:
+    settings = office_settings(backend, tmp_path)
     app, _ = await ready_app(settings, Clock())
     try:
         won, stored = await _race(app)
