@@ -90,3 +90,50 @@ async def test_only_the_leader_purges(tmp_path: Path, postgres_url: str) -> None
     finally:
         await leading.close()
         await waiting.close()
+
+
+LEADING_PROCESS = """
+import asyncio, sys
+from storage.leader import PostgresLeader
+
+async def main(url):
+    leader = PostgresLeader(url)
+    print("leading" if await leader.held() else "not leading", flush=True)
+    await asyncio.sleep(3600)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+async def test_a_killed_leader_process_is_replaced(postgres_url: str) -> None:
+    import asyncio
+    import signal
+    import sys
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        LEADING_PROCESS,
+        postgres_url,
+        stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    successor = PostgresLeader(postgres_url)
+    try:
+        assert process.stdout is not None
+        assert await asyncio.wait_for(process.stdout.readline(), 60) == b"leading\n"
+        assert not await successor.held()
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        # The killed process's socket closed: the server ended its session at once (a
+        # few checks at most, while it notices).
+        for _ in range(50):
+            if await successor.held():
+                break
+            await asyncio.sleep(0.1)
+        assert await successor.held()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        await successor.close()
