@@ -285,7 +285,8 @@ def build_app(
         EffectsStore(sessions),
         uow=uow,
         engine=conversation,
-        recorder=services.recorder,
+        office=office,
+        services=services,
         clock=clock,
     )
     add_chat_channels(settings, conversation, channel_map, sessions, clock)

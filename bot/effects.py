@@ -1,5 +1,11 @@
-"""The side-effects worker: does what turns asked for (start or stop a recording) after
-they committed, outside any transaction, and hands the outcome back to the conversation.
+"""The side-effects worker: does what turns asked for (start or stop a recording, make the
+receipt) after they committed, outside any transaction, and hands the outcome back to the
+conversation.
+
+The receipt: its registry number is taken in a short transaction of its own (the
+counter's lock is never held while a PDF is made), then the PDF is rendered, sealed and
+stored outside any transaction, then handed over. A number taken is never lost: when the
+PDF fails, it is made again later for the same reserved number.
 
 A recorder that is slow or never answers only holds this worker's task for that one
 appointment (every Jibri call has its own timeout); no turn waits for it, on SQLite (one
@@ -15,14 +21,25 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
+from typing import Any
 
 from handlers.engine import Engine
-from handlers.ports import Clock, RecorderPort, RecordingUnavailable, UnitOfWorkFactory
+from handlers.ports import Clock, Office, RecordingUnavailable, Services, UnitOfWorkFactory
+from handlers.receipting import RECEIPT_EFFECT, draft_receipt, reserve_number
 from storage.effects import EffectsStore, SideEffect
 
 log = logging.getLogger("videotramit.effects")
 
-OUTCOME_ENTRY = "session.recording_outcome"
+# Who hears the outcome, by the kind of effect (registry entries of the conversations).
+OUTCOME_ENTRIES = {
+    "recording.start": "session.recording_outcome",
+    "recording.stop": "session.recording_outcome",
+    RECEIPT_EFFECT: "session.receipt_outcome",
+}
+
+
+class RetryLater(Exception):
+    """Not done this time (e.g. the PDF could not be stored): try the effect again."""
 
 
 class EffectsWorker:
@@ -32,14 +49,16 @@ class EffectsWorker:
         *,
         uow: UnitOfWorkFactory,
         engine: Engine,
-        recorder: RecorderPort,
+        office: Office,
+        services: Services,
         clock: Clock,
         idle_seconds: float = 2.0,
     ) -> None:
         self._store = store
         self._uow = uow
         self._engine = engine
-        self._recorder = recorder
+        self._office = office
+        self._services = services
         self._now = clock.now
         self._idle = idle_seconds
         self._wake = asyncio.Event()
@@ -55,41 +74,71 @@ class EffectsWorker:
         results = await asyncio.gather(*(self._settle(effect) for effect in effects))
         return sum(results)
 
-    async def _perform(self, effect: SideEffect) -> str:
+    async def _perform(self, effect: SideEffect) -> tuple[str, dict[str, Any]]:
         async with self._uow() as uow:  # a short read, committed nothing
             appointment = await uow.appointments.get(effect.appointment_id)
         if appointment is None:
-            return "gone"
+            return "gone", {}
+        if effect.kind == RECEIPT_EFFECT:
+            return await self._receipt(effect)
+        recorder = self._services.recorder
         try:
             if effect.kind == "recording.start":
-                await self._recorder.start(appointment)
-                return "started"
+                await recorder.start(appointment)
+                return "started", {}
             if effect.kind == "recording.stop":
-                await self._recorder.stop(appointment)
-                return "stopped"
+                await recorder.stop(appointment)
+                return "stopped", {}
         except RecordingUnavailable as failure:
-            return failure.reason
+            return failure.reason, {}
         except Exception as exc:  # whatever went wrong outside: reported, not retried
             log.warning("side effect failed", extra={"kind": effect.kind, "error": repr(exc)})
-            return "unavailable"
+            return "unavailable", {}
         log.error("unknown side effect", extra={"kind": effect.kind})
-        return "unknown"
+        return "unknown", {}
+
+    async def _receipt(self, effect: SideEffect) -> tuple[str, dict[str, Any]]:
+        async with self._uow() as uow:
+            appointment = await uow.appointments.get(effect.appointment_id)
+            issued = await uow.receipts.for_appointment(effect.appointment_id)
+        assert appointment is not None
+        if issued is not None and issued.sha256:
+            return "already", {"entry": issued.entry_number}
+        if issued is None:
+            if appointment.details.get("agreement", {}).get("status") != "agreed":
+                return "withdrawn", {}  # changed since the clerk asked
+            async with self._uow() as uow:  # the number: two statements, then commit
+                issued = await reserve_number(uow, self._office, appointment, self._now())
+                await uow.commit()
+        async with self._uow() as uow:  # reads only
+            receipt, labels = await draft_receipt(
+                uow, self._office, self._services, appointment, issued
+            )
+        try:  # outside any transaction: rendering, sealing and storing take their time
+            pdf = await self._services.receipts.render(receipt, labels)
+            digest = await self._services.documents.store(pdf)
+        except Exception as exc:
+            raise RetryLater(f"receipt {issued.entry_number}: {exc.__class__.__name__}") from exc
+        result = {"entry": issued.entry_number, "csv": issued.csv_code, "sha256": digest}
+        return "issued", result
 
     async def _settle(self, effect: SideEffect) -> int:
         try:
             outcome = effect.outcome
+            result: dict[str, Any] = dict(effect.data.get("result") or {})
             if not outcome:
-                outcome = await self._perform(effect)
-                await self._store.performed(effect.id, outcome)
+                outcome, result = await self._perform(effect)
+                await self._store.performed(effect.id, outcome, result)
             await self._engine.act(
                 channel=effect.channel,
                 external_id=effect.external_id,
                 address=effect.address,
-                entry=OUTCOME_ENTRY,
+                entry=OUTCOME_ENTRIES.get(effect.kind, "session.recording_outcome"),
                 params={
                     "appointment_id": effect.appointment_id,
                     "kind": effect.kind,
                     "outcome": outcome,
+                    **result,
                 },
             )
             await self._store.done(effect.id, outcome, self._now())

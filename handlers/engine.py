@@ -206,7 +206,11 @@ class Engine:
                 handover=self,
             )
             await self.go(ctx, entry, params)
-            replies = self._finish(ctx) if ctx.replies else []
+            # Said as is: no question is asked anew, so the person's live buttons stay.
+            replies = [
+                item if isinstance(item, Reply) else Reply(text=item.text)
+                for item in ctx.replies
+            ]
             await uow.conversations.save(user.id, ctx.state)
             for reply in replies:
                 await uow.outbox.enqueue(
@@ -217,7 +221,7 @@ class Engine:
                         "choices": [[c.token, c.label] for c in reply.choices],
                         "panel": reply.panel,
                         "columns": reply.columns,
-                        "language": reply.language,
+                        "language": reply.language or user.language,
                     },
                     user_id=user.id,
                 )

@@ -132,8 +132,17 @@ class ReceiptsRepo(Protocol):
         registered_at: datetime,
         language: str,
     ) -> IssuedReceipt: ...
-    async def for_appointment(self, appointment_id: int) -> IssuedReceipt | None: ...
-    async def by_code(self, csv_code: str) -> IssuedReceipt | None: ...
+    async def complete(self, appointment_id: int, sha256: str) -> None:
+        """The PDF of a receipt whose number was reserved (``add`` with ``sha256=""``)."""
+        ...
+
+    async def for_appointment(self, appointment_id: int) -> IssuedReceipt | None:
+        """Also one still being made (``sha256 == ""``)."""
+        ...
+
+    async def by_code(self, csv_code: str) -> IssuedReceipt | None:
+        """Finished receipts only."""
+        ...
 
 
 class OutboxRepo(Protocol):

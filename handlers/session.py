@@ -133,7 +133,7 @@ async def recording_outcome(ctx: Ctx, *, appointment_id: int, kind: str, outcome
     await redraw_panel(ctx, appointment_id)
 
 
-async def redraw_panel(ctx: Ctx, appointment_id: int) -> None:
+async def redraw_panel(ctx: Ctx, appointment_id: int) -> None:  # also "session.redraw"
     """The panel again, if the clerk is at it: same buttons (the ones shown keep working),
     the same message where the channel edits in place."""
     if (ctx.state.flow, ctx.state.step) != (FLOW, "panel") or ctx.data.get("id") != appointment_id:
@@ -192,7 +192,9 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
     agreement_details = details.get("agreement", {})
     agreement = agreement_details.get("status", "")
     recording = details.get("recording", {}).get("status", "")
-    receipt = details.get("receipt", "")
+    receipt = details.get("receipt", "") or (
+        ctx.t("panel.receipt_preparing") if details.get("receipt_pending") else ""
+    )
     return ctx.t(
         "panel.text",
         reference=appointment.reference,
@@ -326,4 +328,5 @@ ENTRIES = {
     "session.end": ask_end,
     "session.link": send_link,
     "session.recording_outcome": recording_outcome,
+    "session.redraw": redraw_panel,
 }

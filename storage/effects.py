@@ -116,13 +116,12 @@ class EffectsStore:
                 for r in rows
             ]
 
-    async def performed(self, effect_id: int, outcome: str) -> None:
+    async def performed(self, effect_id: int, outcome: str, result: dict[str, Any]) -> None:
+        """Done outside: the outcome, and what the hand-over needs, kept with the row."""
         async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(SideEffectRow)
-                .where(SideEffectRow.id == effect_id)
-                .values(outcome=outcome[:32])
-            )
+            row = await session.get_one(SideEffectRow, effect_id)
+            row.outcome = outcome[:32]
+            row.data = {**(row.data or {}), "result": result}
 
     async def done(self, effect_id: int, outcome: str, now: datetime) -> None:
         async with self._sessions() as session, session.begin():

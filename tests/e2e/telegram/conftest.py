@@ -197,6 +197,7 @@ async def running_bot(
     await channel.start()
     if dispatcher:
         app.dispatcher.start()
+        app.effects.start()
     bot = RunningBot(emu, app, channel, f"http://127.0.0.1:{port}", runner)
     try:
         yield bot
