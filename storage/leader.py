@@ -49,51 +49,52 @@ class AlwaysLeader:
 
 
 class PostgresLeader:
+    """The dedicated connection stays open whether leading or not, so asking often (every
+    scheduler tick) costs one round trip, never a new connection."""
+
     def __init__(self, database_url: str, *, key: int = LEADER_KEY, timeout: float = 10) -> None:
         url = make_url(database_url).set(drivername="postgresql")
         self._dsn = url.render_as_string(hide_password=False)
         self._key = key
         self._timeout = timeout
-        self._connection: Any = None  # asyncpg.Connection while leading
+        self._connection: Any = None  # asyncpg.Connection
+        self._leading = False
 
     async def held(self) -> bool:
         import asyncpg
 
-        if self._connection is not None:
-            try:
+        failures = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+        try:
+            if self._connection is None:
+                self._connection = await asyncpg.connect(
+                    self._dsn, timeout=self._timeout, server_settings=_KEEPALIVES
+                )
+            if self._leading:
                 await self._connection.fetchval("SELECT 1", timeout=self._timeout)
                 return True
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-                log.warning("lost the leadership: its database connection is gone")
-                await self._drop()
-        try:
-            connection = await asyncpg.connect(
-                self._dsn, timeout=self._timeout, server_settings=_KEEPALIVES
-            )
-        except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
-            log.warning("cannot reach the database to lead", extra={"error": repr(exc)})
-            return False
-        try:
-            won = await connection.fetchval(
+            won = await self._connection.fetchval(
                 "SELECT pg_try_advisory_lock($1)", self._key, timeout=self._timeout
             )
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-            won = False
-        if not won:
-            await connection.close(timeout=self._timeout)
+        except failures as exc:
+            if self._leading:
+                log.warning("lost the leadership: its database connection is gone")
+            else:
+                log.warning("cannot reach the database to lead", extra={"error": repr(exc)})
+            self._drop()
             return False
-        self._connection = connection
-        log.info("this instance now leads the scheduled work")
-        return True
+        if won:
+            self._leading = True
+            log.info("this instance now leads the scheduled work")
+        return bool(won)
 
-    async def _drop(self) -> None:
-        connection, self._connection = self._connection, None
+    def _drop(self) -> None:
+        connection, self._connection, self._leading = self._connection, None, False
         if connection is not None:
             connection.terminate()
 
     async def close(self) -> None:
         """Give the leadership up (closing the connection releases the lock)."""
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._leading = self._connection, None, False
         if connection is not None:
             try:
                 await connection.close(timeout=self._timeout)
