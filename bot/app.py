@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time, timedelta
@@ -15,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from bot.channels.base import Channel
 from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
+from bot.effects import EffectsWorker
 from bot.links import LinkSigner
+from bot.scheduled import RetentionPurge
 from bot.scheduler import Scheduler
 from bot.services import Storage, build_sandbox, build_services, open_storage
 from config.settings import ConfigError, Settings, embedded_text, parse_duration
@@ -30,12 +35,19 @@ from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFacto
 from handlers.registry import build_registry
 from handlers.throttle import Rate
 from storage import db, sealed
+from storage.effects import EffectsStore
+from storage.leader import Leader, build_leader
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
 from storage.sealed import Sealer
+from storage.shared import ChannelState, InstanceRegistry, JibriStatusStore, LinkBindingStore
 from storage.uow import uow_factory
 
 log = logging.getLogger("videotramit.app")
+
+# An instance unheard of for this long is taken as gone (it beats every INSTANCE_BEAT).
+INSTANCE_BEAT = timedelta(seconds=10)
+INSTANCE_ALIVE = timedelta(seconds=30)
 
 
 def _config_text(path: str, embedded: str, key: str) -> str:
@@ -173,6 +185,7 @@ class App:
     sessions: async_sessionmaker[Any]
     engine: Engine
     dispatcher: Dispatcher
+    effects: EffectsWorker
     outbox: OutboxStore
     clock: Clock
     uow: UnitOfWorkFactory
@@ -180,8 +193,20 @@ class App:
     storage: Storage
     links: LinkSigner
     scheduler: Scheduler
+    # State every instance sees alike (tables; storage/shared.py).
+    link_bindings: LinkBindingStore
+    jibri_status: JibriStatusStore
+    instances: InstanceRegistry
+    instance_id: str
+    # Who runs the scheduled work: `await leader.held()` (always true on SQLite).
+    leader: Leader
     channels: dict[str, Channel] = field(default_factory=dict)
     sandbox: Sandbox | None = None  # the worker processes files are checked in
+
+    def channel_memory(self, channel: str) -> ChannelState:
+        """A channel's panels and notices, shared by every instance (the channel sees
+        only the SharedMemory port of bot/channels/kit.py)."""
+        return channel_memory(self.sessions, channel, self.clock)
 
     async def prepare_database(self) -> None:
         """Migrate, then mirror the configured staff into the database."""
@@ -205,6 +230,8 @@ class App:
 
     async def close(self) -> None:
         await self.scheduler.stop()
+        await self.leader.close()
+        await self.effects.stop()
         await self.dispatcher.stop()
         for channel in self.channels.values():
             try:
@@ -216,14 +243,29 @@ class App:
         await self.db_engine.dispose()
 
 
+def channel_memory(sessions: async_sessionmaker[Any], channel: str, clock: Clock) -> ChannelState:
+    return ChannelState(sessions, channel, clock.now)
+
+
+def instance_name() -> str:
+    """This process among the instances: host, pid and a random part (pids are reused)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 def add_chat_channels(
-    settings: Settings, conversation: Engine, channels: dict[str, Channel]
+    settings: Settings,
+    conversation: Engine,
+    channels: dict[str, Channel],
+    sessions: async_sessionmaker[Any],
+    clock: Clock,
 ) -> None:
     """Register the chat channels enabled in the settings (unless one was passed in)."""
     if settings.telegram.enabled and "telegram" not in channels:
         from bot.channels.telegram import build_channel as telegram
 
-        channels["telegram"] = telegram(settings, conversation)
+        channels["telegram"] = telegram(
+            settings, conversation, memory=channel_memory(sessions, "telegram", clock)
+        )
     if settings.matrix.enabled and "matrix" not in channels:
         from bot.channels.matrix import build_channel as matrix
 
@@ -283,7 +325,17 @@ def build_app(
         uploads=Rate(fair.uploads_burst, fair.uploads_per_hour / 3600),
         unthrottled=frozenset(accounts),
     )
-    add_chat_channels(settings, conversation, channel_map)
+    effects = EffectsWorker(
+        EffectsStore(sessions),
+        uow=uow,
+        engine=conversation,
+        office=office,
+        services=services,
+        clock=clock,
+    )
+    wake.append(effects.wake)
+    leader = build_leader(settings.database_url)
+    add_chat_channels(settings, conversation, channel_map, sessions, clock)
     return App(
         settings=settings,
         office=office,
@@ -291,15 +343,25 @@ def build_app(
         sessions=sessions,
         engine=conversation,
         dispatcher=dispatcher,
+        effects=effects,
         outbox=outbox,
         clock=clock,
         uow=uow,
         services=services,
         storage=storage,
         links=links,
-        # Reminder planning, the morning summary and waitlist holds, on the one clock; on
-        # SQLite this instance always leads (PostgreSQL: an advisory lock, issue 14).
-        scheduler=Scheduler(Jobs(uow, office).all(), clock=clock),
+        # Reminder planning, the morning summary and waitlist holds, on the one clock, by
+        # the leading instance (SQLite: this one; PostgreSQL: an advisory lock).
+        scheduler=Scheduler(
+            {**Jobs(uow, office).all(), "purge": RetentionPurge(sessions, storage.blobs)},
+            clock=clock,
+            leader=leader,
+        ),
+        link_bindings=LinkBindingStore(sessions),
+        jibri_status=JibriStatusStore(sessions),
+        instances=InstanceRegistry(sessions, alive=INSTANCE_ALIVE),
+        instance_id=instance_name(),
+        leader=leader,
         channels=channel_map,
         sandbox=sandbox,
     )

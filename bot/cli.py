@@ -242,6 +242,7 @@ async def _cmd_chat(args: argparse.Namespace) -> int:
     try:
         await app.prepare_database()
         app.dispatcher.start()
+        app.effects.start()
         session = ConsoleSession(
             app.engine,
             external_id=external_id,

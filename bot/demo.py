@@ -143,6 +143,7 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     actors: dict[str, Actor] = {}
 
     async def deliver() -> None:
+        await app.effects.drain()  # what turns asked for (a recording, a receipt)
         await app.dispatcher.drain()
         for address, replies in sorted(channel.inbox.items()):
             log.bot(replies, to=address)

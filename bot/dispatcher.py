@@ -47,6 +47,8 @@ async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Re
         file=file,
         extra=extra,
         language=language,
+        panel=str(payload.get("panel", "")),  # redrawn in place where the channel can
+        columns=int(payload.get("columns", 1)),
     )
 
 

@@ -14,24 +14,13 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Protocol
 
 from handlers.ports import Clock
+from storage.leader import AlwaysLeader, Leader
 
 log = logging.getLogger("videotramit.scheduler")
 
 Job = Callable[[datetime], Awaitable[object]]
-
-
-class Leader(Protocol):
-    async def held(self) -> bool: ...
-
-
-class AlwaysLeader:
-    """One instance (SQLite): it always leads."""
-
-    async def held(self) -> bool:
-        return True
 
 
 class Scheduler:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from bot.app import App
 from bot.evidence_anchor import evidence_worker
+from bot.instances import heartbeat
 from bot.web import build_web
 from config.settings import ConfigError
 from storage import db
@@ -33,6 +34,7 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     worker: asyncio.Task[None] | None = None
+    beating: asyncio.Task[None] | None = None
     try:
         try:
             await site.start()
@@ -44,8 +46,10 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
             await app.sandbox.start()  # the intake workers, ready before the first file
         for channel in app.channels.values():
             await channel.start()
+        beating = asyncio.create_task(heartbeat(app, stop), name="heartbeat")
         app.dispatcher.start()
         app.scheduler.start()
+        app.effects.start()
         if app.services.signer is None:
             log.warning(
                 "no evidence key ([evidence] key_file): chains are left unsealed and"
@@ -59,9 +63,11 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
         await stop.wait()
         log.info("stopping")
         await worker
+        await beating
     finally:
-        if worker is not None and not worker.done():
-            worker.cancel()
+        for task in (worker, beating):
+            if task is not None and not task.done():
+                task.cancel()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
         await app.close()

@@ -53,7 +53,7 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE videotramit_outbox_delivered_total counter\n"
         f"videotramit_outbox_delivered_total {app.dispatcher.delivered}\n"
     )
-    body += jibri_metrics(request.app)  # issue 5
+    body += await jibri_metrics(request.app)  # issue 5
     return web.Response(text=body, content_type="text/plain", charset="utf-8")
 
 

@@ -7,10 +7,9 @@ and a random nonce; the server remembers which cookie the link was bound to. A l
 request for the same link without that cookie (another browser, a forwarded link, a
 proxy's log) gets 403.
 
-The "opened by" memory is in-process (a bounded map, entries dropped when the link
-expires). A restart or a second instance does not know that a link was opened: there, a
-request without the cookie binds the link anew, while the cookie's HMAC still proves a
-browser got it from us. docs/documents.md states this limit.
+Which cookie each link is bound to is kept in the database (`link_bindings`, one short
+transaction per open), so every instance behind a load balancer knows a link was opened,
+and a restart forgets nothing. Bindings are dropped once their link expired.
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ import ipaddress
 import logging
 import re
 import secrets
-from collections import OrderedDict
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import quote
 
 from aiohttp import web
@@ -37,7 +36,6 @@ from storage.blobs import BlobError, BlobNotFound
 log = logging.getLogger("videotramit.web.files")
 
 COOKIE = "vt_file"
-MAX_BINDINGS = 10_000
 # A document is shown, never run: no scripts, no plugins, no framing, nothing fetched, and
 # a sandboxed origin should a browser render it anyway.
 FILE_CSP = (
@@ -56,13 +54,19 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-class LinkBindings:
-    """Which browser (cookie) each opened link belongs to. Bounded; in-process."""
+class BindingStore(Protocol):
+    async def bind(self, slot: str, cookie: str, expires: datetime, now: datetime) -> str:
+        """Bind ``slot`` to ``cookie`` unless bound already; the cookie it is bound to."""
+        ...
 
-    def __init__(self, key: bytes, capacity: int = MAX_BINDINGS) -> None:
+
+class LinkBindings:
+    """Which browser (cookie) each opened link belongs to, in a store every instance
+    shares (storage/shared.py)."""
+
+    def __init__(self, key: bytes, store: BindingStore) -> None:
         self._key = key
-        self._capacity = capacity
-        self._bound: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
+        self._store = store
 
     def _mac(self, token: str, nonce: str) -> str:
         message = f"{token}\n{nonce}".encode()
@@ -72,46 +76,29 @@ class LinkBindings:
     def _slot(token: str) -> str:
         return hashlib.sha256(token.encode()).hexdigest()
 
-    def _forget_expired(self, now: datetime) -> None:
-        for slot in [s for s, (_, expires) in self._bound.items() if expires <= now]:
-            del self._bound[slot]
-
-    def admit(self, token: str, grant: LinkGrant, cookie: str | None, now: datetime) -> str | None:
+    async def admit(
+        self, token: str, grant: LinkGrant, cookie: str | None, now: datetime
+    ) -> str | None:
         """Decide whether this browser may open the link.
 
         Returns the cookie value to set when the link is bound now (first open), ``""``
-        when the browser is the one the link is bound to, or ``None`` to refuse. Runs
-        without awaiting, so two concurrent first opens cannot both win.
+        when the browser is the one the link is bound to, or ``None`` to refuse. Binding
+        is one atomic step in the store, so two concurrent first opens cannot both win.
         """
         slot = self._slot(token)
-        bound = self._bound.get(slot)
         if cookie:
             nonce, _, mac = cookie.partition(".")
             genuine = bool(nonce) and hmac.compare_digest(mac, self._mac(token, nonce))
             if not genuine:
                 return None
-            if bound is None:
-                # Bound by an earlier process or another instance: the HMAC shows this
-                # browser got the cookie from us for this very link.
-                self._remember(slot, cookie, grant.expires, now)
-                return ""
-            return "" if hmac.compare_digest(bound[0], cookie) else None
-        if bound is not None:
-            return None  # opened already, by a browser holding the cookie
+            # Unbound yet (a binding from before the store existed): the HMAC shows this
+            # browser got the cookie from us for this very link, so it binds it.
+            bound = await self._store.bind(slot, cookie, grant.expires, now)
+            return "" if hmac.compare_digest(bound, cookie) else None
         nonce = _b64(secrets.token_bytes(16))
         value = f"{nonce}.{self._mac(token, nonce)}"
-        self._remember(slot, value, grant.expires, now)
-        return value
-
-    def _remember(self, slot: str, cookie: str, expires: datetime, now: datetime) -> None:
-        if len(self._bound) >= self._capacity:
-            self._forget_expired(now)
-        while len(self._bound) >= self._capacity:
-            self._bound.popitem(last=False)  # the oldest binding goes first
-        self._bound[slot] = (cookie, expires)
-
-    def __len__(self) -> int:
-        return len(self._bound)
+        bound = await self._store.bind(slot, value, grant.expires, now)
+        return value if hmac.compare_digest(bound, value) else None
 
 
 def safe_filename(name: str, fallback: str = "document") -> str:
@@ -152,7 +139,7 @@ class FileLinks:
         self.app = app
         _, master = app.storage.keyring.current()
         key = hmac.new(master, b"videotramit/file-links/browser/v1", hashlib.sha256).digest()
-        self.bindings = LinkBindings(key)
+        self.bindings = LinkBindings(key, app.link_bindings)
 
     def _page(self, request: web.Request, status: int, name: str) -> web.Response:
         return message_page(
@@ -200,7 +187,7 @@ class FileLinks:
         if not await self._allowed(grant, document):
             log.warning("file link: viewer no longer allowed", extra={"viewer": grant.viewer})
             return self._page(request, 403, "forbidden")
-        new_cookie = self.bindings.admit(token, grant, request.cookies.get(COOKIE), now)
+        new_cookie = await self.bindings.admit(token, grant, request.cookies.get(COOKIE), now)
         if new_cookie is None:
             log.warning("file link: opened from a second browser", extra={"viewer": grant.viewer})
             return self._page(request, 403, "forbidden")

@@ -7,8 +7,10 @@ JSON or not a Jibri webhook, 200 otherwise (also for a session of a room we do n
 it is logged, Jibri does not retry).
 
 * `/v1/status` (every minute and on each change): the latest status of each Jibri is
-  kept in memory and shown by `/metrics` (`videotramit_jibri_busy`,
-  `videotramit_jibri_healthy`, `videotramit_jibri_last_seen_timestamp_seconds`).
+  kept in the database (`jibri_status`: every instance's `/metrics` shows every Jibri,
+  whichever instance its webhook reached) and shown by `/metrics`
+  (`videotramit_jibri_busy`, `videotramit_jibri_healthy`,
+  `videotramit_jibri_last_seen_timestamp_seconds`).
 * `/v1/session/status` (recordings we started over HTTP: running, finished, failed): the
   Jibri `sessionId` is the room name (bot/services.py starts recordings so), which finds
   the appointment. Each report is appended to its evidence (`recording_status`, actor
@@ -22,7 +24,6 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,33 +36,24 @@ from jitsi.jibri import (
     parse_session_webhook,
     parse_status_webhook,
 )
+from storage.shared import JibriStatusStore
 
 log = logging.getLogger("videotramit.web.jibri")
 
 MAX_BODY = 64 * 1024
-MAX_JIBRIS = 256  # distinct Jibri ids remembered for /metrics
 RECORDING_STATUS = "recording_status"
 
 
-@dataclass(frozen=True, slots=True)
-class SeenStatus:
-    status: JibriStatus
-    at: datetime
-
-
 class JibriBoard:
-    """The latest `/v1/status` of each Jibri, for `/metrics`. In-process."""
+    """The latest `/v1/status` of each Jibri, for `/metrics`, shared by every instance."""
 
-    def __init__(self) -> None:
-        self.latest: dict[str, SeenStatus] = {}
+    def __init__(self, store: JibriStatusStore) -> None:
+        self._store = store
 
-    def update(self, status: JibriStatus, at: datetime) -> None:
-        if status.jibri_id not in self.latest and len(self.latest) >= MAX_JIBRIS:
-            oldest = min(self.latest, key=lambda key: self.latest[key].at)
-            del self.latest[oldest]
-        self.latest[status.jibri_id] = SeenStatus(status, at)
+    async def update(self, status: JibriStatus, at: datetime) -> None:
+        await self._store.update(status.jibri_id, status.busy_status, status.health_status, at)
 
-    def metrics(self) -> str:
+    async def metrics(self) -> str:
         busy = [
             "# HELP videotramit_jibri_busy 1 if the Jibri reported BUSY in its last status.",
             "# TYPE videotramit_jibri_busy gauge",
@@ -75,16 +67,13 @@ class JibriBoard:
             "status arrived.",
             "# TYPE videotramit_jibri_last_seen_timestamp_seconds gauge",
         ]
-        for jibri_id in sorted(self.latest):
-            entry = self.latest[jibri_id]
+        for jibri_id, busy_status, health_status, at in await self._store.latest():
             label = f'{{jibri="{_label(jibri_id)}"}}'
-            busy.append(
-                f"videotramit_jibri_busy{label} {int(entry.status.busy_status.upper() == 'BUSY')}"
-            )
-            is_healthy = entry.status.health_status.upper() == "HEALTHY"
+            busy.append(f"videotramit_jibri_busy{label} {int(busy_status.upper() == 'BUSY')}")
+            is_healthy = health_status.upper() == "HEALTHY"
             healthy.append(f"videotramit_jibri_healthy{label} {int(is_healthy)}")
             seen.append(
-                f"videotramit_jibri_last_seen_timestamp_seconds{label} {entry.at.timestamp():.0f}"
+                f"videotramit_jibri_last_seen_timestamp_seconds{label} {at.timestamp():.0f}"
             )
         return "\n".join(busy + healthy + seen) + "\n"
 
@@ -97,9 +86,9 @@ def _label(value: str) -> str:
 BOARD_KEY = web.AppKey("videotramit_jibri_board", JibriBoard)
 
 
-def jibri_metrics(server: web.Application) -> str:
+async def jibri_metrics(server: web.Application) -> str:
     board = server.get(BOARD_KEY)
-    return board.metrics() if board is not None else ""
+    return await board.metrics() if board is not None else ""
 
 
 def recording_update(
@@ -173,7 +162,7 @@ class JibriWebhooks:
             report = parse_status_webhook(await self._payload(request))
         except ValueError as exc:
             return web.json_response({"error": str(exc)}, status=400)
-        self.board.update(report, self.app.clock.now())
+        await self.board.update(report, self.app.clock.now())
         return web.json_response({"ok": True})
 
     async def session_status(self, request: web.Request) -> web.Response:
@@ -215,7 +204,7 @@ class JibriWebhooks:
 
 
 def add_jibri_routes(server: web.Application, app: App) -> None:
-    board = JibriBoard()
+    board = JibriBoard(app.jibri_status)
     server[BOARD_KEY] = board
     hooks = JibriWebhooks(app, board)
     server.router.add_post("/jibri/v1/status", hooks.status)

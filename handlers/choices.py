@@ -21,6 +21,19 @@ def arm(state: ConversationState, options: Sequence[tuple[str, str]]) -> tuple[C
     )
 
 
+def current(state: ConversationState) -> tuple[Choice, ...]:
+    """The live buttons again, with the same tokens (a question redrawn, not asked anew:
+    the buttons already shown keep working)."""
+    tokens = state.data.get("_tokens") or {}
+    options = state.data.get("_options") or []
+    if not isinstance(tokens, dict) or len(tokens) != len(options):
+        return ()
+    return tuple(
+        Choice(token=token, label=str(label))
+        for token, (_, label) in zip(tokens, options, strict=True)
+    )
+
+
 def resolve(state: ConversationState, token: str) -> str | None:
     tokens = state.data.get("_tokens") or {}
     value = tokens.get(token[:16]) if isinstance(tokens, dict) else None

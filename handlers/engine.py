@@ -119,6 +119,9 @@ class Engine:
         self._clock = clock
         self._services = services
         self.registry = registry
+        # Not what keeps a person's turns apart (the database does, see `hold_turn`):
+        # a queue in front of it, so one person writing fast waits here for their turn
+        # instead of holding several pooled connections that other people need.
         self._locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     def _lock(self, turn: Turn) -> asyncio.Lock:
@@ -175,6 +178,8 @@ class Engine:
             # decode holds no database connection and never delays anyone else's turn.
             turn = replace(turn, file=await self._services.documents.check(turn.file))
         async with self._uow() as uow:
+            # One turn of a person at a time, on every instance sharing the database.
+            await uow.hold_turn(turn.channel, turn.external_id)
             language = normalise_language(turn.language_hint, self._office.default_language)
             if language not in self._office.languages:
                 language = self._office.default_language
@@ -207,6 +212,55 @@ class Engine:
             await uow.conversations.save(user.id, ctx.state)
             await uow.commit()
         return replies
+
+    async def act(
+        self, *, channel: str, external_id: str, address: str, entry: str, params: Mapping[str, Any]
+    ) -> None:
+        """A turn the service takes for a person, e.g. when an outside call it made after
+        their turn came back: `entry` runs in their conversation, under their turn lock,
+        and what it says is queued for them in the outbox, in the same transaction."""
+        turn = Turn(channel=channel, external_id=external_id, address=address, kind=TurnKind.JOINED)
+        async with self._lock(turn), self._uow() as uow:
+            await uow.hold_turn(channel, external_id)
+            user = await uow.users.get_or_create(
+                channel,
+                external_id,
+                address=address,
+                display_name="",
+                language=self._office.default_language,
+            )
+            state = await uow.conversations.load(user.id)
+            ctx = Ctx(
+                turn=turn,
+                user=user,
+                state=state,
+                uow=uow,
+                office=self._office,
+                now=self._clock.now(),
+                services=self._services,
+                handover=self,
+            )
+            await self.go(ctx, entry, params)
+            # Said as is: no question is asked anew, so the person's live buttons stay.
+            replies = [
+                item if isinstance(item, Reply) else Reply(text=item.text)
+                for item in ctx.replies
+            ]
+            await uow.conversations.save(user.id, ctx.state)
+            for reply in replies:
+                await uow.outbox.enqueue(
+                    channel=user.channel,
+                    address=user.address,
+                    payload={
+                        "text": reply.text,
+                        "choices": [[c.token, c.label] for c in reply.choices],
+                        "panel": reply.panel,
+                        "columns": reply.columns,
+                        "language": reply.language or user.language,
+                    },
+                    user_id=user.id,
+                )
+            await uow.commit()
 
     # --- handing over by name (the Handover protocol) ------------------------------------
 

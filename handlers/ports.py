@@ -145,8 +145,17 @@ class ReceiptsRepo(Protocol):
         registered_at: datetime,
         language: str,
     ) -> IssuedReceipt: ...
-    async def for_appointment(self, appointment_id: int) -> IssuedReceipt | None: ...
-    async def by_code(self, csv_code: str) -> IssuedReceipt | None: ...
+    async def complete(self, appointment_id: int, sha256: str) -> None:
+        """The PDF of a receipt whose number was reserved (``add`` with ``sha256=""``)."""
+        ...
+
+    async def for_appointment(self, appointment_id: int) -> IssuedReceipt | None:
+        """Also one still being made (``sha256 == ""``)."""
+        ...
+
+    async def by_code(self, csv_code: str) -> IssuedReceipt | None:
+        """Finished receipts only."""
+        ...
 
 
 class OutboxRepo(Protocol):
@@ -219,6 +228,23 @@ class ChartsPort(Protocol):
     def statistics_png(self, report: Report, labels: Mapping[str, str]) -> bytes: ...
 
 
+class EffectsRepo(Protocol):
+    """Side effects (start or stop a recording) a turn asks for: recorded with the turn,
+    done by a worker after it committed; the outcome comes back to the conversation of
+    who asked, as the registry entry ``"effects.outcome"``."""
+
+    async def request(
+        self,
+        *,
+        kind: str,
+        appointment_id: int,
+        channel: str,
+        external_id: str,
+        address: str,
+        data: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
 class EvidenceRepo(Protocol):
     async def append(
         self,
@@ -282,6 +308,13 @@ class UnitOfWork(Protocol):
     def stats(self) -> StatsRepo: ...
     @property
     def waitlist(self) -> WaitlistRepo: ...
+    @property
+    def effects(self) -> EffectsRepo: ...
+
+    async def hold_turn(self, channel: str, external_id: str) -> None:
+        """Make this unit of work the only one serving this person until it ends, across
+        every instance sharing the database (the first thing a turn does)."""
+        ...
 
     async def __aenter__(self) -> Self: ...
     async def __aexit__(

@@ -9,12 +9,13 @@ from __future__ import annotations
 from domain.appointments import Status, can_open_session
 from domain.evidence import EventKind
 from domain.model import Appointment
-from handlers import notify
+from handlers import choices, notify
 from handlers.casework import assigned, id_mismatch, record, save_details, seal_chain
 from handlers.context import Audience, Ctx, Step
 from handlers.i18n import format_time
 from handlers.identity_check import summary
-from handlers.ports import MeetingsNotConfigured, RecordingUnavailable
+from handlers.messages import Reply
+from handlers.ports import MeetingsNotConfigured
 
 FLOW = "session"
 AUDIENCE = Audience.STAFF
@@ -89,18 +90,59 @@ async def send_link(ctx: Ctx) -> None:
 
 
 async def start_recording(ctx: Ctx, appointment: Appointment) -> None:
-    assert ctx.services is not None
-    try:
-        await ctx.services.recorder.start(appointment)
-    except RecordingUnavailable as failure:
-        await save_details(
-            ctx, appointment, recording={"status": "failed", "reason": failure.reason}
-        )
-        await record(ctx, appointment, "recording_failed", {"reason": failure.reason})
-        ctx.say(ctx.t(f"session.recording_failed.{failure.reason}"))
+    """Asked for with the turn, done after it (bot/effects.py): a recorder that is slow
+    or does not answer never holds this turn, nor anyone else's. The outcome comes back
+    as `recording_outcome`."""
+    await _ask_effect(ctx, appointment, "recording.start")
+    await save_details(ctx, appointment, recording={"status": "starting"})
+
+
+async def _ask_effect(ctx: Ctx, appointment: Appointment, kind: str) -> None:
+    await ctx.uow.effects.request(
+        kind=kind,
+        appointment_id=appointment.id,
+        channel=ctx.user.channel,
+        external_id=ctx.user.external_id,
+        address=ctx.user.address,
+    )
+
+
+async def recording_outcome(ctx: Ctx, *, appointment_id: int, kind: str, outcome: str) -> None:
+    """What the recorder answered, in the conversation of the clerk who asked: written to
+    the appointment and its evidence, and shown on the panel (redrawn in place)."""
+    appointment = await ctx.uow.appointments.get(appointment_id)
+    if appointment is None:
         return
-    await save_details(ctx, appointment, recording={"status": "started"})
-    await record(ctx, appointment, EventKind.RECORDING_STARTED, {"room": appointment.room})
+    if kind == "recording.start" and outcome == "started":
+        await save_details(ctx, appointment, recording={"status": "started"})
+        await record(ctx, appointment, EventKind.RECORDING_STARTED, {"room": appointment.room})
+    elif kind == "recording.start":
+        await save_details(ctx, appointment, recording={"status": "failed", "reason": outcome})
+        await record(ctx, appointment, EventKind.RECORDING_FAILED, {"reason": outcome})
+        ctx.say(ctx.t(f"session.recording_failed.{outcome}"))
+    elif outcome == "stopped":
+        await record(ctx, appointment, EventKind.RECORDING_STOPPED, {})
+    else:
+        ctx.say(ctx.t(f"session.recording_failed.{outcome}"))
+    await redraw_panel(ctx, appointment_id)
+
+
+async def redraw_panel(ctx: Ctx, appointment_id: int) -> None:  # also "session.redraw"
+    """The panel again, if the clerk is at it: same buttons (the ones shown keep working),
+    the same message where the channel edits in place."""
+    if (ctx.state.flow, ctx.state.step) != (FLOW, "panel") or ctx.data.get("id") != appointment_id:
+        return
+    appointment = await assigned(ctx)
+    if appointment is None or appointment.status is not Status.IN_SESSION:
+        return
+    ctx.replies.append(
+        Reply(
+            text=await panel_text(ctx, appointment),
+            choices=choices.current(ctx.state),
+            columns=3,
+            panel=f"session:{appointment.reference}",
+        )
+    )
 
 
 def _tick(done: bool) -> str:
@@ -144,7 +186,9 @@ async def panel_text(ctx: Ctx, appointment: Appointment) -> str:
     agreement_details = details.get("agreement", {})
     agreement = agreement_details.get("status", "")
     recording = details.get("recording", {}).get("status", "")
-    receipt = details.get("receipt", "")
+    receipt = details.get("receipt", "") or (
+        ctx.t("panel.receipt_preparing") if details.get("receipt_pending") else ""
+    )
     return ctx.t(
         "panel.text",
         reference=appointment.reference,
@@ -227,7 +271,7 @@ async def ask_end(ctx: Ctx) -> None:
         return
     key = "session.end_confirm" if appointment.details.get("receipt") else "session.end_no_receipt"
     text = ctx.t(key, reference=appointment.reference)
-    if appointment.details.get("recording", {}).get("status") == "started":
+    if appointment.details.get("recording", {}).get("status") in ("started", "starting"):
         text += " " + ctx.t("session.end_stops_recording")
     ctx.ask(
         text,
@@ -246,13 +290,8 @@ async def on_end(ctx: Ctx) -> None:
         return
     assert ctx.services is not None
     ended = await ctx.uow.appointments.set_status(appointment.id, Status.COMPLETED, ctx.now)
-    if appointment.details.get("recording", {}).get("status") == "started":
-        try:
-            await ctx.services.recorder.stop(appointment)
-        except RecordingUnavailable as failure:
-            ctx.say(ctx.t(f"session.recording_failed.{failure.reason}"))
-        else:
-            await record(ctx, ended, "recording_stopped", {})
+    if appointment.details.get("recording", {}).get("status") in ("started", "starting"):
+        await _ask_effect(ctx, ended, "recording.stop")  # after the start, if still pending
     await record(ctx, ended, EventKind.SESSION_ENDED, {})
     head = await seal_chain(ctx, ended)
     citizen = await ctx.uow.users.get(ended.citizen_id)
@@ -287,4 +326,6 @@ ENTRIES = {
     "session.panel": show_panel,
     "session.end": ask_end,
     "session.link": send_link,
+    "session.recording_outcome": recording_outcome,
+    "session.redraw": redraw_panel,
 }

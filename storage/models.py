@@ -155,7 +155,11 @@ class OutboxRow(Base):
     kind: Mapped[str] = mapped_column(String(32), default="")
     appointment_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
-    __table_args__ = (Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),
+        # A chat's older pending messages, looked up for every claim (per-chat order).
+        Index("ix_outbox_chat", "channel", "address", "id"),
+    )
 
 
 class EvidenceRow(Base):
@@ -307,3 +311,81 @@ class WaitlistRow(Base):
     offer_staff: Mapped[str] = mapped_column(String(40), default="")
     offer_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     declined: Mapped[list[str]] = mapped_column(JSON, default=list)  # starts let go
+
+
+class LinkBindingRow(Base):
+    """Which browser cookie an opened /files link is bound to (bot/web_files.py)."""
+
+    __tablename__ = "link_bindings"
+
+    slot: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 of the token
+    cookie: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class ChannelPanelRow(Base):
+    """Which message shows a chat's panel (e.g. a clerk's session panel), per channel."""
+
+    __tablename__ = "channel_panels"
+    __table_args__ = (Index("ix_channel_panels_message", "channel", "chat", "message"),)
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    chat: Mapped[str] = mapped_column(String(255), primary_key=True)
+    panel: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChannelNoticeRow(Base):
+    """When a throttled notice (e.g. "I only work in private chats") was last given."""
+
+    __tablename__ = "channel_notices"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    told_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JibriStatusRow(Base):
+    """The latest /v1/status of each Jibri (for /metrics)."""
+
+    __tablename__ = "jibri_status"
+
+    jibri_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    busy_status: Mapped[str] = mapped_column(String(32))
+    health_status: Mapped[str] = mapped_column(String(32))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class InstanceRow(Base):
+    """One running instance's heartbeat: live instances share Telegram's budget."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class SideEffectRow(Base):
+    """Something a turn decided to do outside (start or stop a recording), done by a worker
+    after the turn committed, so a slow outside call never holds the turn's transaction.
+    The outcome is handed to the conversation of who asked (``channel``, ``external_id``)."""
+
+    __tablename__ = "side_effects"
+    __table_args__ = (Index("ix_side_effects_pending", "done_at", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(255))
+    address: Mapped[str] = mapped_column(String(255))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    last_error: Mapped[str] = mapped_column(Text, default="")

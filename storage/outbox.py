@@ -2,6 +2,11 @@
 
 Rows are claimed with a lease (claimed_until) under FOR UPDATE SKIP LOCKED, so several
 instances on PostgreSQL share the work and a crashed instance's rows come back.
+
+A chat's messages go out in the order they were queued, whichever instance sends them:
+only the oldest pending message of each (channel, address) can be claimed. A message that
+waits for its retry, or that another instance holds, holds back the newer ones of its chat;
+a message scheduled for later (``not_before``, never tried yet) does not.
 """
 
 from __future__ import annotations
@@ -10,8 +15,9 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import aliased
 
 from domain.model import OutboxMessage
 from storage.models import OutboxRow, UserRow
@@ -40,6 +46,16 @@ class OutboxStore:
                 for name in channels
             )
         )
+        older = aliased(OutboxRow)
+        # An older message of the same chat that is due, in flight or waiting for its retry.
+        held_back = exists().where(
+            older.channel == OutboxRow.channel,
+            older.address == OutboxRow.address,
+            older.id < OutboxRow.id,
+            older.delivered_at.is_(None),
+            older.failed_at.is_(None),
+            or_(older.next_attempt_at <= now, older.attempts > 0, older.claimed_until.is_not(None)),
+        )
         async with self._factory() as session, session.begin():
             query = (
                 select(OutboxRow)
@@ -49,6 +65,7 @@ class OutboxStore:
                     OutboxRow.failed_at.is_(None),
                     OutboxRow.next_attempt_at <= now,
                     or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+                    ~held_back,
                 )
                 .order_by(OutboxRow.id)
                 .limit(limit)

@@ -6,10 +6,13 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from domain.schedule import StaffMember
 from handlers.ports import Clock
+from storage.effects import SqlEffects
+from storage.locks import advisory_key
 from storage.models import ConversationRow
 from storage.repositories import (
     SqlAppointments,
@@ -53,6 +56,7 @@ class SqlUnitOfWork:
         self.notices = SqlNotices(self.session)
         self.stats = SqlStats(self.session)
         self.waitlist = SqlWaitlist(self.session)
+        self.effects = SqlEffects(self.session, self._clock)
         return self
 
     async def __aexit__(
@@ -65,6 +69,17 @@ class SqlUnitOfWork:
             await self.session.rollback()
         finally:
             await self.session.close()
+
+    async def hold_turn(self, channel: str, external_id: str) -> None:
+        """PostgreSQL: a transaction-scoped advisory lock keyed on the person, released at
+        commit or rollback, so two instances never run two turns of one person at once.
+        SQLite: every unit of work already holds the single write lock (BEGIN IMMEDIATE)."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"),
+            {"key": advisory_key("turn", channel, external_id)},
+        )
 
     async def commit(self) -> None:
         await self.session.commit()

@@ -72,6 +72,10 @@ def channel(app: App) -> MemoryChannel:
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped at the end (tests on PostgreSQL
     book the same test Monday as the SQLite ones, so they must not share a database)."""
+    yield from _fresh_postgres()
+
+
+def _fresh_postgres() -> Iterator[str]:
     import asyncpg
 
     name = f"vt_test_{uuid.uuid4().hex[:10]}"
@@ -87,3 +91,13 @@ def postgres_url() -> Iterator[str]:
     base = POSTGRES_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
     yield f"{base}/{name}"
     asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The repository contract suite's database: a fresh SQLite file, then a fresh
+    PostgreSQL database (created and dropped around the test)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}"
+        return
+    yield from _fresh_postgres()

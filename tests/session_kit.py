@@ -56,10 +56,18 @@ async def full_session(
     buttons = await pending_buttons(app, citizen_id)
     await citizen.press_token(buttons["I agree" if agree else "I do not agree"])
     if agree:
-        await run_dialog(anna, [("[Receipt]", ["issued"])])
+        await run_dialog(anna, [("[Receipt]", ["being made"])])
+        await receipt_made(app)
     await run_dialog(anna, [("[End]", []), ("[End the session]", ["has ended"])])
     await app.dispatcher.drain()
     return await appointment_of(app, citizen_id)
+
+
+async def receipt_made(app: App) -> None:
+    """The receipt asked for is made after the turn: let the side-effects worker make it
+    and deliver what it says."""
+    await app.effects.drain()
+    await app.dispatcher.drain()
 
 
 async def appointment_of(app: App, citizen_id: str) -> Appointment:

@@ -29,3 +29,11 @@ class ServesWeb(Protocol):
     """A channel that needs routes on the service's web server (e.g. a webhook)."""
 
     def web_routes(self) -> list[web.RouteDef]: ...
+
+
+@runtime_checkable
+class SharesBudget(Protocol):
+    """A channel whose platform limits the whole bot (all instances together), e.g.
+    Telegram's ~30 messages/s: told how many instances are alive, it takes its part."""
+
+    def share_budget(self, instances: int) -> None: ...

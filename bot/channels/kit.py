@@ -1,6 +1,11 @@
 """What every chat channel needs, whatever the platform: a serial queue per chat, the
 memory of which message holds a panel (to edit it in place), and a throttle for notices.
 
+Panels and notices must be known to every instance (a clerk's panel is redrawn by whichever
+instance sends the next update): a channel keeps them through the ``SharedMemory`` port,
+which bot/app.py wires to tables (storage/shared.py); ``LocalMemory`` keeps them in the
+process when a channel runs on its own.
+
 Channels translate and render; they never touch storage. What they learn about a person (a
 file too big, a block, a group) is a Turn for the engine (handlers/messages.py).
 """
@@ -166,3 +171,39 @@ class NoticeThrottle(Generic[K]):
             self._told = {k: t for k, t in self._told.items() if now - t < self._every}
         self._told[key] = now
         return True
+
+
+class SharedMemory(Protocol):
+    """What a channel remembers that every instance must see alike. Chats and messages
+    are the platform's ids as text."""
+
+    async def panel(self, chat: str, panel: str) -> str | None: ...
+    async def holds_panel(self, chat: str, message: str) -> bool: ...
+    async def remember_panel(self, chat: str, panel: str, message: str) -> None: ...
+    async def forget_panel(self, chat: str, panel: str) -> None: ...
+    async def notice_due(self, key: str, every: float) -> bool:
+        """True at most once every ``every`` seconds per key."""
+        ...
+
+
+class LocalMemory:
+    """``SharedMemory`` in this process only (a channel built without the app)."""
+
+    def __init__(self) -> None:
+        self._panels: PanelMemory[str, str] = PanelMemory()
+        self._notices: dict[float, NoticeThrottle[str]] = {}
+
+    async def panel(self, chat: str, panel: str) -> str | None:
+        return self._panels.get(chat, panel)
+
+    async def holds_panel(self, chat: str, message: str) -> bool:
+        return self._panels.holds_panel(chat, message)
+
+    async def remember_panel(self, chat: str, panel: str, message: str) -> None:
+        self._panels.remember(chat, panel, message)
+
+    async def forget_panel(self, chat: str, panel: str) -> None:
+        self._panels.forget(chat, panel)
+
+    async def notice_due(self, key: str, every: float) -> bool:
+        return self._notices.setdefault(every, NoticeThrottle(every)).due(key)

@@ -165,12 +165,19 @@ class SqlReceipts:
         await self._s.flush()
         return to_receipt(row)
 
+    async def complete(self, appointment_id: int, sha256: str) -> None:
+        await self._s.execute(
+            update(ReceiptRow)
+            .where(ReceiptRow.appointment_id == appointment_id)
+            .values(sha256=sha256)
+        )
+
     async def for_appointment(self, appointment_id: int) -> IssuedReceipt | None:
         query = select(ReceiptRow).where(ReceiptRow.appointment_id == appointment_id)
         row = (await self._s.execute(query)).scalar_one_or_none()
         return to_receipt(row) if row else None
 
     async def by_code(self, csv_code: str) -> IssuedReceipt | None:
-        query = select(ReceiptRow).where(ReceiptRow.csv_code == csv_code)
+        query = select(ReceiptRow).where(ReceiptRow.csv_code == csv_code, ReceiptRow.sha256 != "")
         row = (await self._s.execute(query)).scalar_one_or_none()
         return to_receipt(row) if row else None

@@ -15,7 +15,7 @@ from bot.channels.memory import MemoryPerson
 from domain.evidence import EventKind
 from storage.models import AppointmentRow, ConversationRow, UserRow
 from tests.dialog import run_dialog
-from tests.session_kit import appointment_of, pending_buttons, up_to_the_summary
+from tests.session_kit import appointment_of, pending_buttons, receipt_made, up_to_the_summary
 from tests.support import Clock, delivered_texts, document_photo, office_settings, ready_app
 
 
@@ -110,7 +110,9 @@ async def test_a_change_after_the_summary_withdraws_the_agreement(
     await run_dialog(anna, [("[Send for agreement]", ["Summary sent"])])
     buttons = await pending_buttons(app, "joan")
     await citizen.press_token(buttons["I agree"])
-    await run_dialog(anna, [("[Receipt]", ["issued"])])
+    await run_dialog(anna, [("[Receipt]", ["being made"])])
+    await receipt_made(app)
+    assert any("issued and sent" in text for text in await messages_to(app, "staff:anna"))
 
 
 async def test_the_old_buttons_no_longer_agree(app: App, clock: Clock) -> None:

@@ -151,10 +151,16 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
     [agreed] = await _deliver(app, channel, "staff:anna")
     assert "agreed" in agreed
 
+    # The receipt is made after the clerk's turn (its number, PDF and seal), then the
+    # clerk is told and the panel redrawn.
+    await run_dialog(anna, [("[Receipt]", ["being made", "5 Receipt: being made"])])
+    await app.effects.drain()
+    told = await _deliver(app, channel, "staff:anna")
+    assert "Receipt VT/2026/000001 issued and sent to the citizen." in told
+    assert "5 Receipt: VT/2026/000001" in told[-1]
     await run_dialog(
         anna,
         [
-            ("[Receipt]", ["Receipt VT/2026/000001 issued", "5 Receipt: VT/2026/000001"]),
             ("[Receipt]", ["already been issued"]),
             ("[End]", ["End session"]),
             ("[End the session]", ["has ended", "Agenda"]),

@@ -50,7 +50,9 @@ async def test_session_from_the_terminal(app: App, clock: Clock) -> None:
     await type_("Send for agreement", "Summary sent")
     buttons = await pending_buttons(app, "joan")
     await citizen.press_token(buttons["I agree"])
-    await type_("Receipt", "Receipt VT/2026/000001 issued")
+    await type_("Receipt", "The receipt is being made", "5 Receipt: being made")
+    await app.effects.drain()  # made after the turn; the panel shows it
+    await type_("Refresh", "5 Receipt: VT/2026/000001")
     await type_("End", "End session")
     await type_("End the session", "has ended")
     await type_("/file /nonexistent/photo.jpg", "I could not receive that file")

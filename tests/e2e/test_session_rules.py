@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from bot.app import App
 from bot.channels.memory import MemoryChannel
-from domain.model import ConversationState
+from domain.model import Appointment, ConversationState
 from tests.dialog import run_dialog
 from tests.fakes.jibri_api import FakeJibriApi
 from tests.session_kit import book, full_session, open_session
@@ -124,14 +125,79 @@ async def test_recording_starts_with_the_session(tmp_path: Path, clock: Clock) -
                 [
                     ("/today", []),
                     ("[9:00]", []),
-                    ("[Open the session]", ["Recording: in progress"]),
+                    # Asked with the turn, done after it: the panel says so...
+                    ("[Open the session]", ["Recording: starting"]),
                 ],
             )
+            assert not jibri.requests  # ...and nobody waited for Jibri
+            # ...then the recorder's answer redraws the panel, with the same buttons.
+            assert "Recording: in progress" in await outcome(app, "staff:anna")
             assert jibri.busy and jibri.last_start is not None
             call = jibri.last_start["callParams"]["callUrlInfo"]
             assert call["baseUrl"] == "https://meet.test" and call["callName"].startswith("vt-")
             await run_dialog(anna, [("[End]", []), ("[End the session]", ["has ended"])])
-            assert not jibri.busy  # stopService was called
+            assert jibri.busy
+            await outcome(app, "staff:anna")
+            assert not jibri.busy  # stopService was called, after the turn
+            appointment = await only_appointment(app)
+            async with app.uow() as uow:
+                records = await uow.evidence.records(appointment.id, appointment.reference)
+            kinds = [r.kind for r in records]
+            assert kinds.index("recording_started") < kinds.index("session_ended")
+            assert kinds[-1] == "recording_stopped"
+        finally:
+            await app.close()
+
+
+async def outcome(app: App, address: str) -> str:
+    """Let the side-effects worker do what was asked, deliver, and return what `address`
+    was sent meanwhile."""
+    channel = app.channels["memory"]
+    assert isinstance(channel, MemoryChannel)
+    before = len(channel.inbox.get(address, []))
+    await app.effects.drain()
+    await app.dispatcher.drain()
+    return "\n".join(reply.text for reply in channel.inbox.get(address, [])[before:])
+
+
+async def only_appointment(app: App) -> Appointment:
+    async with app.uow() as uow:
+        user = await uow.users.get_or_create(
+            "memory", "rosa", address="rosa", display_name="", language="en"
+        )
+        [appointment] = await uow.appointments.for_citizen(user.id, active_only=False)
+    return appointment
+
+
+async def test_a_recorder_that_never_answers_delays_nobody(tmp_path: Path, clock: Clock) -> None:
+    async with FakeJibriApi() as jibri:
+        jibri.slow_seconds = 3600  # holds every answer until released
+        app = await _jibri_app(tmp_path, jibri, clock)
+        try:
+            await book(app, person(app, "rosa", language="en"))
+            clock.advance(minutes=50)
+            anna = person(app, "staff:anna", "Anna Puig", "en")
+            await run_dialog(
+                anna,
+                [("/today", []), ("[9:00]", []), ("[Open the session]", ["Recording: starting"])],
+            )
+            worker = asyncio.create_task(app.effects.run_once())
+            for _ in range(1000):  # until the worker is waiting for Jibri's answer
+                if jibri.requests:
+                    break
+                await asyncio.sleep(0.01)
+            assert jibri.requests
+            # Meanwhile other people are answered, and so is the clerk herself.
+            joan = person(app, "joan", language="en")
+            await run_dialog(joan, [("hello", ["Which language would you like to use?"])])
+            await run_dialog(anna, [("[Refresh]", ["Recording: starting"])])
+            assert not worker.done()
+            jibri.release_slow()
+            assert await worker == 1
+            await app.dispatcher.drain()
+            channel = app.channels["memory"]
+            assert isinstance(channel, MemoryChannel)
+            assert "Recording: in progress" in channel.inbox["staff:anna"][-1].text
         finally:
             await app.close()
 
@@ -144,7 +210,12 @@ async def _open_with_recorder(
         await book(app, person(app, "rosa", language="en"))
         clock.advance(minutes=50)
         anna = person(app, "staff:anna", "Anna Puig", "en")
-        await run_dialog(anna, [("/today", []), ("[9:00]", []), ("[Open the session]", expected)])
+        await run_dialog(
+            anna, [("/today", []), ("[9:00]", []), ("[Open the session]", ["Recording: starting"])]
+        )
+        told = await outcome(app, "staff:anna")
+        for item in expected:
+            assert item in told, f"{item!r} not in {told!r}"
     finally:
         await app.close()
 

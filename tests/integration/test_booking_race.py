@@ -1,4 +1,5 @@
-"""200 simultaneous attempts on 20 slots: exactly 20 bookings, no slot twice.
+"""200 simultaneous attempts on 20 slots: exactly 20 bookings, no slot twice; 400 on 40
+through two instances on one PostgreSQL: exactly 40.
 
 Runs against SQLite on disk and against the machine's PostgreSQL. Each attempt is its own
 unit of work, as concurrent citizens' turns are; the slot claims' primary key decides.
@@ -22,25 +23,30 @@ from tests.support import Clock, book_directly, office_settings, ready_app
 ATTEMPTS = 200
 
 
-async def _race(app: App) -> tuple[int, int]:
+async def _race(
+    app: App, *others: App, attempts: int = ATTEMPTS, wanted_slots: int = 20
+) -> tuple[int, int]:
+    """`attempts` bookings at once on `wanted_slots` slots, spread over `app` and `others`
+    (instances on the same database)."""
     procedure = app.office.catalog.get("volant_empadronament")  # only one clerk serves it
     now = app.clock.now()
+    instances = [app, *others]
     async with app.uow() as uow:
-        slots = (await open_slots(uow, app.office, procedure, now))[:20]
+        slots = (await open_slots(uow, app.office, procedure, now))[:wanted_slots]
         citizens = []
-        for n in range(ATTEMPTS):
+        for n in range(attempts):
             user = await uow.users.get_or_create(
                 "memory", f"racer-{n}", address=f"racer-{n}", display_name=f"R{n}", language="ca"
             )
             citizens.append(user.id)
         await uow.commit()
-    assert len(slots) == 20
+    assert len(slots) == wanted_slots
     rng = random.Random(7)
-    wanted = [slots[n % 20].start for n in range(ATTEMPTS)]
+    wanted = [slots[n % wanted_slots].start for n in range(attempts)]
     rng.shuffle(wanted)
 
     async def attempt(citizen: int, start: datetime) -> bool:
-        async with app.uow() as uow:
+        async with instances[citizen % len(instances)].uow() as uow:
             try:
                 await book_slot(
                     uow,
@@ -68,8 +74,8 @@ async def _race(app: App) -> tuple[int, int]:
     return sum(results), len(booked)
 
 
-async def test_race_on_sqlite(tmp_path: Path) -> None:
-    settings = office_settings(f"sqlite+aiosqlite:///{tmp_path / 'race.db'}", tmp_path)
+async def test_race(tmp_path: Path, backend: str) -> None:
+    settings = office_settings(backend, tmp_path)
     app, _ = await ready_app(settings, Clock())
     try:
         won, stored = await _race(app)
@@ -78,14 +84,17 @@ async def test_race_on_sqlite(tmp_path: Path) -> None:
     assert (won, stored) == (20, 20)
 
 
-async def test_race_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+async def test_race_between_two_instances_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    """400 attempts on 40 slots through two instances (two connection pools): 40."""
     settings = office_settings(postgres_url, tmp_path)
-    app, _ = await ready_app(settings, Clock())
+    first, _ = await ready_app(settings, Clock())
+    second, _ = await ready_app(settings, Clock())
     try:
-        won, stored = await _race(app)
+        won, stored = await _race(first, second, attempts=400, wanted_slots=40)
     finally:
-        await app.close()
-    assert (won, stored) == (20, 20)
+        await first.close()
+        await second.close()
+    assert (won, stored) == (40, 40)
 
 
 async def test_database_constraint_alone_refuses_an_overlap(app: App) -> None:

@@ -42,9 +42,8 @@ async def test_delivery_retries_until_acknowledged_and_keeps_order(
     assert await app.outbox.pending() == 0
 
 
-async def test_a_restart_loses_nothing(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}"
-    settings = office_settings(url, tmp_path)
+async def test_a_restart_loses_nothing(tmp_path: Path, backend: str) -> None:
+    settings = office_settings(backend, tmp_path)
     first, _ = await ready_app(settings, Clock())
     await _queue(first, ["your call is ready"])
     await first.close()  # the process dies before the dispatcher ran

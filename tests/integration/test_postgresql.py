@@ -42,9 +42,10 @@ async def test_two_dispatchers_never_claim_the_same_message(
             user = await uow.users.get_or_create(
                 "claimtest", "x", address="x", display_name="", language="ca"
             )
+            # 120 chats: a chat's messages are claimed one at a time, oldest first.
             for n in range(120):
                 await uow.outbox.enqueue(
-                    channel="claimtest", address="x", payload={"text": str(n)}, user_id=user.id
+                    channel="claimtest", address=f"x{n}", payload={"text": str(n)}, user_id=user.id
                 )
             await uow.commit()
         first, second = OutboxStore(app.sessions), OutboxStore(app.sessions)

@@ -63,22 +63,11 @@ async def _issue_all(app: App) -> list[int]:
     return sorted(rows)
 
 
-async def test_gap_free_on_sqlite(tmp_path: Path) -> None:
-    app, _ = await ready_app(
-        office_settings(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", tmp_path), Clock()
-    )
+async def test_gap_free(tmp_path: Path, backend: str) -> None:
+    app, _ = await ready_app(office_settings(backend, tmp_path), Clock())
     try:
         numbers = await _issue_all(app)
     finally:
         await app.close()
     assert numbers == list(range(1, len(numbers) + 1))
     assert len(numbers) == ISSUERS - len([n for n in range(ISSUERS) if n % 7 == 3])
-
-
-async def test_gap_free_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    app, _ = await ready_app(office_settings(postgres_url, tmp_path), Clock())
-    try:
-        numbers = await _issue_all(app)
-    finally:
-        await app.close()
-    assert numbers == list(range(1, len(numbers) + 1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.channels.kit import Conversation, turns_at_once
+from bot.channels.kit import Conversation, SharedMemory, turns_at_once
 from bot.channels.telegram.adapter import DOWNLOAD_LIMIT, TelegramChannel, TelegramOptions
 from bot.channels.telegram.limits import Backoff, Limits
 from bot.channels.telegram.translate import CHANNEL
@@ -56,9 +56,13 @@ def options_from(settings: Settings, **overrides: Any) -> TelegramOptions:
 
 
 def build_channel(
-    settings: Settings, conversation: Conversation, **overrides: Any
+    settings: Settings,
+    conversation: Conversation,
+    memory: SharedMemory | None = None,
+    **overrides: Any,
 ) -> TelegramChannel:
-    return TelegramChannel(options_from(settings, **overrides), conversation)
+    """``memory``: where panels and notices are kept (bot/app.py gives the shared one)."""
+    return TelegramChannel(options_from(settings, **overrides), conversation, memory)
 
 
 __all__ = [

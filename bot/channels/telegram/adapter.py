@@ -30,7 +30,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Unreachable
-from bot.channels.kit import ChatQueues, Conversation, NoticeThrottle, PanelMemory
+from bot.channels.kit import ChatQueues, Conversation, LocalMemory, SharedMemory
 from bot.channels.telegram import commands
 from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.limits import Backoff, Limits, Throttle, retrying
@@ -95,6 +95,7 @@ class TelegramChannel:
         self,
         options: TelegramOptions,
         conversation: Conversation,
+        memory: SharedMemory | None = None,
     ) -> None:
         if not options.token:
             raise ValueError("a Telegram bot token is required")
@@ -110,8 +111,9 @@ class TelegramChannel:
         )
         self._turn_slots = asyncio.Semaphore(max(1, options.max_concurrent_turns))
         self.last_update_id = 0
-        self._panels: PanelMemory[int, int] = PanelMemory()  # (chat, panel) -> message_id
-        self._group_notices: NoticeThrottle[int] = NoticeThrottle(options.group_notice_every)
+        # Panels' message ids and the group-notice throttle, shared by every instance.
+        self._memory: SharedMemory = memory if memory is not None else LocalMemory()
+        self._throttle = Throttle(options.limits)
         self.counters: dict[str, int] = {
             "updates": 0,
             "turns": 0,
@@ -133,6 +135,11 @@ class TelegramChannel:
 
     def chat_idle(self, chat_id: int) -> bool:
         return self._chats.chat_idle(chat_id)
+
+    def share_budget(self, instances: int) -> None:
+        """Telegram's overall sending budget is the bot's: with ``instances`` instances
+        alive (their heartbeats), this one takes an equal part."""
+        self._throttle.share(instances)
 
     @property
     def idle(self) -> bool:
@@ -164,7 +171,7 @@ class TelegramChannel:
             .base_file_url(f"{root}/file/bot")
             .request(self._requests[0])
             .get_updates_request(self._requests[1])
-            .rate_limiter(Throttle(o.limits))
+            .rate_limiter(self._throttle)
             .job_queue(None)
         )
         if o.mode == "webhook":
@@ -368,7 +375,7 @@ class TelegramChannel:
     ) -> None:
         """Remove the pressed message's buttons (so they cannot be pressed twice) and show
         what was chosen. The session panel keeps its buttons: it is redrawn in place."""
-        if self._panels.holds_panel(chat_id, message_id):
+        if await self._memory.holds_panel(str(chat_id), str(message_id)):
             return
         edited = chosen(text, label) if text else None
         if edited is not None:
@@ -440,7 +447,7 @@ class TelegramChannel:
     async def _group_notice(self, event: GroupNotice) -> None:
         """Once in a while, in a group: "I only work in private chats" and a link. The
         engine words it without opening any conversation; nothing personal is sent there."""
-        if not self._group_notices.due(event.chat_id):
+        if not await self._memory.notice_due(str(event.chat_id), self.options.group_notice_every):
             return
         for reply in await self._conversation.handle(event.turn):
             try:
@@ -480,7 +487,7 @@ class TelegramChannel:
             last = await self._send_retrying(chat_id, item, backoff)
             self.counters["sent"] += 1
         if reply.panel and last is not None:
-            self._panels.remember(chat_id, reply.panel, last)
+            await self._memory.remember_panel(str(chat_id), reply.panel, str(last))
 
     async def _raw(self, method: str, params: dict[str, Any]) -> Any:
         """A Bot API call whose answer is used as plain JSON: building PTB objects from
@@ -535,9 +542,10 @@ class TelegramChannel:
         self, chat_id: int, panel: str, outgoing: list[Outgoing], backoff: Backoff
     ) -> bool:
         """Redraw the panel in its previous message. False: send a new message instead."""
-        message_id = self._panels.get(chat_id, panel)
-        if message_id is None or len(outgoing) != 1 or outgoing[0].file is not None:
+        known = await self._memory.panel(str(chat_id), panel)
+        if known is None or len(outgoing) != 1 or outgoing[0].file is not None:
             return False
+        message_id = int(known)
         item = outgoing[0]
         params: dict[str, Any] = {
             "chat_id": chat_id,
@@ -554,10 +562,9 @@ class TelegramChannel:
             if "not modified" in str(exc).lower():
                 return True
             # Too old, deleted, not editable: a fresh panel at the bottom of the chat.
-            self._panels.forget(chat_id, panel)
+            await self._memory.forget_panel(str(chat_id), panel)
             return False
         self.counters["sent"] += 1
-        self._panels.remember(chat_id, panel, message_id)
         return True
 
 

@@ -73,10 +73,29 @@ class Throttle(BaseRateLimiter[dict[str, Any]]):
         self._overall: AsyncLimiter | None = None
         self._chats: dict[object, AsyncLimiter] = {}
         self._groups: dict[object, AsyncLimiter] = {}
+        self.instances = 1  # live instances sharing the bot's overall budget
 
     async def initialize(self) -> None:
-        if self.limits.overall_rate > 0:
-            self._overall = AsyncLimiter(self.limits.overall_rate, 1.0)
+        self._overall = self._overall_bucket()
+
+    def _overall_bucket(self) -> AsyncLimiter | None:
+        rate = self.limits.overall_rate / self.instances
+        if rate <= 0:
+            return None
+        burst = max(1.0, rate)  # a bucket holds at least one message
+        return AsyncLimiter(burst, burst / rate)
+
+    def share(self, instances: int) -> None:
+        """The bot's overall budget divided among ``instances`` live instances."""
+        instances = max(1, instances)
+        if instances != self.instances:
+            self.instances = instances
+            self._overall = self._overall_bucket()
+
+    @property
+    def overall_rate(self) -> float:
+        """Messages per second this instance may send in all (0: no limit)."""
+        return self.limits.overall_rate / self.instances
 
     async def shutdown(self) -> None:
         self._chats.clear()

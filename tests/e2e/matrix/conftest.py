@@ -214,6 +214,7 @@ async def running_bot(
     await bot.channel.wait_synced()
     if dispatcher:
         app.dispatcher.start()
+        app.effects.start()
     try:
         yield bot
     finally:

@@ -128,6 +128,7 @@ async def test_session_with_the_clerk_on_matrix_and_the_citizen_on_telegram(
         await bot.channel.start()
         await tg.start()
         app.dispatcher.start()
+        app.effects.start()
         try:
             await bot.channel.wait_synced()
             telegram = RunningBot(emu, app, tg)

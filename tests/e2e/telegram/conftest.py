@@ -186,7 +186,7 @@ async def running_bot(
         "poll_timeout": 5,
     }
     options.update(channel_options)
-    channel = build_channel(settings, app.engine, **options)
+    channel = build_channel(settings, app.engine, app.channel_memory("telegram"), **options)
     app.channels["telegram"] = channel
     await app.prepare_database()
     runner = None
@@ -197,6 +197,7 @@ async def running_bot(
     await channel.start()
     if dispatcher:
         app.dispatcher.start()
+        app.effects.start()
     bot = RunningBot(emu, app, channel, f"http://127.0.0.1:{port}", runner)
     try:
         yield bot

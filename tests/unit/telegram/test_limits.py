@@ -204,3 +204,19 @@ async def test_the_budget_is_bounded() -> None:
         await retrying(down, QUICK, sleep=waits)
     assert attempts == QUICK.attempts
     assert len(waits.asked) == QUICK.attempts - 1  # no wait after the last attempt
+
+
+async def test_the_bots_overall_budget_is_shared_by_the_live_instances() -> None:
+    throttle = Throttle(Limits(overall_rate=29.0, per_chat_rate=0, group_per_minute=0))
+    await throttle.initialize()
+
+    async def send() -> bool:
+        return True
+    assert throttle.overall_rate == 29.0
+    throttle.share(2)
+    assert throttle.overall_rate == 14.5
+    throttle.share(40)  # less than one message a second each: still sends
+    assert throttle.overall_rate == 29.0 / 40
+    assert await throttle.process_request(send, (), {}, "sendMessage", {"chat_id": 1}, None)
+    throttle.share(0)  # never divided by nothing
+    assert throttle.overall_rate == 29.0
