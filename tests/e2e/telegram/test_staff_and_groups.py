@@ -28,7 +28,7 @@ async def test_staff_and_admin_commands(emu: TelegramEmulator, tmp_path: Path) -
 
         laia = bot.person(emu.user(id=LAIA_TG, first_name="Laia", language_code="ca"))
         await laia.command("stats")
-        assert "Estadístiques (1 cites)" in laia.text, laia.text
+        assert "Cites: 1 (fetes 0, anul·lades 0, no presentades 0, encara per fer 1)" in laia.text
 
         await pere.command("today")
         assert "Això és només per al personal de l'oficina." in pere.text
