@@ -17,8 +17,9 @@ from bot.clock import SystemClock
 from bot.dispatcher import Dispatcher
 from bot.links import LinkSigner
 from bot.scheduler import Scheduler
-from bot.services import Storage, build_services, open_storage
+from bot.services import Storage, build_sandbox, build_services, open_storage
 from config.settings import ConfigError, Settings, embedded_text, parse_duration
+from documents.sandbox import Sandbox
 from domain.procedures import Catalog, CatalogError, parse_catalog
 from domain.schedule import Holidays, ScheduleError, StaffMember, parse_holidays
 from domain.slots import SlotRules
@@ -27,9 +28,11 @@ from handlers.notify import NoticeRenderer
 from handlers.planner import Jobs
 from handlers.ports import Clock, CouncilInfo, Office, Services, UnitOfWorkFactory
 from handlers.registry import build_registry
-from storage import db
+from handlers.throttle import Rate
+from storage import db, sealed
 from storage.models import StaffRow
 from storage.outbox import OutboxStore
+from storage.sealed import Sealer
 from storage.uow import uow_factory
 
 log = logging.getLogger("videotramit.app")
@@ -122,6 +125,10 @@ def build_office(settings: Settings) -> Office:
         survey_delay=timedelta(minutes=settings.schedule.survey_delay_minutes),
         waitlist_hold=timedelta(minutes=settings.schedule.waitlist_hold_minutes),
         morning_summary=time.fromisoformat(settings.schedule.morning_summary),
+        files_per_appointment=settings.intake.files_per_appointment,
+        files_per_day=settings.intake.files_per_day,
+        appointments_per_procedure=settings.fair_use.appointments_per_procedure,
+        appointments_total=settings.fair_use.appointments_total,
     )
 
 
@@ -174,6 +181,7 @@ class App:
     links: LinkSigner
     scheduler: Scheduler
     channels: dict[str, Channel] = field(default_factory=dict)
+    sandbox: Sandbox | None = None  # the worker processes files are checked in
 
     async def prepare_database(self) -> None:
         """Migrate, then mirror the configured staff into the database."""
@@ -203,6 +211,8 @@ class App:
                 await asyncio.wait_for(channel.stop(), timeout=10)
             except Exception:
                 log.exception("channel did not stop cleanly", extra={"channel": channel.name})
+        if self.sandbox is not None:
+            await self.sandbox.close()
         await self.db_engine.dispose()
 
 
@@ -240,7 +250,10 @@ def build_app(
 
         channel_map["email"] = EmailChannel(settings.email, settings.council.name)
     storage = open_storage(settings)
-    services, links = build_services(settings, storage)
+    # Personal columns (form, identity, outbox payloads) are sealed with the master key.
+    sealed.install(engine, Sealer(storage.keyring))
+    sandbox = build_sandbox(settings.intake)
+    services, links = build_services(settings, storage, sandbox)
     outbox = OutboxStore(sessions)
     wake: list[Callable[[], None]] = []
 
@@ -248,7 +261,8 @@ def build_app(
         for woken in wake:
             woken()
 
-    uow = uow_factory(sessions, staff_accounts(settings, office), clock, on_commit=committed)
+    accounts = staff_accounts(settings, office)
+    uow = uow_factory(sessions, accounts, clock, on_commit=committed)
     dispatcher = Dispatcher(
         outbox,
         channel_map,
@@ -258,8 +272,16 @@ def build_app(
         render=NoticeRenderer(uow, office, clock, services),
     )
     wake.append(dispatcher.wake)
+    fair = settings.fair_use
     conversation = Engine(
-        uow=uow, office=office, clock=clock, registry=build_registry(), services=services
+        uow=uow,
+        office=office,
+        clock=clock,
+        registry=build_registry(),
+        services=services,
+        turns=Rate(fair.turns_burst, fair.turns_per_minute / 60),
+        uploads=Rate(fair.uploads_burst, fair.uploads_per_hour / 3600),
+        unthrottled=frozenset(accounts),
     )
     add_chat_channels(settings, conversation, channel_map)
     return App(
@@ -279,4 +301,5 @@ def build_app(
         # SQLite this instance always leads (PostgreSQL: an advisory lock, issue 14).
         scheduler=Scheduler(Jobs(uow, office).all(), clock=clock),
         channels=channel_map,
+        sandbox=sandbox,
     )

@@ -374,7 +374,9 @@ async def _cmd_purge(args: argparse.Namespace) -> int:
     app = build_app(settings)
     try:
         await app.prepare_database()
-        report = await purge(app.sessions, app.clock.now(), dry_run=args.dry_run)
+        report = await purge(
+            app.sessions, app.clock.now(), dry_run=args.dry_run, blobs=app.storage.blobs
+        )
     finally:
         await app.close()
     verb = "would remove" if args.dry_run else "removed"

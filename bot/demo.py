@@ -91,6 +91,10 @@ def demo_evidence_key(out_dir: Path) -> EvidenceSigner:
     return signer
 
 
+# The demo's Jitsi secret: set here, not in config/demo.toml (no file ships a secret).
+DEMO_JITSI_SECRET = "demo-only-secret-not-for-production-use-0123456789"
+
+
 def demo_settings(out_dir: Path, evidence_key: str = "", *, log_level: str = "WARNING") -> Settings:
     """The demo council (config/demo.toml) with its data in `out_dir`; also what
     `videotramit chat` runs on when no staff is configured."""
@@ -101,6 +105,7 @@ def demo_settings(out_dir: Path, evidence_key: str = "", *, log_level: str = "WA
         database={"url": f"sqlite+aiosqlite:///{out_dir / 'videotramit.db'}"},
         evidence={"signing_key": evidence_key},
     )
+    overrides["jitsi"] = {**overrides.get("jitsi", {}), "app_secret": DEMO_JITSI_SECRET}
     return load_settings(None, overrides=overrides)
 
 

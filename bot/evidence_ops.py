@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.app import App
-from domain.appointments import Status
+from domain.appointments import Status, is_active
 from domain.evidence import EventKind, EvidenceRecord, verify_chain
 from domain.model import Appointment
 from domain.references import normalise_reference
@@ -233,17 +233,33 @@ async def ingest_recording(app: App, directory: Path) -> Ingested:
 
 
 async def room_link(app: App, reference: str, role: str, user: str) -> str:
+    """A join link for an appointment that can still be opened; a moderator's only for
+    the clerk it is assigned to or an administrator. Valid in the same window as the
+    bot's links (never before the session's opening window)."""
     appointment = await find(app, reference)
+    if not is_active(appointment.status):
+        raise OperationFailed(
+            f"{reference} is {appointment.status}: only a booked or running session has links"
+        )
+    member = None
+    if role == "staff":
+        staff_id = user or appointment.staff_id
+        member = app.office.staff_member(staff_id)
+        if member is None:
+            raise OperationFailed(f"no staff member with id {staff_id!r} is configured")
+        if member.id != appointment.staff_id and not member.is_admin:
+            raise OperationFailed(
+                f"{member.id} is not assigned to {reference} (its clerk is"
+                f" {appointment.staff_id}) and is not an administrator"
+            )
     async with app.uow() as uow:
         if not appointment.room:
             appointment = await uow.appointments.update(
                 appointment.id, room=app.services.meetings.new_room()
             )
             await uow.commit()
-    if role == "staff":
-        member = app.office.staff_member(user or appointment.staff_id)
-        user_id = f"staff-{member.id if member else user}"
-        name = member.name if member else user
+    if member is not None:
+        user_id, name = f"staff-{member.id}", member.name
     else:
         user_id, name = user or f"citizen-{appointment.citizen_id}", appointment.citizen_name
     return app.services.meetings.join_url(

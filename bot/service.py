@@ -12,12 +12,19 @@ from aiohttp import web
 from bot.app import App
 from bot.evidence_anchor import evidence_worker
 from bot.web import build_web
+from config.settings import ConfigError
+from storage import db
 
 log = logging.getLogger("videotramit.service")
 
 
 async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
+    try:
+        lock = db.lock_sqlite(app.settings.database_url)
+    except db.DatabaseInUse as exc:
+        await app.close()
+        raise ConfigError(str(exc)) from None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
@@ -27,7 +34,14 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)
     worker: asyncio.Task[None] | None = None
     try:
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"web.listen: cannot listen on {app.settings.web.listen} ({exc.strerror})"
+            ) from None
+        if app.sandbox is not None:
+            await app.sandbox.start()  # the intake workers, ready before the first file
         for channel in app.channels.values():
             await channel.start()
         app.dispatcher.start()
@@ -52,4 +66,6 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
             loop.remove_signal_handler(signum)
         await app.close()
         await runner.cleanup()
+        if lock is not None:
+            lock.close()
         log.info("stopped")

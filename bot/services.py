@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.links import LinkSigner, derive_link_key
-from config.settings import ConfigError, Settings
+from config.settings import ConfigError, IntakeSettings, Settings
 from documents.chart import StatisticsChart
+from documents.sandbox import Sandbox, SandboxLimits
 from domain.model import Appointment
+from handlers.messages import Checked, InFile
 from handlers.ports import (
     AcceptedDocument,
     DocumentRejected,
@@ -32,21 +35,50 @@ log = logging.getLogger("videotramit.services")
 
 
 class StoredDocuments:
-    def __init__(self, blobs: BlobStore, max_bytes: int) -> None:
+    """Documents checked in the sandbox's worker processes, then stored encrypted."""
+
+    def __init__(
+        self, blobs: BlobStore, max_bytes: int, sandbox: Sandbox, intake: IntakeSettings
+    ) -> None:
         self.blobs = blobs
+        self.sandbox = sandbox
         self._max_bytes = max_bytes
+        self._intake = intake
+
+    async def check(self, file: InFile) -> InFile:
+        # Imaging and PDF libraries load on the first document, not at start (memory).
+        from documents.intake import IntakeLimits, IntakeRejected
+
+        if file.checked is not None:
+            return file
+        limits = IntakeLimits(
+            max_bytes=self._max_bytes,
+            max_scans=self._intake.max_scans,
+            max_decoded_bytes=self._intake.max_decoded_mb * 1024 * 1024,
+        )
+        try:
+            result = await self.sandbox.intake(file.data, file.name, limits)
+        except IntakeRejected as refused:
+            return replace(file, checked=Checked(refused=refused.reason))
+        return replace(file, checked=Checked(document=result))
 
     async def accept(
-        self, data: bytes, filename: str, *, read_identity: bool = False
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        read_identity: bool = False,
+        checked: Checked | None = None,
     ) -> AcceptedDocument:
-        # Imaging and PDF libraries load on the first document, not at start (memory).
-        from documents.intake import IntakeLimits, IntakeRejected, intake
+        if checked is None:
+            checked = (await self.check(InFile(name=filename, data=data))).checked
+            assert checked is not None
+        from documents.intake import IntakeResult
 
-        limits = IntakeLimits(max_bytes=self._max_bytes)
-        try:
-            result = await asyncio.to_thread(intake, data, filename, limits=limits)
-        except IntakeRejected as refused:
-            raise DocumentRejected(refused.reason) from None
+        if checked.refused:
+            raise DocumentRejected(checked.refused)
+        result = checked.document
+        assert isinstance(result, IntakeResult)
         identity = None
         if read_identity and result.kind == "image":
             identity = await read_identity_photo(result.data)
@@ -66,6 +98,9 @@ class StoredDocuments:
 
     async def store(self, data: bytes) -> str:
         return await self.blobs.put(data)
+
+    async def read_identity(self, sha256: str) -> IdentityPhoto:
+        return await read_identity_photo(await self.blobs.get(sha256))
 
 
 async def read_identity_photo(data: bytes) -> IdentityPhoto:
@@ -219,17 +254,46 @@ class Storage:
     blobs: EncryptedFileBlobStore
 
 
-def open_storage(settings: Settings) -> Storage:
+def prepare_data_dir(settings: Settings) -> None:
+    """Create data_dir (mode 0700: only the service's user can enter it)."""
+    path = settings.data_dir
     try:
-        keyring = Keyring.from_env_or_file(
-            settings.storage.master_key.get_secret_value() or None,
-            settings.key_file,
-            create_if_missing=True,
-        )
-    except KeyringError as exc:
-        raise ConfigError(f"storage.master_key / storage.key_file: {exc}") from exc
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+            path.chmod(0o700)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise ConfigError(f"data_dir: {path} is not writable by this user")
     except OSError as exc:
-        raise ConfigError(f"storage.key_file: cannot use {settings.key_file} ({exc})") from exc
+        raise ConfigError(f"data_dir: cannot create {path} ({exc.strerror})") from exc
+
+
+def master_key_file(settings: Settings) -> Path:
+    """The key file in use: the configured (or default) one; an older installation's
+    data_dir/keys/master.keys keeps working, with a warning to move it out."""
+    chosen = settings.key_file
+    legacy = settings.data_dir / "keys" / "master.keys"
+    if not settings.storage.key_file and not chosen.exists() and legacy.exists():
+        log.warning(
+            "the master key file is inside data_dir (%s): move it to %s so a copy of the"
+            " data does not carry its key",
+            legacy,
+            chosen,
+        )
+        return legacy
+    return chosen
+
+
+def open_storage(settings: Settings) -> Storage:
+    prepare_data_dir(settings)
+    from_env = settings.storage.master_key.get_secret_value() or None
+    key_file = master_key_file(settings)
+    try:
+        keyring = Keyring.from_env_or_file(from_env, key_file, create_if_missing=True)
+    except KeyringError as exc:
+        key = "storage.master_key" if from_env else "storage.key_file"
+        raise ConfigError(f"{key}: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"storage.key_file: cannot use {key_file} ({exc})") from exc
     return Storage(keyring, EncryptedFileBlobStore(settings.data_dir / "blobs", keyring))
 
 
@@ -273,7 +337,22 @@ def load_evidence_signer(settings: Settings) -> EvidenceSigner | None:
         raise ConfigError(f"{key}: {exc}") from exc
 
 
-def build_services(settings: Settings, storage: Storage) -> tuple[Services, LinkSigner]:
+def build_sandbox(intake: IntakeSettings) -> Sandbox:
+    """The worker processes files are checked in (started on the first file, or by
+    `videotramit run` at start)."""
+    return Sandbox(
+        SandboxLimits(
+            workers=intake.workers,
+            cpu_seconds=intake.cpu_seconds,
+            wall_seconds=intake.wall_seconds,
+            memory_mb=intake.memory_mb,
+        )
+    )
+
+
+def build_services(
+    settings: Settings, storage: Storage, sandbox: Sandbox | None = None
+) -> tuple[Services, LinkSigner]:
     master_id, master = storage.keyring.current()
     links = LinkSigner(
         derive_link_key(master),
@@ -281,7 +360,12 @@ def build_services(settings: Settings, storage: Storage) -> tuple[Services, Link
         timedelta(minutes=settings.storage.link_minutes),
     )
     services = Services(
-        documents=StoredDocuments(storage.blobs, settings.storage.max_file_mb * 1024 * 1024),
+        documents=StoredDocuments(
+            storage.blobs,
+            settings.storage.max_file_mb * 1024 * 1024,
+            sandbox or build_sandbox(settings.intake),
+            settings.intake,
+        ),
         meetings=JitsiMeetings(settings),
         recorder=JibriRecorder(settings),
         receipts=ReceiptRenderer(

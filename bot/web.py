@@ -4,6 +4,8 @@ in `build_web`."""
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 from sqlalchemy import text
 
@@ -16,11 +18,25 @@ from bot.web_verify import add_verify_routes  # issue 4
 APP_KEY = web.AppKey("videotramit", App)
 
 
+# How long /readyz waits for the database before it says "unavailable".
+READY_TIMEOUT_SECONDS = 2.0
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers. Needs no database, so it never waits for one."""
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: the database answers within READY_TIMEOUT_SECONDS."""
     app = request.app[APP_KEY]
-    try:
+
+    async def ping() -> None:
         async with app.db_engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
+
+    try:
+        await asyncio.wait_for(ping(), READY_TIMEOUT_SECONDS)
     except Exception:
         return web.json_response({"status": "unavailable", "database": "down"}, status=503)
     return web.json_response({"status": "ok"})
@@ -45,6 +61,7 @@ def build_web(app: App) -> web.Application:
     server = web.Application(client_max_size=25 * 1024 * 1024)
     server[APP_KEY] = app
     server.router.add_get("/healthz", healthz)
+    server.router.add_get("/readyz", readyz)
     server.router.add_get("/metrics", metrics)
     for channel in app.channels.values():  # e.g. Telegram's webhook
         if isinstance(channel, ServesWeb):

@@ -38,11 +38,16 @@ log = logging.getLogger("videotramit.web.files")
 
 COOKIE = "vt_file"
 MAX_BINDINGS = 10_000
-# A document is shown, never run: no scripts, no plugins, no framing, nothing fetched.
+# A document is shown, never run: no scripts, no plugins, no framing, nothing fetched, and
+# a sandboxed origin should a browser render it anyway.
 FILE_CSP = (
     "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'; sandbox"
 )
+# Photos (re-encoded by intake, no script can live in them) open in the browser; a PDF
+# is kept byte for byte as the citizen sent it, so it is downloaded, never rendered
+# inside our origin.
+_INLINE_TYPES = {"image/jpeg", "image/png", "image/webp"}
 _SERVED_TYPES = {"image/jpeg", "image/png", "image/webp", "application/pdf"}
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ ()-]")
 
@@ -116,10 +121,11 @@ def safe_filename(name: str, fallback: str = "document") -> str:
     return ascii_name or fallback
 
 
-def content_disposition(name: str) -> str:
+def content_disposition(name: str, *, inline: bool = False) -> str:
     cleaned = "".join(ch for ch in name if ch.isprintable() and ch not in '"\\/')[:120].strip()
     ascii_name = safe_filename(cleaned)
-    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(cleaned or ascii_name)}"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(cleaned or ascii_name)}"
 
 
 def _is_loopback(host: str) -> bool:
@@ -213,7 +219,9 @@ class FileLinks:
         response = web.Response(body=data, content_type=content_type)
         response.headers.update(SECURITY_HEADERS)
         response.headers["Content-Security-Policy"] = FILE_CSP
-        response.headers["Content-Disposition"] = content_disposition(document.filename)
+        response.headers["Content-Disposition"] = content_disposition(
+            document.filename, inline=content_type in _INLINE_TYPES
+        )
         response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
         if new_cookie:
             response.set_cookie(

@@ -7,6 +7,7 @@ message names the offending key, so the CLI can exit 2 with it.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -27,16 +28,32 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+# The drivers the service runs on (async): SQLite through aiosqlite, PostgreSQL through
+# asyncpg.
+_DATABASE_URL = re.compile(r"^(sqlite\+aiosqlite://(/.*)?|postgresql\+asyncpg://\S+)$")
+
+
 class DatabaseSettings(Section):
     url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value and not _DATABASE_URL.match(value):
+            raise ValueError(
+                "expected sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB"
+            )
+        return value
 
 
 class TelegramSettings(Section):
     enabled: bool = False
     token: SecretStr = SecretStr("")
+    token_file: str = ""
     base_url: str = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
     webhook_secret: SecretStr = SecretStr("")
+    webhook_secret_file: str = ""
 
 
 class MatrixSettings(Section):
@@ -44,7 +61,9 @@ class MatrixSettings(Section):
     homeserver: str = ""
     user_id: str = ""
     password: SecretStr = SecretStr("")
+    password_file: str = ""
     access_token: SecretStr = SecretStr("")
+    access_token_file: str = ""
     device_id: str = ""
 
 
@@ -73,6 +92,7 @@ class JitsiSettings(Section):
     base_url: str = "https://meet.example.org"
     app_id: str = "videotramit"
     app_secret: SecretStr = SecretStr("")
+    app_secret_file: str = ""
     private_key_file: str = ""
     kid: str = ""
     issuer: str = ""
@@ -87,8 +107,10 @@ class JibriSettings(Section):
     xmpp_domain: str = ""
     recorder_user: str = ""
     recorder_password: SecretStr = SecretStr("")
+    recorder_password_file: str = ""
     auto_start: bool = False
     webhook_token: SecretStr = SecretStr("")
+    webhook_token_file: str = ""
 
 
 class EmailSettings(Section):
@@ -98,6 +120,7 @@ class EmailSettings(Section):
     starttls: bool = False
     username: str = ""
     password: SecretStr = SecretStr("")
+    password_file: str = ""
     sender: str = "oac@example.org"
 
 
@@ -120,6 +143,7 @@ class CouncilSettings(Section):
     retention: CouncilText = ""
     signing_certificate: str = ""
     signing_passphrase: SecretStr = SecretStr("")
+    signing_passphrase_file: str = ""
 
 
 class ScheduleSettings(Section):
@@ -156,8 +180,34 @@ class StorageSettings(Section):
 
     master_key: SecretStr = SecretStr("")
     key_file: str = ""
+    keys_dir: str = ""
     max_file_mb: int = Field(20, ge=1, le=100)
     link_minutes: int = Field(10, ge=1, le=120)
+
+
+class IntakeSettings(Section):
+    """How much one file may cost to check (documents/sandbox.py) and how many a citizen
+    may send."""
+
+    workers: int = Field(2, ge=1, le=32)
+    cpu_seconds: int = Field(10, ge=1, le=600)
+    wall_seconds: float = Field(20, gt=0, le=900)
+    memory_mb: int = Field(1024, ge=256, le=65536)
+    max_scans: int = Field(100, ge=1, le=10_000)
+    max_decoded_mb: int = Field(192, ge=16, le=4096)
+    files_per_appointment: int = Field(30, ge=1, le=1000)
+    files_per_day: int = Field(60, ge=1, le=10_000)
+
+
+class FairUseSettings(Section):
+    """How much one citizen may book and send (a polite message past it)."""
+
+    appointments_per_procedure: int = Field(2, ge=1, le=100)
+    appointments_total: int = Field(4, ge=1, le=1000)
+    turns_burst: int = Field(30, ge=1, le=10_000)
+    turns_per_minute: int = Field(60, ge=1, le=100_000)
+    uploads_burst: int = Field(10, ge=1, le=10_000)
+    uploads_per_hour: int = Field(60, ge=1, le=100_000)
 
 
 class EvidenceSettings(Section):
@@ -209,6 +259,8 @@ class Settings(BaseSettings):
     council: CouncilSettings = CouncilSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     storage: StorageSettings = StorageSettings()
+    intake: IntakeSettings = IntakeSettings()
+    fair_use: FairUseSettings = FairUseSettings()
     evidence: EvidenceSettings = EvidenceSettings()
     staff: list[StaffSettings] = Field(default_factory=list)
 
@@ -226,11 +278,18 @@ class Settings(BaseSettings):
         return ZoneInfo(self.timezone)
 
     @property
+    def keys_dir(self) -> Path:
+        """Where the master key file lives by default: beside data_dir, not inside it, so a
+        copy of the data (a backup, a stolen disk image of it) does not carry its key."""
+        if self.storage.keys_dir:
+            return Path(self.storage.keys_dir)
+        data = self.data_dir.absolute()
+        return data.parent / f"{data.name}-keys"
+
+    @property
     def key_file(self) -> Path:
         return (
-            Path(self.storage.key_file)
-            if self.storage.key_file
-            else self.data_dir / "keys" / "master.keys"
+            Path(self.storage.key_file) if self.storage.key_file else self.keys_dir / "master.keys"
         )
 
     @property
@@ -281,8 +340,49 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path} cannot be read: {exc.strerror}") from exc
 
 
-# Secrets that must come from the environment, never from a configuration file.
-ENVIRONMENT_ONLY = (("matrix", "password"), ("matrix", "access_token"))
+# Secrets that must come from the environment (or a `<key>_file` holding them, except the
+# two keys that have their own key_file), never from a configuration file.
+ENVIRONMENT_ONLY = (
+    ("telegram", "token"),
+    ("telegram", "webhook_secret"),
+    ("matrix", "password"),
+    ("matrix", "access_token"),
+    ("jitsi", "app_secret"),
+    ("jibri", "recorder_password"),
+    ("jibri", "webhook_token"),
+    ("email", "password"),
+    ("council", "signing_passphrase"),
+    ("storage", "master_key"),
+    ("evidence", "signing_key"),
+)
+SECRET_FILES = tuple(item for item in ENVIRONMENT_ONLY if item[0] not in ("storage", "evidence"))
+# HS256 needs a key at least as long as its hash (RFC 7518 §3.2).
+MIN_JITSI_SECRET = 32
+
+
+def _read_secret_files(settings: Settings) -> None:
+    """Fill each secret from its `<key>_file` (the environment's own value wins)."""
+    for section, key in SECRET_FILES:
+        table = getattr(settings, section)
+        path = getattr(table, f"{key}_file")
+        if not path or getattr(table, key).get_secret_value():
+            continue
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeError) as exc:
+            raise ConfigError(f"{section}.{key}_file: cannot read {path} ({exc})") from exc
+        if not value:
+            raise ConfigError(f"{section}.{key}_file: {path} is empty")
+        setattr(table, key, SecretStr(value))
+
+
+def _refuse_weak_secrets(settings: Settings) -> None:
+    secret = settings.jitsi.app_secret.get_secret_value()
+    if secret and len(secret.encode()) < MIN_JITSI_SECRET:
+        raise ConfigError(
+            f"jitsi.app_secret: too short ({len(secret.encode())} bytes); use at least"
+            f" {MIN_JITSI_SECRET} random bytes, e.g. `openssl rand -hex 32`"
+        )
 
 
 def _refuse_secrets_in_files(data: dict[str, Any]) -> None:
@@ -290,9 +390,15 @@ def _refuse_secrets_in_files(data: dict[str, Any]) -> None:
         table = data.get(section)
         if isinstance(table, dict) and table.get(key):
             variable = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
+            where = (
+                f"{section}.{key}_file"
+                if (section, key) in SECRET_FILES
+                else (f"{section}.key_file")
+            )
             raise ConfigError(
                 f"{section}.{key}: a secret, not allowed in a configuration file; "
-                f"set {variable} in the environment instead"
+                f"set {variable} in the environment instead, or {where} to a file"
+                " only the service can read"
             )
 
 
@@ -327,6 +433,9 @@ def load_settings(
     if overrides:
         data = _deep_merge(data, overrides)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    _read_secret_files(settings)
+    _refuse_weak_secrets(settings)
+    return settings

@@ -53,6 +53,9 @@ REJECTION_CODES: tuple[str, ...] = (
     "polyglot",  # a second file hidden in or after the first (JPEG+ZIP, PDF+ZIP...)
     "encrypted_pdf",  # password-protected PDF
     "too_many_pages",  # PDF (or combined photos) over max_pdf_pages
+    "too_complex",  # costs too much to decode: too many progressive scans, or it used up
+    # the sandbox's CPU, memory or time (documents.sandbox)
+    "active_pdf",  # a PDF with JavaScript, actions, launchers, embedded files or forms
 )
 
 SourceFormat = Literal["jpeg", "png", "webp", "heic", "pdf"]
@@ -73,6 +76,12 @@ class IntakeLimits:
     max_bytes: int = 20 * 1024 * 1024
     # Keep below Pillow's own bomb threshold (~89 MP) so Pillow never warns first.
     max_pixels: int = 40_000_000
+    # Pixels x bytes per pixel that decoding and converting needs (see _working_bytes): a
+    # 40 MP RGB photo needs 160 MB; a small PNG announcing a 40 MP RGBA canvas 480 MB.
+    max_decoded_bytes: int = 192 * 1024 * 1024
+    # Progressive JPEGs are decoded once per scan: cameras write about 10, a scan bomb
+    # thousands.
+    max_scans: int = 100
     max_pdf_pages: int = 50
     max_long_side: int = 2400
     # A bigger JPEG is decoded straight at 1/2, 1/4 or 1/8 scale when that lands its long
@@ -187,10 +196,11 @@ _SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 _JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
 
 
-def _jpeg_walk(data: bytes) -> tuple[int, int, int]:
+def _jpeg_walk(data: bytes, max_scans: int | None = None) -> tuple[int, int, int]:
     n = len(data)
     pos = 2
     size: tuple[int, int] | None = None
+    scans = 0
     while True:
         if pos >= n or data[pos] != 0xFF:
             raise IntakeRejected("corrupt")
@@ -223,6 +233,9 @@ def _jpeg_walk(data: bytes) -> tuple[int, int, int]:
             size = (width, height)
         pos += length
         if marker == 0xDA:  # SOS: skip the entropy-coded scan
+            scans += 1
+            if max_scans is not None and scans > max_scans:
+                raise IntakeRejected("too_complex")
             match = _JPEG_MARKER.search(data, pos)
             if match is None:
                 raise IntakeRejected("corrupt")
@@ -428,6 +441,28 @@ def _draft_request(size: tuple[int, int], limits: IntakeLimits) -> tuple[int, in
     return _scaled_size(size, limits.max_long_side)
 
 
+# Bytes per pixel Pillow keeps in memory for a mode (RGB is stored as 4 bytes).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16B": 2, "I;16L": 2, "LA": 4, "La": 4}
+_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+# Flattening transparency onto white holds about three canvases at once.
+_ALPHA_COPIES = 3
+
+
+def _working_bytes(width: int, height: int, mode: str, alpha: bool) -> int:
+    """The memory decoding and converting a canvas needs (pixels x bytes per pixel)."""
+    per_pixel = _MODE_BYTES.get(mode, 4)
+    if alpha or mode in _ALPHA_MODES:
+        per_pixel = 4 * _ALPHA_COPIES
+    return width * height * per_pixel
+
+
+def _check_canvas(width: int, height: int, mode: str, alpha: bool, limits: IntakeLimits) -> None:
+    if width * height > limits.max_pixels:
+        raise IntakeRejected("too_many_pixels")
+    if _working_bytes(width, height, mode, alpha) > limits.max_decoded_bytes:
+        raise IntakeRejected("too_many_pixels")
+
+
 def _decode(data: bytes, fmt: SourceFormat, limits: IntakeLimits) -> tuple[Image.Image, int]:
     """Decode (downscaling early where the codec allows it); return image and orientation."""
     if fmt == "heic":
@@ -441,6 +476,8 @@ def _decode(data: bytes, fmt: SourceFormat, limits: IntakeLimits) -> tuple[Image
         orientation = 1  # unreadable EXIF: it is dropped anyway
     if fmt == "jpeg" and max(image.size) > limits.max_long_side:
         image.draft(image.mode, _draft_request(image.size, limits))
+    alpha = image.mode == "P" and "transparency" in image.info
+    _check_canvas(image.width, image.height, image.mode, alpha, limits)
     image.load()
     return image, orientation
 
@@ -450,8 +487,7 @@ def _decode_heic(data: bytes, limits: IntakeLimits) -> Image.Image:
 
     heif = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
     width, height = heif.size
-    if width * height > limits.max_pixels:
-        raise IntakeRejected("too_many_pixels")
+    _check_canvas(width, height, "RGB", bool(heif.has_alpha), limits)
     # libheif applies the container's rotation/mirroring and pillow-heif resets the EXIF
     # orientation to 1, so the result is already upright.
     image: Image.Image = heif.to_pillow()
@@ -477,6 +513,8 @@ def _normalise_photo(
         image.save(out, format="JPEG", quality=limits.jpeg_quality, optimize=False)
     except IntakeRejected:
         raise
+    except MemoryError as exc:  # over the sandbox's memory cap
+        raise IntakeRejected("too_complex") from exc
     except _DECODE_ERRORS as exc:
         raise IntakeRejected("corrupt") from exc
     return out.getvalue(), image.width, image.height, warnings
@@ -521,7 +559,7 @@ def intake(
         _bmff_walk(data)
     else:
         walker = {"jpeg": _jpeg_walk, "png": _png_walk, "webp": _webp_walk}[fmt]
-        width, height, end = walker(data)
+        width, height, end = _jpeg_walk(data, limits.max_scans) if fmt == "jpeg" else walker(data)
         if width * height > limits.max_pixels:
             raise IntakeRejected("too_many_pixels")
         _check_trailing(data, end)

@@ -1,9 +1,10 @@
 """PDF checks and building a PDF from photos.
 
 PDFs that citizens send are kept byte for byte (their hash is what the evidence records), so
-intake only decides whether to accept one: it must parse, must not be encrypted, and must
-not have more pages than the limit. Counting pages reads the page tree only; no content
-stream is decompressed.
+intake only decides whether to accept one: it must parse, must not be encrypted, must not
+have more pages than the limit, and must carry no active content (:func:`active_content`:
+JavaScript, actions that run on opening or on events, launchers, embedded files, XFA forms,
+rich media). Counting pages reads the page tree only; no content stream is decompressed.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from PIL import Image
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError, PyPdfError
-from pypdf.generic import DictionaryObject
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject, PdfObject
 
 __all__ = [
     "PdfInfo",
@@ -33,7 +34,8 @@ _MM = 72 / 25.4
 
 
 class PdfRejected(ValueError):
-    """A PDF that is refused; ``reason`` is ``corrupt``, ``encrypted_pdf`` or ``too_many_pages``."""
+    """A PDF that is refused; ``reason`` is ``corrupt``, ``encrypted_pdf``,
+    ``too_many_pages`` or ``active_pdf``."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -93,7 +95,99 @@ def _inspect(data: bytes, max_pages: int) -> PdfInfo:
     width, height = float(box.width), float(box.height)
     if width <= 0 or height <= 0:
         raise PdfRejected("corrupt")
+    found = active_content(reader)
+    if found:
+        _log.info("PDF refused for active content: %s", found)
+        raise PdfRejected("active_pdf")
     return PdfInfo(pages=pages, first_page_width=width, first_page_height=height)
+
+
+# Keys whose mere presence means something runs or something else is carried inside.
+_ACTIVE_KEYS = frozenset(
+    {
+        "/JS",
+        "/JavaScript",
+        "/AA",
+        "/XFA",
+        "/EmbeddedFile",
+        "/EmbeddedFiles",
+        "/EF",
+        "/RichMedia",
+        "/RichMediaContent",
+        "/RichMediaExecute",
+        "/Launch",
+    }
+)
+# Action types that run code, open other files or send data (/GoTo and /URI stay allowed:
+# tables of contents and web links are common in ordinary PDFs).
+_ACTIVE_ACTIONS = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/ImportData",
+        "/SubmitForm",
+        "/ResetForm",
+        "/GoToE",
+        "/GoToR",
+        "/RichMediaExecute",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+        "/SetOCGState",
+    }
+)
+_MAX_OBJECTS = 200_000
+
+
+def active_content(reader: PdfReader) -> str:
+    """The first active thing found in the PDF (a key or action name), or "".
+
+    Every indirect object is visited (those in object streams too), and inside each one
+    its direct dictionaries and arrays; pypdf decodes escaped names (``/J#61vaScript``).
+    """
+    numbers: list[tuple[int, int]] = [
+        (num, gen) for gen, table in reader.xref.items() for num in table
+    ]
+    numbers += [(num, 0) for num in reader.xref_objStm]
+    if len(numbers) > _MAX_OBJECTS:
+        return "too many objects"
+    trailer_root = reader.trailer.get("/Root")
+    stack: list[PdfObject] = [trailer_root] if trailer_root is not None else []
+    for num, gen in numbers:
+        try:
+            found_object = reader.get_object(IndirectObject(num, gen, reader))
+        except (PdfReadError, PyPdfError, ValueError, KeyError, TypeError, OSError):
+            continue
+        if found_object is not None:
+            stack.append(found_object)
+        while stack:
+            found = _active_in(stack.pop(), stack)
+            if found:
+                return found
+    return ""
+
+
+def _active_in(value: PdfObject | None, stack: list[PdfObject]) -> str:
+    if isinstance(value, IndirectObject):
+        return ""  # visited on its own
+    if isinstance(value, ArrayObject):
+        stack.extend(value)
+        return ""
+    if not isinstance(value, DictionaryObject):
+        return ""
+    for key in value:
+        if key in _ACTIVE_KEYS:
+            return str(key)
+    action = value.get("/S")
+    if isinstance(action, NameObject) and action in _ACTIVE_ACTIONS:
+        return str(action)
+    opening = value.get("/OpenAction")
+    if opening is not None:
+        opening = opening.get_object()
+        if isinstance(opening, DictionaryObject) and opening.get("/S") != "/GoTo":
+            return "/OpenAction"
+    stack.extend(v for k, v in value.items() if k != "/Parent")
+    return ""
 
 
 def _pdf_text(text: str) -> bytes:

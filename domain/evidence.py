@@ -58,6 +58,7 @@ class EventKind(StrEnum):
     IDENTITY_VALIDATED = "identity_validated"
     DOCUMENT_REQUESTED = "document_requested"
     DOCUMENT_RECEIVED = "document_received"
+    DOCUMENT_CLASSIFIED = "document_classified"
     DATA_FILLED = "data_filled"
     SUMMARY_SENT = "summary_sent"
     CITIZEN_AGREED = "citizen_agreed"

@@ -63,7 +63,27 @@ async def on_procedure(ctx: Ctx) -> None:
         ctx.data["same"] = same[0].id
         await ask_already(ctx)
         return
+    if await _at_the_cap(ctx):
+        return
     await _documents_then_day(ctx)
+
+
+async def _at_the_cap(ctx: Ctx) -> bool:
+    """Fair use: a citizen holds at most so many active appointments, per procedure and
+    in all. At the cap, say so politely, and go back to the menu (True)."""
+    chosen = procedure(ctx)
+    mine = await ctx.uow.appointments.for_citizen(ctx.user.id, active_only=True)
+    mine = [a for a in mine if a.id != ctx.data.get("moving")]
+    same = [a for a in mine if a.procedure == chosen.code]
+    if len(same) >= ctx.office.appointments_per_procedure:
+        ctx.say(ctx.t("book.limit_procedure", count=len(same), procedure=chosen.name.get(ctx.lang)))
+    elif len(mine) >= ctx.office.appointments_total:
+        ctx.say(ctx.t("book.limit_total", count=len(mine)))
+    else:
+        return False
+    ctx.end()
+    await ctx.go("menu")
+    return True
 
 
 async def _documents_then_day(ctx: Ctx) -> None:
@@ -100,7 +120,7 @@ async def on_already(ctx: Ctx) -> None:
     if ctx.choice == "move":
         mine = int(ctx.data["same"])
         await ctx.go("book.move", appointment_id=mine, procedure=ctx.data["procedure"])
-    else:
+    elif not await _at_the_cap(ctx):
         await _documents_then_day(ctx)
 
 
@@ -296,6 +316,8 @@ async def _own_appointment_at(ctx: Ctx, start: datetime) -> Appointment | None:
 
 
 async def _book(ctx: Ctx, start: datetime) -> None:
+    if await _at_the_cap(ctx):  # booked meanwhile from another chat
+        return
     chosen = procedure(ctx)
     email = ctx.data.get("email", "")
     appointment = await book_slot(

@@ -13,7 +13,7 @@ from domain.identity import InvalidIdNumber, mask_id, validate_id
 from domain.model import Appointment
 from domain.procedures import FormField
 from handlers.context import Ctx
-from handlers.i18n import translate
+from handlers.i18n import format_short_day, format_time, translate
 from handlers.ports import Office
 
 
@@ -26,6 +26,17 @@ async def assigned(ctx: Ctx, appointment_id: object = None) -> Appointment | Non
     if appointment is None or not ctx.user.is_staff:
         return None
     if not ctx.user.is_admin and appointment.staff_id != ctx.user.staff_id:
+        return None
+    return appointment
+
+
+async def owned_appointment(ctx: Ctx, raw: object) -> Appointment | None:
+    """The citizen's appointment with id `raw` (an int, or its digits from a button), only
+    if it is theirs: ids come from tokens, but ownership is checked again here."""
+    if isinstance(raw, str) and raw.isdigit():
+        raw = int(raw)
+    appointment = await ctx.uow.appointments.get(raw) if isinstance(raw, int) else None
+    if appointment is None or appointment.citizen_id != ctx.user.id:
         return None
     return appointment
 
@@ -125,6 +136,14 @@ def document_name(
     if name is not None:
         return name
     return label or translate(language, "doc.other")
+
+
+def appointment_label(ctx: Ctx, appointment: Appointment) -> str:
+    """An appointment as a short button label: "dl. 7 des. 10:00 · Padró"."""
+    name = ctx.office.catalog.get(appointment.procedure).name.get(ctx.lang)
+    local = appointment.start.astimezone(ctx.office.tz)
+    when = f"{format_short_day(local.date(), ctx.lang)} {format_time(local, ctx.office.tz)}"
+    return f"{when} · {name}"
 
 
 def shown_value(field: FormField, value: str, language: str) -> str:

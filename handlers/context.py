@@ -34,6 +34,7 @@ class Handover(Protocol):
 
     async def go(self, ctx: Ctx, target: str, params: Mapping[str, Any]) -> None: ...
     async def command(self, ctx: Ctx, name: str) -> None: ...
+    async def resume(self, ctx: Ctx, where: Mapping[str, Any]) -> None: ...
 
 
 @dataclass(slots=True)
@@ -100,6 +101,12 @@ class Ctx:
         if self.handover is None:
             raise LookupError(f"no registry to find {target!r} in")
         await self.handover.go(self, target, params)
+
+    async def resume(self, where: Mapping[str, Any]) -> None:
+        """Back to a question kept earlier as {"flow", "step", "data"}."""
+        if self.handover is None:
+            raise LookupError("no registry to resume in")
+        await self.handover.resume(self, where)
 
     async def command(self, name: str) -> None:
         """Do what the command (or its typed word) does, as if the person had sent it."""

@@ -24,6 +24,7 @@ from handlers.context import NAV_BACK, NAV_CANCEL, Audience, Ctx, Prompt, Regist
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Reply, Turn, TurnKind
 from handlers.ports import Clock, Office, Services, UnitOfWorkFactory
+from handlers.throttle import Rate, Throttle
 
 log = logging.getLogger("videotramit.engine")
 
@@ -34,8 +35,11 @@ _CONTROL = re.compile(
 # Registry entries the engine hands over to.
 MAIN_MENU = "menu"
 FIRST_CONTACT = "start"
-UNASKED_FILE = "upload.ahead"
+UNASKED_FILE = "sort.file"
 MiB = 1 << 20
+# Fair use: faster than a person types or taps (a script) is slowed down; files more so.
+TURNS = Rate(burst=30, per_second=1.0)
+UPLOADS = Rate(burst=10, per_second=1 / 60)
 # What a channel learned about a person rather than something they wrote.
 REACHABILITY = (TurnKind.GONE, TurnKind.BACK)
 
@@ -103,7 +107,13 @@ class Engine:
         clock: Clock,
         registry: Registry,
         services: Services | None = None,
+        turns: Rate = TURNS,
+        uploads: Rate = UPLOADS,
+        unthrottled: frozenset[tuple[str, str]] = frozenset(),
     ) -> None:
+        self._unthrottled = unthrottled  # the staff's chat accounts
+        self._turns = Throttle(turns)
+        self._uploads = Throttle(uploads)
         self._uow = uow
         self._office = office
         self._clock = clock
@@ -130,6 +140,9 @@ class Engine:
         )
         if turn.kind is TurnKind.GROUP:
             return [self._group_notice(turn)]
+        throttled = self._throttled(turn)
+        if throttled is not None:
+            return throttled
         async with self._lock(turn):
             try:
                 return await self._handle(turn, oversized)
@@ -138,7 +151,29 @@ class Engine:
                 language = normalise_language(turn.language_hint, self._office.default_language)
                 return [Reply(text=translate(language, "error.internal"))]
 
+    def _throttled(self, turn: Turn) -> list[Reply] | None:
+        """None when the person may go on; else what to answer (once, then nothing)."""
+        key, now = (turn.channel, turn.external_id), self._clock.now()
+        if turn.kind in REACHABILITY or turn.kind is TurnKind.JOINED or key in self._unthrottled:
+            return None
+        verdict = self._turns.take(key, now)
+        message = "error.slow_down"
+        if verdict == "ok" and turn.kind is TurnKind.FILE:
+            verdict, message = self._uploads.take(key, now), "error.slow_down_files"
+        if verdict == "ok":
+            return None
+        if verdict == "drop":
+            return []
+        language = normalise_language(turn.language_hint, self._office.default_language)
+        if language not in self._office.languages:
+            language = self._office.default_language
+        return [Reply(text=translate(language, message))]
+
     async def _handle(self, turn: Turn, oversized: bool) -> list[Reply]:
+        if turn.kind is TurnKind.FILE and turn.file is not None and self._services is not None:
+            # Checked in the sandbox before the unit of work opens: a file that is slow to
+            # decode holds no database connection and never delays anyone else's turn.
+            turn = replace(turn, file=await self._services.documents.check(turn.file))
         async with self._uow() as uow:
             language = normalise_language(turn.language_hint, self._office.default_language)
             if language not in self._office.languages:
@@ -178,6 +213,15 @@ class Engine:
     async def go(self, ctx: Ctx, target: str, params: Mapping[str, Any]) -> None:
         await self.registry.entry(target)(ctx, **params)
 
+    async def resume(self, ctx: Ctx, where: Mapping[str, Any]) -> None:
+        """Take the person back to the question they were at before something came in
+        between (a file sent unasked), as if it had just been asked."""
+        ctx.state.flow = str(where.get("flow", ""))
+        ctx.state.step = str(where.get("step", ""))
+        data = where.get("data")
+        ctx.state.data = dict(data) if isinstance(data, Mapping) else {}
+        await self._reprompt(ctx)
+
     async def command(self, ctx: Ctx, name: str) -> None:
         if name == "help":
             await self._help(ctx)
@@ -188,8 +232,16 @@ class Engine:
         elif name in self.registry.commands:
             await self.go(ctx, self.registry.commands[name], {})
         else:
-            ctx.say(ctx.t("error.unknown_command", command=name[:32]))
+            ctx.say(ctx.t("error.unknown_command", command=name[:32], commands=self._commands(ctx)))
             await self._reprompt(ctx)
+
+    def _commands(self, ctx: Ctx) -> str:
+        """The commands this person can use, as they would type them."""
+        if ctx.user.is_staff:
+            names = ["start", "today", *(["stats"] if ctx.user.is_admin else []), "language"]
+        else:
+            names = ["start", "book", "my", "language"]
+        return ", ".join(f"/{name}" for name in [*names, "help", "menu", "cancel"])
 
     # --- routing ----------------------------------------------------------------------
 
@@ -247,8 +299,7 @@ class Engine:
             await self._cancel(ctx)
             return
         if turn.kind is TurnKind.FILE and (step is None or not step.files):
-            await self.go(ctx, UNASKED_FILE, {})
-            await self._reprompt(ctx)
+            await self._unasked_file(ctx, step)
             return
         if step is None:
             await self.go(ctx, MAIN_MENU, {"greet": True})
@@ -267,6 +318,18 @@ class Engine:
             await step.enter(ctx)
             return
         await step.handle(ctx)
+
+    async def _unasked_file(self, ctx: Ctx, step: Step | None) -> None:
+        """A file nobody asked for: its conversation may ask what it is; afterwards the
+        person is back at the question they were at (kept, without its buttons)."""
+        before = (ctx.state.flow, ctx.state.step)
+        paused = None
+        if step is not None:
+            kept = {k: v for k, v in ctx.state.data.items() if not k.startswith("_")}
+            paused = {"flow": before[0], "step": before[1], "data": kept}
+        await self.go(ctx, UNASKED_FILE, {"paused": paused})
+        if (ctx.state.flow, ctx.state.step) == before or not ctx.state.flow:
+            await self._reprompt(ctx)
 
     def _step(self, ctx: Ctx) -> Step | None:
         """The step the person waits at, if it still exists and is theirs to be in."""

@@ -27,12 +27,24 @@ class TurnKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Checked:
+    """What checking a file in the sandbox gave, before the turn's unit of work opened:
+    the normalised document (opaque here, handed back to the documents port) or the
+    reason code it was refused for."""
+
+    refused: str = ""
+    document: object = None
+
+
+@dataclass(frozen=True, slots=True)
 class InFile:
-    """A file a person sent: bytes plus what the platform claimed about it (never trusted)."""
+    """A file a person sent: bytes plus what the platform claimed about it (never trusted).
+    `checked` is filled by the engine before the turn runs (DocumentsPort.check)."""
 
     name: str
     data: bytes
     declared_type: str = "application/octet-stream"
+    checked: Checked | None = None
 
 
 @dataclass(frozen=True, slots=True)

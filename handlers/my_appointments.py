@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from domain.appointments import Status, can_cancel, can_reschedule
 from domain.evidence import EventKind
-from domain.model import Appointment
 from handlers import notify
+from handlers.casework import appointment_label, owned_appointment
 from handlers.context import Audience, Ctx, Step
 from handlers.gates import refuse_office_account
-from handlers.i18n import format_short_day, format_time, format_when
+from handlers.i18n import format_when
 
 FLOW = "my"
 AUDIENCE = Audience.CITIZEN
@@ -28,30 +28,12 @@ async def ask_which(ctx: Ctx) -> None:
         ctx.end()
         await ctx.go("menu")
         return
-    options = [(str(a.id), _label(ctx, a)) for a in mine]
+    options = [(str(a.id), appointment_label(ctx, a)) for a in mine]
     ctx.ask(ctx.t("my.which"), options, flow=FLOW, step="which", back=False)
 
 
-def _label(ctx: Ctx, appointment: Appointment) -> str:
-    name = ctx.office.catalog.get(appointment.procedure).name.get(ctx.lang)
-    local = appointment.start.astimezone(ctx.office.tz)
-    when = f"{format_short_day(local.date(), ctx.lang)} {format_time(local, ctx.office.tz)}"
-    return f"{when} · {name}"
-
-
-async def _mine(ctx: Ctx, raw: str | None) -> Appointment | None:
-    """The chosen appointment, only if it belongs to this citizen (ids come from tokens,
-    but ownership is checked again here)."""
-    if not raw or not raw.isdigit():
-        return None
-    appointment = await ctx.uow.appointments.get(int(raw))
-    if appointment is None or appointment.citizen_id != ctx.user.id:
-        return None
-    return appointment
-
-
 async def on_which(ctx: Ctx) -> None:
-    appointment = await _mine(ctx, ctx.choice)
+    appointment = await owned_appointment(ctx, ctx.choice)
     if appointment is None:
         ctx.say(ctx.t("my.not_found"))
         await ask_which(ctx)
@@ -61,7 +43,7 @@ async def on_which(ctx: Ctx) -> None:
 
 
 async def ask_action(ctx: Ctx) -> None:
-    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    appointment = await owned_appointment(ctx, ctx.data.get("id"))
     if appointment is None:
         await ask_which(ctx)
         return
@@ -81,7 +63,7 @@ async def ask_action(ctx: Ctx) -> None:
 
 
 async def on_action(ctx: Ctx) -> None:
-    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    appointment = await owned_appointment(ctx, ctx.data.get("id"))
     if appointment is None:
         await ask_which(ctx)
         return
@@ -95,7 +77,7 @@ async def on_action(ctx: Ctx) -> None:
 
 
 async def ask_cancel(ctx: Ctx) -> None:
-    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    appointment = await owned_appointment(ctx, ctx.data.get("id"))
     if appointment is None:
         await ask_which(ctx)
         return
@@ -114,7 +96,7 @@ async def ask_cancel(ctx: Ctx) -> None:
 
 
 async def on_cancel(ctx: Ctx) -> None:
-    appointment = await _mine(ctx, str(ctx.data.get("id", "")))
+    appointment = await owned_appointment(ctx, ctx.data.get("id"))
     if appointment is None:
         await ask_which(ctx)
         return

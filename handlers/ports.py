@@ -29,6 +29,7 @@ from domain.procedures import Catalog
 from domain.schedule import StaffMember, eligible_staff
 from domain.slots import Busy, SlotRules
 from domain.stats import Group, OpinionGroup, Report
+from handlers.messages import Checked, InFile
 
 
 class SlotTaken(Exception):
@@ -124,7 +125,11 @@ class DocumentsRepo(Protocol):
     async def get(self, document_id: int) -> StoredDocument | None: ...
     async def for_appointment(self, appointment_id: int) -> list[StoredDocument]: ...
     async def unattached(self, user_id: int) -> list[StoredDocument]: ...
-    async def attach(self, document_id: int, appointment_id: int) -> None: ...
+    async def classify(self, document_id: int, appointment_id: int, requirement: str) -> None:
+        """Say which appointment and which required document ("" for another) it is."""
+        ...
+
+    async def count_sent(self, user_id: int, *, since: datetime) -> int: ...
 
 
 class ReceiptsRepo(Protocol):
@@ -338,6 +343,12 @@ class Office:
     survey_delay: timedelta = timedelta(minutes=10)
     waitlist_hold: timedelta = timedelta(minutes=15)
     morning_summary: time = time(8, 0)
+    # Upload quota: files a citizen may send for one appointment, and in 24 hours.
+    files_per_appointment: int = 30
+    files_per_day: int = 60
+    # Fair use: active appointments one citizen may hold, per procedure and in all.
+    appointments_per_procedure: int = 2
+    appointments_total: int = 4
 
     def staff_member(self, staff_id: str) -> StaffMember | None:
         return next((m for m in self.staff if m.id == staff_id), None)
@@ -375,15 +386,30 @@ class AcceptedDocument:
 
 
 class DocumentsPort(Protocol):
+    async def check(self, file: InFile) -> InFile:
+        """Check and normalise a file in the sandbox, holding no database (the engine
+        calls it before a file turn's unit of work opens); the file with `checked` set."""
+        ...
+
     async def accept(
-        self, data: bytes, filename: str, *, read_identity: bool = False
+        self,
+        data: bytes,
+        filename: str,
+        *,
+        read_identity: bool = False,
+        checked: Checked | None = None,
     ) -> AcceptedDocument:
-        """Check, normalise and store a file encrypted; raise DocumentRejected. With
-        `read_identity`, a photo's machine-readable zone is read too (a PDF's is not)."""
+        """Store a checked file encrypted (checking it first unless `checked` is given);
+        raise DocumentRejected. With `read_identity`, a photo's machine-readable zone is
+        read too (a PDF's is not)."""
         ...
 
     async def read(self, sha256: str) -> bytes: ...
     async def store(self, data: bytes) -> str: ...
+    async def read_identity(self, sha256: str) -> IdentityPhoto:
+        """Read the machine-readable zone of a photo already stored (one the citizen sent
+        unasked and only later said was their identity document)."""
+        ...
 
 
 class MeetingsNotConfigured(Exception):

@@ -20,6 +20,7 @@ from handlers import (
     staff,
     start,
     survey,
+    unasked_files,
     waitlist,
 )
 from handlers.context import Registry
@@ -30,6 +31,7 @@ CONVERSATIONS = (
     booking,
     my_appointments,
     documents,
+    unasked_files,
     agreement,
     staff,
     session,

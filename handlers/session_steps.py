@@ -6,7 +6,7 @@ from typing import Any
 
 from domain.evidence import EventKind
 from domain.identity import IdKind, InvalidIdNumber, validate_id
-from domain.model import Appointment
+from domain.model import Appointment, StoredDocument
 from domain.procedures import DEFAULT_MAX_LENGTH, validate_field
 from handlers import notify
 from handlers.binding import withdraw_agreement
@@ -238,6 +238,8 @@ async def show_documents(ctx: Ctx) -> None:
         if r.code not in have
     ]
     options.append(("ask:", ctx.t("docs.request_other")))
+    if received:
+        options.append(("sort:", ctx.t("docs.sort")))
     ctx.ask(
         ctx.t("docs.title", lines="\n".join(lines) or "—"),
         options,
@@ -256,6 +258,8 @@ async def on_documents(ctx: Ctx) -> None:
         await view_document(ctx, int(choice[5:]))
     elif choice == "ask:":
         await ask_other_document(ctx)
+    elif choice == "sort:":
+        await ask_sort_which(ctx)
     else:
         assert choice.startswith("ask:")
         await request_document(ctx, choice[4:])
@@ -272,6 +276,79 @@ async def on_other_document(ctx: Ctx) -> None:
         await ask_other_document(ctx)
         return
     await request_document(ctx, "", label=name)
+
+
+def _shown_name(ctx: Ctx, appointment: Appointment, document: StoredDocument) -> str:
+    if not document.requirement:
+        return document.filename
+    return document_name(ctx.office, appointment, document.requirement, ctx.lang)
+
+
+async def ask_sort_which(ctx: Ctx) -> None:
+    """The clerk corrects what a received document is (a citizen's file sent as "another
+    document", or sorted under the wrong name)."""
+    appointment = await assigned(ctx)
+    if appointment is None:
+        await to_panel(ctx)
+        return
+    received = await ctx.uow.documents.for_appointment(appointment.id)
+    options = [(str(d.id), _shown_name(ctx, appointment, d)) for d in received]
+    ctx.ask(ctx.t("docs.sort_which"), options, flow=FLOW, step="doc_sort", cancel=False)
+
+
+async def _sorting(ctx: Ctx, raw: object) -> tuple[Appointment, StoredDocument] | None:
+    appointment = await assigned(ctx)
+    if appointment is None or not isinstance(raw, str) or not raw.isdigit():
+        return None
+    document = await ctx.uow.documents.get(int(raw))
+    if document is None or document.appointment_id != appointment.id:
+        return None
+    return appointment, document
+
+
+async def on_sort_which(ctx: Ctx) -> None:
+    found = await _sorting(ctx, ctx.choice)
+    if found is None:
+        ctx.say(ctx.t("error.stale"))
+        await show_documents(ctx)
+        return
+    ctx.data["sort"] = ctx.choice
+    await ask_sort_as(ctx)
+
+
+async def ask_sort_as(ctx: Ctx) -> None:
+    found = await _sorting(ctx, ctx.data.get("sort"))
+    if found is None:
+        await show_documents(ctx)
+        return
+    appointment, document = found
+    procedure = ctx.office.catalog.get(appointment.procedure)
+    options = [(r.code, r.name.get(ctx.lang)) for r in procedure.documents]
+    options.append(("-", ctx.t("doc.other_kind")))
+    question = ctx.t("docs.sort_as", document=_shown_name(ctx, appointment, document))
+    ctx.ask(question, options, flow=FLOW, step="doc_sort_as", back=True, cancel=False)
+
+
+async def on_sort_as(ctx: Ctx) -> None:
+    found = await _sorting(ctx, ctx.data.pop("sort", None))
+    if found is None:
+        ctx.say(ctx.t("error.stale"))
+        await show_documents(ctx)
+        return
+    appointment, document = found
+    requirement = "" if ctx.choice == "-" else (ctx.choice or "")
+    if requirement != document.requirement:
+        await ctx.uow.documents.classify(document.id, appointment.id, requirement)
+        await record(
+            ctx,
+            appointment,
+            EventKind.DOCUMENT_CLASSIFIED,
+            {"document": document.id, "was": document.requirement, "now": requirement},
+        )
+        appointment = await withdraw_agreement(ctx, appointment, "documents")
+    kind = document_name(ctx.office, appointment, requirement, ctx.lang)
+    ctx.say(ctx.t("docs.sorted", document=document.filename, kind=kind))
+    await show_documents(ctx)
 
 
 async def view_document(ctx: Ctx, document_id: int) -> None:
@@ -440,6 +517,8 @@ STEPS = {
     "doc_other": Step(
         enter=ask_other_document, handle=on_other_document, back="documents", takes=Takes.TEXT
     ),
+    "doc_sort": Step(enter=ask_sort_which, handle=on_sort_which, back="documents"),
+    "doc_sort_as": Step(enter=ask_sort_as, handle=on_sort_as, back="doc_sort"),
     "field": Step(enter=ask_field, handle=on_field, back="panel", takes=Takes.TEXT),
     "fields": Step(enter=choose_field, handle=on_choose_field, back="panel"),
 }

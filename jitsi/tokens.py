@@ -225,8 +225,9 @@ def session_window(
     ``not_before`` is ``lead_minutes`` before the start, minus :data:`NBF_SKEW` for clock
     drift (Prosody has no leeway). ``expires`` is ``grace_minutes`` after the end. With
     ``now`` (the minting time), a link minted late (session opened after its slot) still
-    works: ``not_before`` is never after ``now - NBF_SKEW`` and ``expires`` is at least
-    ``now + grace``.
+    works: ``expires`` is at least ``now + grace`` (``not_before`` is then already past).
+    A link minted early is never valid before its opening window: ``not_before`` does
+    not move towards ``now``.
     """
     if start.tzinfo is None or end.tzinfo is None:
         raise TokenError("session times must be timezone-aware")
@@ -239,7 +240,6 @@ def session_window(
     if now is not None:
         if now.tzinfo is None:
             raise TokenError("now must be timezone-aware")
-        not_before = min(not_before, now - NBF_SKEW)
         expires = max(expires, now + timedelta(minutes=max(grace_minutes, 1)))
     return not_before, expires
 

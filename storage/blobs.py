@@ -149,6 +149,12 @@ def _decode_key(text: str) -> bytes:
     return key
 
 
+def _weak(key: bytes) -> bool:
+    """A key nobody generated at random: all one byte, or a run like 00 01 02..."""
+    steps = {(b - a) % 256 for a, b in zip(key, key[1:], strict=False)}
+    return len(set(key)) <= 2 or len(steps) == 1
+
+
 class Keyring:
     """Master keys by id; one is current (used for new blobs), the others only decrypt.
 
@@ -166,6 +172,11 @@ class Keyring:
                 raise KeyringError(f"bad master key id {kid!r}")
             if len(key) != _KEY_LEN:
                 raise KeyringError(f"master key {kid} must be 32 bytes")
+            if _weak(key):
+                raise KeyringError(
+                    f"master key {kid} is not random (one byte repeated, or a counting"
+                    " pattern); make one with `openssl rand -base64 32`"
+                )
             if kid in self._keys:
                 raise KeyringError(f"duplicate master key id {kid}")
             self._keys[kid] = bytes(key)
@@ -218,7 +229,10 @@ class Keyring:
         if key_file.exists():
             mode = key_file.stat().st_mode & 0o777
             if mode & 0o077:
-                _log.warning("master key file %s is readable by others (mode %o)", key_file, mode)
+                raise KeyringError(
+                    f"master key file {key_file} can be read by others (mode {mode:o});"
+                    f" run: chmod 600 {key_file}"
+                )
             return cls.parse(key_file.read_text(encoding="ascii"))
         if not create_if_missing:
             raise KeyringError(f"master key file {key_file} does not exist")

@@ -174,6 +174,9 @@ def export_bundle(
     sums: list[tuple[str, str]] = []
     file_entries: list[dict[str, Any]] = []
     try:
+        # The bundle holds the citizen's documents: readable by the service's user only.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(tmp, 0o600)
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
             for sha in sorted(files):
                 if not _HEX64.match(sha):

@@ -22,6 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from storage.sealed import SealedJSON
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -86,7 +88,8 @@ class ConversationRow(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     flow: Mapped[str] = mapped_column(String(32), default="")
     step: Mapped[str] = mapped_column(String(32), default="")
-    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # What a person is typing into a form, mid-flow: sealed (storage/sealed.py).
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON("conversations.data"), default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -105,7 +108,10 @@ class AppointmentRow(Base):
     email: Mapped[str] = mapped_column(String(255), default="")
     citizen_name: Mapped[str] = mapped_column(String(255), default="")
     room: Mapped[str] = mapped_column(String(64), default="")
-    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The application form, identity data, the agreement: sealed (storage/sealed.py).
+    details: Mapped[dict[str, Any]] = mapped_column(
+        SealedJSON("appointments.details"), default=dict
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -135,7 +141,7 @@ class OutboxRow(Base):
     channel: Mapped[str] = mapped_column(String(16))
     address: Mapped[str] = mapped_column(String(255))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON("outbox.payload"))
     dedupe_key: Mapped[str | None] = mapped_column(String(128), unique=True, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

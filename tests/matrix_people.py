@@ -121,6 +121,12 @@ class MatrixPerson:
         self._undecrypted = waiting
         self._synced.set()
 
+    @property
+    def received(self) -> int:
+        """How many of the bot's messages reached this client, decrypted or not yet."""
+        waiting = sum(1 for _, event in self._undecrypted if event.sender == self.bot_id)
+        return len(self.seen) + waiting
+
     def decrypted_all(self) -> bool:
         """No message from the bot is still waiting for its room key."""
         return not any(event.sender == self.bot_id for _, event in self._undecrypted)

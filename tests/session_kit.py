@@ -25,6 +25,17 @@ async def book(app: App, citizen: MemoryPerson, time: str = "9:00") -> None:
     )
 
 
+async def open_session(app: App, clock: Clock) -> MemoryPerson:
+    """Fifty minutes on, Anna opens the 9:00 session from her agenda: the clerk, at the
+    panel."""
+    clock.advance(minutes=50)
+    anna = person(app, "staff:anna", "Anna Puig", "en")
+    await run_dialog(
+        anna, [("/today", []), ("[9:00]", []), ("[Open the session]", ["Session VT-"])]
+    )
+    return anna
+
+
 async def pending_buttons(app: App, address: str) -> dict[str, str]:
     """The live buttons of the last proactive message with buttons delivered to `address`
     (buttons are armed when a notification is delivered, so this delivers what is due)."""
@@ -67,14 +78,10 @@ async def up_to_the_summary(
     (the citizen, the clerk)."""
     citizen = person(app, citizen_id, name="Joan Pujol", language="en")
     await book(app, citizen)
-    clock.advance(minutes=50)
-    anna = person(app, "staff:anna", "Anna Puig", "en")
+    anna = await open_session(app, clock)
     await run_dialog(
         anna,
         [
-            ("/today", []),
-            ("[9:00]", []),
-            ("[Open the session]", ["Session VT-"]),
             ("[Identity]", []),
             ("[DNI]", []),
             ("12345678Z", []),

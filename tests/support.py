@@ -14,7 +14,7 @@ from bot.app import App, build_app
 from bot.channels.memory import MemoryChannel, MemoryPerson
 from bot.clock import ManualClock
 from config.settings import Settings, load_settings
-from domain.model import Appointment
+from domain.model import Appointment, StoredDocument
 from handlers.ports import UnitOfWork
 
 MADRID = ZoneInfo("Europe/Madrid")
@@ -124,6 +124,31 @@ def document_photo(width: int = 1600, height: int = 1200, seed: int = 1) -> byte
     buffer = io.BytesIO()
     document_image(width, height, seed).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
+
+
+async def add_document(
+    uow: UnitOfWork,
+    *,
+    user_id: int,
+    appointment_id: int | None,
+    at: datetime,
+    requirement: str = "",
+    filename: str = "foto.jpg",
+    sha256: str = "0" * 64,
+) -> StoredDocument:
+    """A document row written straight through the repository (no file, no intake)."""
+    return await uow.documents.add(
+        user_id=user_id,
+        appointment_id=appointment_id,
+        requirement=requirement,
+        sha256=sha256,
+        filename=filename,
+        content_type="image/jpeg",
+        size=1,
+        pages=1,
+        warnings=(),
+        at=at,
+    )
 
 
 async def book_directly(

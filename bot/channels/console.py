@@ -94,10 +94,9 @@ class ConsoleSession:
     async def send(self, line: str) -> list[Reply]:
         try:
             turn = self.to_turn(line)
-        except OSError as exc:
-            message = f"Cannot read that file: {exc.strerror}"
-            self._out(message)
-            return [Reply(text=message)]
+        except OSError:
+            # Said by the engine, in the person's language, like a file lost on the way.
+            turn = self._turn(TurnKind.FILE_LOST)
         replies = await self._engine.handle(turn)
         for reply in replies:
             if reply.choices:

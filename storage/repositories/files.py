@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -88,11 +88,19 @@ class SqlDocuments:
         )
         return [to_document(r) for r in (await self._s.execute(query)).scalars()]
 
-    async def attach(self, document_id: int, appointment_id: int) -> None:
+    async def count_sent(self, user_id: int, *, since: datetime) -> int:
+        query = (
+            select(func.count())
+            .select_from(DocumentRow)
+            .where(DocumentRow.user_id == user_id, DocumentRow.created_at >= since)
+        )
+        return int((await self._s.execute(query)).scalar_one())
+
+    async def classify(self, document_id: int, appointment_id: int, requirement: str) -> None:
         await self._s.execute(
             update(DocumentRow)
             .where(DocumentRow.id == document_id)
-            .values(appointment_id=appointment_id)
+            .values(appointment_id=appointment_id, requirement=requirement)
         )
 
 

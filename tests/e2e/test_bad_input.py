@@ -91,6 +91,18 @@ async def test_unknown_command(app: App) -> None:
     citizen = await _ready_citizen(app, "t7", "ca")
     await citizen.command("fesmeunpastis")
     assert "No conec l'ordre /fesmeunpastis" in citizen.text
+    assert "Aquí pots fer servir: /start, /book, /my, /language, /help, /menu, /cancel" in (
+        citizen.text
+    )
+
+
+async def test_an_unknown_command_lists_what_staff_and_admins_can_use(app: App) -> None:
+    clerk = person(app, "staff:anna", "Anna", "en")
+    await clerk.command("xyzzy")
+    assert "Here you can use: /start, /today, /language, /help, /menu, /cancel" in clerk.text
+    admin = person(app, "staff:laia", "Laia", "en")
+    await admin.command("xyzzy")
+    assert "/today, /stats, /language" in admin.text
 
 
 async def test_very_long_text_and_control_characters(app: App) -> None:

@@ -22,7 +22,7 @@ from bot.channels.memory import MemoryPerson
 from handlers.i18n import translate
 from storage.models import ConversationRow, DocumentRow, EvidenceRow, OutboxRow, UserRow
 from tests.dialog import run_dialog
-from tests.session_kit import book
+from tests.session_kit import book, open_session
 from tests.support import Clock, document_photo, person
 from tests.unit.documents.bad_files import BAD_FILE_IDS, BAD_FILES, BadFile
 
@@ -77,14 +77,10 @@ async def asked(app: App, clock: Clock) -> MemoryPerson:
     """A citizen in a session whose clerk has just asked for their ID card."""
     citizen = person(app, "joan", name="Joan Pujol", language="en")
     await book(app, citizen)  # 9:00 on the test Monday
-    clock.advance(minutes=50)
-    anna = person(app, "staff:anna", "Anna Puig", "en")
+    anna = await open_session(app, clock)
     await run_dialog(
         anna,
         [
-            ("/today", []),
-            ("[9:00]", []),
-            ("[Open the session]", ["Session VT-"]),
             ("[Documents]", ["Ask for ID card"]),
             ("[Ask for ID card]", ["I've asked"]),
         ],

@@ -23,7 +23,7 @@ from domain.model import ConversationState
 from handlers.context import Audience, Step
 from handlers.i18n import LANGUAGES, translate
 from handlers.registry import build_registry
-from tests.support import MADRID, Clock, book_directly, document_photo, person
+from tests.support import MADRID, Clock, add_document, book_directly, document_photo, person
 
 REGISTRY = build_registry()
 STEPS = [
@@ -70,6 +70,11 @@ async def _world(app: App, clock: Clock, language: str) -> World:
         await uow.appointments.update(booked.id, details=details, room="vt-flow-room")
         # On a waiting list too, so that its question (which one to leave) can be asked.
         await uow.waitlist.join(user.id, "padro_alta", "", "", clock.now())
+        # A file sent unasked, not yet said what it is; one the clerk may say what it is.
+        unsorted = await add_document(uow, user_id=user.id, appointment_id=None, at=clock.now())
+        received = await add_document(
+            uow, user_id=user.id, appointment_id=booked.id, at=clock.now(), filename="c.jpg"
+        )
         await uow.commit()
     clock.set(MONDAY_9 + timedelta(minutes=5))
     procedure = app.office.catalog.get("padro_alta")
@@ -84,6 +89,8 @@ async def _world(app: App, clock: Clock, language: str) -> World:
         "requirement": procedure.documents[0].code,
         "sha256": AGREED_TEXT_SHA,
         "same": booked.id,
+        "doc": unsorted.id,
+        "sort": str(received.id),
     }
     return World(app, citizen, clerk, sample)
 

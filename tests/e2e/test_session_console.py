@@ -53,4 +53,16 @@ async def test_session_from_the_terminal(app: App, clock: Clock) -> None:
     await type_("Receipt", "Receipt VT/2026/000001 issued")
     await type_("End", "End session")
     await type_("End the session", "has ended")
-    await type_("/file /nonexistent/photo.jpg", "Cannot read that file")
+    await type_("/file /nonexistent/photo.jpg", "I could not receive that file")
+
+
+async def test_a_file_the_terminal_cannot_read_is_said_in_the_persons_language(
+    app: App,
+) -> None:
+    screen: list[str] = []
+    citizen = ConsoleSession(
+        app.engine, external_id="rosa", display_name="Rosa", language="ca", out=screen.append
+    )
+    await citizen.send("/file /nonexistent/foto.jpg")
+    assert "No he pogut rebre aquest fitxer" in "\n".join(screen)
+    assert "Cannot read" not in "\n".join(screen)

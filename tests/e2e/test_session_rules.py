@@ -12,7 +12,7 @@ from bot.channels.memory import MemoryChannel
 from domain.model import ConversationState
 from tests.dialog import run_dialog
 from tests.fakes.jibri_api import FakeJibriApi
-from tests.session_kit import book, full_session
+from tests.session_kit import book, full_session, open_session
 from tests.support import Clock, office_settings, person, ready_app
 
 
@@ -30,14 +30,10 @@ async def test_a_citizen_who_does_not_agree_gets_no_receipt(app: App, clock: Clo
 async def test_the_receipt_needs_the_agreement(app: App, clock: Clock) -> None:
     citizen = person(app, "rosa", language="en")
     await book(app, citizen)
-    clock.advance(minutes=50)
-    anna = person(app, "staff:anna", "Anna Puig", "en")
+    anna = await open_session(app, clock)
     await run_dialog(
         anna,
         [
-            ("/today", []),
-            ("[9:00]", []),
-            ("[Open the session]", ["Session"]),
             ("[Receipt]", ["has to agree with the summary first", "5 Receipt: —"]),
             ("[Send for agreement]", ["Verify the citizen's identity first"]),
         ],

@@ -7,7 +7,7 @@ import pytest
 from bot.app import App
 from bot.channels.memory import MemoryChannel
 from tests.dialog import run_dialog
-from tests.support import Clock, person
+from tests.support import Clock, add_document, person
 
 
 async def _book(app: App, name: str, procedure: str, time: str) -> None:
@@ -119,6 +119,7 @@ async def test_the_agenda_counts_only_documents_still_missing(app: App, clock: C
     anna = person(app, "staff:anna", "Anna", "ca")
     await run_dialog(anna, [("/today", ["documents per rebre: 3"])])
     await citizen.send_file("contracte.jpg", document_photo())  # sent ahead, not a requirement
+    await run_dialog(citizen, [("[Un altre document]", ["l'he rebut"])])
     await run_dialog(anna, [("/today", ["documents per rebre: 3"])])
     async with app.uow() as uow:
         [appointment] = await uow.appointments.for_citizen(
@@ -129,16 +130,11 @@ async def test_the_agenda_counts_only_documents_still_missing(app: App, clock: C
             ).id,
             active_only=True,
         )
-        await uow.documents.add(
+        await add_document(
+            uow,
             user_id=appointment.citizen_id,
             appointment_id=appointment.id,
             requirement="identitat",
-            sha256="0" * 64,
-            filename="dni.jpg",
-            content_type="image/jpeg",
-            size=1,
-            pages=1,
-            warnings=(),
             at=clock.now(),
         )
         await uow.commit()

@@ -378,3 +378,9 @@ def test_readme_languages(
     with zipfile.ZipFile(out) as zf:
         assert word in zf.read("README.txt").decode()
     assert verify_bundle(out).ok
+
+
+def test_an_exported_bundle_is_readable_by_its_owner_only(bundle: Path) -> None:
+    import stat
+
+    assert stat.S_IMODE(bundle.stat().st_mode) == 0o600

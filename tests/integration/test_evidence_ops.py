@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -20,9 +21,11 @@ from bot.evidence_ops import (
     verify_reference,
 )
 from bot.jibri_layout import lay_out_session
+from domain.appointments import Status
+from jitsi.tokens import NBF_SKEW
 from storage.evidence_bundle import verify_bundle
-from tests.session_kit import full_session
-from tests.support import Clock
+from tests.session_kit import appointment_of, book, full_session
+from tests.support import Clock, person
 
 
 async def test_an_untouched_session_verifies(app: App, clock: Clock) -> None:
@@ -129,11 +132,47 @@ async def test_recording_ingest_is_idempotent_and_refuses_strangers(
 
 
 async def test_room_links_for_staff_and_citizen(app: App, clock: Clock) -> None:
-    appointment = await full_session(app, clock)
+    citizen = person(app, "joan", name="Joan Pujol", language="en")
+    await book(app, citizen)  # 9:00 today (the test clock is at 8:00)
+    appointment = await appointment_of(app, "joan")
     staff = await room_link(app, appointment.reference, "staff", "")
-    citizen = await room_link(app, appointment.reference, "citizen", "")
-    assert staff.startswith(f"https://meet.test/{appointment.room}#jwt=")
-    assert citizen.startswith(f"https://meet.test/{appointment.room}#jwt=")
-    assert staff != citizen
+    admin = await room_link(app, appointment.reference, "staff", "laia")
+    guest = await room_link(app, appointment.reference, "citizen", "")
+    appointment = await appointment_of(app, "joan")  # its room was made for the first link
+    for link in (staff, admin, guest):
+        assert link.startswith(f"https://meet.test/{appointment.room}#jwt=")
+    assert len({staff, admin, guest}) == 3
     with pytest.raises(OperationFailed):
         await room_link(app, "VT-NOPE234", "staff", "")
+
+
+def _claims(link: str) -> dict[str, Any]:
+    import jwt
+
+    return dict(jwt.decode(link.split("#jwt=")[1], options={"verify_signature": False}))
+
+
+async def test_room_link_is_only_for_its_clerk_or_an_admin_and_an_open_appointment(
+    app: App, clock: Clock
+) -> None:
+    citizen = person(app, "joan", name="Joan Pujol", language="en")
+    await book(app, citizen)
+    appointment = await appointment_of(app, "joan")
+    assert appointment.staff_id == "anna"
+    with pytest.raises(OperationFailed, match="not assigned"):
+        await room_link(app, appointment.reference, "staff", "marc")
+    with pytest.raises(OperationFailed, match="no staff member"):
+        await room_link(app, appointment.reference, "staff", "anything")
+    # Minted hours ahead, a link is still valid only from the session's opening window.
+    claims = _claims(await room_link(app, appointment.reference, "staff", ""))
+    lead = timedelta(minutes=app.settings.jitsi.lead_minutes)
+    assert claims["nbf"] == int((appointment.start - lead - NBF_SKEW).timestamp())
+    assert claims["nbf"] > int(app.clock.now().timestamp())
+
+    async with app.uow() as uow:
+        await uow.appointments.set_status(appointment.id, Status.CANCELLED, app.clock.now())
+        await uow.commit()
+    with pytest.raises(OperationFailed, match="cancelled"):
+        await room_link(app, appointment.reference, "staff", "")
+    with pytest.raises(OperationFailed, match="cancelled"):
+        await room_link(app, appointment.reference, "citizen", "")

@@ -2,7 +2,7 @@
 surveys, waitlist
 
 Revision ID: 0005n
-Revises: 0004e
+Revises: 0005h
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0005n"
-down_revision: str | None = "0004e"
+down_revision: str | None = "0005h"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

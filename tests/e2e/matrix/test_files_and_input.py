@@ -38,8 +38,11 @@ async def test_photo_and_pdf_reach_the_engine(
         reference = await book(rosa, encrypted=encrypted)
         photo, pdf = document_photo(), pdf_bytes()
         await rosa.send_file(photo, "dni.jpg", "image/jpeg")
+        assert "Quin document és" in rosa.text, rosa.text  # sent unasked: which one?
+        await rosa.say(rosa.number_of("DNI"))
         assert f"(cita {reference})" in rosa.text, rosa.text
         await rosa.send_file(pdf, "contracte.pdf", "application/pdf")
+        await rosa.say(rosa.number_of("Un altre document"))
         assert f"(cita {reference})" in rosa.text, rosa.text
         async with bot.app.sessions() as session:
             rows = (await session.execute(select(DocumentRow))).scalars().all()

@@ -45,8 +45,11 @@ async def test_photo_and_pdf_reach_the_engine(emu: TelegramEmulator, tmp_path: P
         reference = await book(rosa)
         photo, pdf = photo_bytes(), pdf_bytes()
         await rosa.send_photo(photo)
+        assert "Quin document és" in rosa.text, rosa.text  # sent unasked: which one?
+        await rosa.press("DNI")
         assert f"(cita {reference})" in rosa.text, rosa.text
         await rosa.send_document(pdf, "contracte.pdf")
+        await rosa.press("Un altre document")
         assert f"(cita {reference})" in rosa.text, rosa.text
 
         # The largest photo size was fetched, and the PDF arrived byte for byte.

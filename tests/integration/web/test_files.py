@@ -176,3 +176,19 @@ async def test_missing_document_is_404(
     await app.storage.blobs.delete(done.document.sha256)
     async with browser().get(base_url + _path(app, done.document.id)) as response:
         assert response.status == 404
+
+
+async def test_a_pdf_is_downloaded_never_shown_inside_our_site(
+    app: App, done: Done, base_url: str, browser: Browser
+) -> None:
+    from tests.integration.web.conftest import store_document
+    from tests.unit.documents.bad_files import _pdf
+
+    document = await store_document(app, done.appointment, _pdf(1), "form.pdf")
+    async with browser().get(base_url + _path(app, document.id)) as response:
+        assert response.status == 200
+        headers = response.headers
+    assert headers["Content-Type"] == "application/pdf"
+    assert headers["Content-Disposition"].startswith('attachment; filename="form.pdf"')
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Content-Security-Policy"].endswith("; sandbox")
