@@ -66,9 +66,7 @@ async def purge(
     old_messages = (OutboxRow.created_at < now - OUTBOX_KEEP) & or_(
         OutboxRow.delivered_at.is_not(None), OutboxRow.failed_at.is_not(None)
     )
-    unsorted = DocumentRow.appointment_id.is_(None) & (
-        DocumentRow.created_at < now - UNSORTED_KEEP
-    )
+    unsorted = DocumentRow.appointment_id.is_(None) & (DocumentRow.created_at < now - UNSORTED_KEEP)
     async with sessions() as session, session.begin():
         report = {
             "idle conversations": (

@@ -390,8 +390,10 @@ def _refuse_secrets_in_files(data: dict[str, Any]) -> None:
         table = data.get(section)
         if isinstance(table, dict) and table.get(key):
             variable = f"{ENV_PREFIX}{section.upper()}__{key.upper()}"
-            where = f"{section}.{key}_file" if (section, key) in SECRET_FILES else (
-                f"{section}.key_file"
+            where = (
+                f"{section}.{key}_file"
+                if (section, key) in SECRET_FILES
+                else (f"{section}.key_file")
             )
             raise ConfigError(
                 f"{section}.{key}: a secret, not allowed in a configuration file; "

@@ -559,9 +559,7 @@ def intake(
         _bmff_walk(data)
     else:
         walker = {"jpeg": _jpeg_walk, "png": _png_walk, "webp": _webp_walk}[fmt]
-        width, height, end = (
-            _jpeg_walk(data, limits.max_scans) if fmt == "jpeg" else walker(data)
-        )
+        width, height, end = _jpeg_walk(data, limits.max_scans) if fmt == "jpeg" else walker(data)
         if width * height > limits.max_pixels:
             raise IntakeRejected("too_many_pixels")
         _check_trailing(data, end)

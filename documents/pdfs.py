@@ -103,16 +103,39 @@ def _inspect(data: bytes, max_pages: int) -> PdfInfo:
 
 
 # Keys whose mere presence means something runs or something else is carried inside.
-_ACTIVE_KEYS = frozenset({
-    "/JS", "/JavaScript", "/AA", "/XFA", "/EmbeddedFile", "/EmbeddedFiles", "/EF",
-    "/RichMedia", "/RichMediaContent", "/RichMediaExecute", "/Launch",
-})
+_ACTIVE_KEYS = frozenset(
+    {
+        "/JS",
+        "/JavaScript",
+        "/AA",
+        "/XFA",
+        "/EmbeddedFile",
+        "/EmbeddedFiles",
+        "/EF",
+        "/RichMedia",
+        "/RichMediaContent",
+        "/RichMediaExecute",
+        "/Launch",
+    }
+)
 # Action types that run code, open other files or send data (/GoTo and /URI stay allowed:
 # tables of contents and web links are common in ordinary PDFs).
-_ACTIVE_ACTIONS = frozenset({
-    "/JavaScript", "/Launch", "/ImportData", "/SubmitForm", "/ResetForm", "/GoToE",
-    "/GoToR", "/RichMediaExecute", "/Rendition", "/Movie", "/Sound", "/SetOCGState",
-})
+_ACTIVE_ACTIONS = frozenset(
+    {
+        "/JavaScript",
+        "/Launch",
+        "/ImportData",
+        "/SubmitForm",
+        "/ResetForm",
+        "/GoToE",
+        "/GoToR",
+        "/RichMediaExecute",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+        "/SetOCGState",
+    }
+)
 _MAX_OBJECTS = 200_000
 
 

@@ -126,9 +126,7 @@ class Sandbox:
             for pid in list(getattr(executor, "_processes", None) or {})
         ]
 
-    async def intake(
-        self, data: bytes, filename: str | None, limits: IntakeLimits
-    ) -> IntakeResult:
+    async def intake(self, data: bytes, filename: str | None, limits: IntakeLimits) -> IntakeResult:
         """Check and normalise one file in a worker; raise IntakeRejected."""
         from documents.intake import IntakeRejected
 

@@ -76,9 +76,7 @@ async def _at_the_cap(ctx: Ctx) -> bool:
     mine = [a for a in mine if a.id != ctx.data.get("moving")]
     same = [a for a in mine if a.procedure == chosen.code]
     if len(same) >= ctx.office.appointments_per_procedure:
-        ctx.say(
-            ctx.t("book.limit_procedure", count=len(same), procedure=chosen.name.get(ctx.lang))
-        )
+        ctx.say(ctx.t("book.limit_procedure", count=len(same), procedure=chosen.name.get(ctx.lang)))
     elif len(mine) >= ctx.office.appointments_total:
         ctx.say(ctx.t("book.limit_total", count=len(mine)))
     else:

@@ -32,7 +32,7 @@ class Throttle:
         self._buckets: dict[tuple[str, str], _Bucket] = {}
 
     def take(self, key: tuple[str, str], now: datetime) -> str:
-        """"ok" when the person may go on; "warn" the first time they may not (say so);
+        """ "ok" when the person may go on; "warn" the first time they may not (say so);
         "drop" afterwards, until their bucket refills."""
         bucket = self._buckets.get(key)
         if bucket is None:

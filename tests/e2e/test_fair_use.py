@@ -22,8 +22,11 @@ def booking(procedure: str, time: str, *, again: bool = False) -> list[Row]:
     rows: list[Row] = [("/book", []), (f"[{procedure}]", [])]
     if again:
         rows.append(("[Book another one]", []))
-    return rows + [("[Mon 30 Nov]", []), (f"[{time}]", []),
-                   ("[Confirm]", ["Your appointment reference is"])]
+    return rows + [
+        ("[Mon 30 Nov]", []),
+        (f"[{time}]", []),
+        ("[Confirm]", ["Your appointment reference is"]),
+    ]
 
 
 async def booked(app: App) -> int:
@@ -39,8 +42,9 @@ async def test_the_third_of_a_procedure_and_the_fifth_in_all_are_refused(
     await run_dialog(joan, booking("Proof of census registration", "10:00", again=True))
     assert await booked(app) == 2
 
-    await run_dialog(joan, [("/book", []), ("[Proof of census registration]", []),
-                            ("[Book another one]", [])])
+    await run_dialog(
+        joan, [("/book", []), ("[Proof of census registration]", []), ("[Book another one]", [])]
+    )
     assert joan.last[0].text == translate(
         "en", "book.limit_procedure", count=2, procedure="Proof of census registration (volant)"
     )

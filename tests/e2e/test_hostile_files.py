@@ -42,8 +42,9 @@ async def test_another_citizens_reply_arrives_while_a_bomb_is_being_checked(app:
         await asyncio.sleep(0)  # both turns start and wait for the sandbox
         maria = person(app, "maria", name="Maria Soler", language="en")
         answered = await maria.say("hello")
-        order = ["maria"] + [name for name, task in (("bomb", sending_bomb),
-                                                     ("png", sending_png)) if task.done()]
+        order = ["maria"] + [
+            name for name, task in (("bomb", sending_bomb), ("png", sending_png)) if task.done()
+        ]
     finally:
         for pid in paused:
             os.kill(pid, signal.SIGCONT)
@@ -65,9 +66,7 @@ async def test_another_citizens_reply_arrives_while_a_bomb_is_being_checked(app:
 async def test_the_upload_quota_refuses_the_file_over_it_politely(
     tmp_path: Path, clock: Clock, quota: dict[str, int], refusal: str
 ) -> None:
-    settings = office_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}", tmp_path, intake=quota
-    )
+    settings = office_settings(f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}", tmp_path, intake=quota)
     app, _ = await ready_app(settings, clock)
     try:
         joan = person(app, "joan", name="Joan Pujol", language="en")

@@ -4,11 +4,13 @@ stored apart from the evidence chain."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
 from bot.app import App
-from bot.channels.memory import MemoryChannel
+from bot.channels.memory import MemoryChannel, MemoryPerson
 from handlers.survey import read_score
 from storage.models import EvidenceRow, SurveyRow
 from tests.dialog import run_dialog
@@ -103,3 +105,52 @@ async def test_answered_later_with_its_buttons_after_doing_something_else(
     )
     [row] = await _survey_rows(app)
     assert (row.score, row.again, row.comment) == (8, False, "")
+
+
+async def test_answered_on_two_channels_and_counted_together(tmp_path: Path, clock: Clock) -> None:
+    """One citizen on the memory channel, one on a second chat channel: each answers
+    their own survey with its buttons; the statistics count both answers."""
+    from datetime import date, timedelta
+
+    from bot.app import build_app
+    from domain.appointments import Status
+    from handlers import notify
+    from handlers.admin import report_for
+    from tests.support import MONDAY_8AM, book_directly, office_settings
+
+    first, second = MemoryChannel(), MemoryChannel()
+    second.name = "matrix"  # a second chat channel, by name (the code is the memory one)
+    settings = office_settings(f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}", tmp_path)
+    app = build_app(settings, clock=clock, channels={"memory": first, "matrix": second})
+    await app.prepare_database()
+    try:
+        people = []
+        for number, (channel_name, name) in enumerate([("memory", "rosa"), ("matrix", "pau")]):
+            async with app.uow() as uow:
+                user = await uow.users.get_or_create(
+                    channel_name, name, address=name, display_name=name, language="en"
+                )
+                start = MONDAY_8AM + timedelta(hours=2 + number)
+                booked = await book_directly(
+                    uow, citizen_id=user.id, start=start, reference=f"VT-TWO{number}"
+                )
+                await uow.appointments.set_status(booked.id, Status.IN_SESSION, clock.now())
+                await uow.appointments.set_status(booked.id, Status.COMPLETED, clock.now())
+                assert await uow.notices.survey_asked(booked.id, clock.now())
+                await notify.queue(uow, user, "survey", appointment_id=booked.id)
+                await uow.commit()
+            people.append(MemoryPerson(app.engine, name, name, "en", channel=channel_name))
+        await app.dispatcher.drain()
+        for person, inbox, score in ((people[0], first, "9"), (people[1], second, "7")):
+            [survey] = inbox.inbox[person.external_id]
+            await person.press_token(next(c.token for c in survey.choices if c.label == score))
+            await run_dialog(person, [("[Yes]", []), ("[No comment]", ["Thank you"])])
+        rows = await _survey_rows(app)
+        assert sorted((r.channel, r.score) for r in rows) == [("matrix", 7), ("memory", 9)]
+        async with app.uow() as uow:
+            report = await report_for(uow, app.office, date(2026, 1, 1), date(2026, 12, 31))
+        assert report.satisfaction.as_dict() == {
+            "answers": 2, "average": 8.0, "would_use_again": 1.0,
+        }  # fmt: skip
+    finally:
+        await app.close()

@@ -51,14 +51,14 @@ def _refused(result: subprocess.CompletedProcess[str], key: str) -> None:
         ('[jibri]\nwebhook_token = "let-me-in"', "jibri.webhook_token"),
         ('[email]\npassword = "hunter2"', "email.password"),
         ('[telegram]\ntoken = "123:abc"', "telegram.token"),
-        (f'[storage]\nmaster_key = "{base64.b64encode(os.urandom(32)).decode()}"',
-         "storage.master_key"),
+        (
+            f'[storage]\nmaster_key = "{base64.b64encode(os.urandom(32)).decode()}"',
+            "storage.master_key",
+        ),
         ('[evidence]\nsigning_key = "x"', "evidence.signing_key"),
     ],
 )
-def test_a_secret_in_the_configuration_file_is_refused(
-    tmp_path: Path, toml: str, key: str
-) -> None:
+def test_a_secret_in_the_configuration_file_is_refused(tmp_path: Path, toml: str, key: str) -> None:
     _refused(_run(["db", "upgrade", "--config", str(_config(tmp_path, toml))]), key)
 
 
@@ -74,10 +74,14 @@ def test_a_bad_database_url_is_refused(tmp_path: Path, url: str) -> None:
 def test_weak_keys_are_refused_at_start(tmp_path: Path) -> None:
     config = str(_config(tmp_path))
     zeros = base64.b64encode(bytes(32)).decode()
-    _refused(_run(["run", "--config", config], VIDEOTRAMIT_STORAGE__MASTER_KEY=zeros),
-             "storage.master_key")
-    _refused(_run(["db", "upgrade", "--config", config], VIDEOTRAMIT_JITSI__APP_SECRET="short"),
-             "jitsi.app_secret")
+    _refused(
+        _run(["run", "--config", config], VIDEOTRAMIT_STORAGE__MASTER_KEY=zeros),
+        "storage.master_key",
+    )
+    _refused(
+        _run(["db", "upgrade", "--config", config], VIDEOTRAMIT_JITSI__APP_SECRET="short"),
+        "jitsi.app_secret",
+    )
 
 
 def test_a_key_file_others_can_read_is_refused(tmp_path: Path) -> None:
@@ -123,9 +127,7 @@ def test_the_master_key_lives_beside_data_dir_not_inside_it(tmp_path: Path) -> N
 def test_the_demo_configuration_ships_no_secret() -> None:
     demo = tomllib.loads(embedded_text("demo.toml"))
     assert not [
-        f"{section}.{key}"
-        for section, key in ENVIRONMENT_ONLY
-        if demo.get(section, {}).get(key)
+        f"{section}.{key}" for section, key in ENVIRONMENT_ONLY if demo.get(section, {}).get(key)
     ]
 
 

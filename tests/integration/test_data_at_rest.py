@@ -27,9 +27,7 @@ IBAN = "ES9121000418450200051332"
 def _raw(app: App) -> bytes:
     database = Path(str(app.db_engine.url.database))
     return b"".join(
-        path.read_bytes()
-        for path in (database, Path(f"{database}-wal"))
-        if path.exists()
+        path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists()
     )
 
 

@@ -41,15 +41,21 @@ async def test_a_database_failure_while_an_id_number_is_typed_logs_no_id_number(
     anna = person(app, "staff:anna", "Anna Puig", "en")
     await run_dialog(
         anna,
-        [("/today", []), ("[9:00]", []), ("[Open the session]", ["Session VT-"]),
-         ("[Data]", ["passport number"])],
+        [
+            ("/today", []),
+            ("[9:00]", []),
+            ("[Open the session]", ["Session VT-"]),
+            ("[Data]", ["passport number"]),
+        ],
     )
     # The next write to the appointment fails inside the database, as a full disk would.
     async with app.db_engine.begin() as connection:
-        await connection.execute(text(
-            "CREATE TRIGGER fail_writes BEFORE UPDATE ON appointments "
-            "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
-        ))
+        await connection.execute(
+            text(
+                "CREATE TRIGGER fail_writes BEFORE UPDATE ON appointments "
+                "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
+            )
+        )
 
     await anna.say(NIE)
 

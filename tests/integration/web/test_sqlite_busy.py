@@ -38,8 +38,12 @@ async def test_a_lock_held_by_another_process_never_stalls_the_web(
 ) -> None:
     database = str(app.db_engine.url.database)
     holder = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", HOLD, database,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-c",
+        HOLD,
+        database,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
     )
     assert holder.stdin is not None and holder.stdout is not None
     assert (await holder.stdout.readline()).strip() == b"locked"
@@ -69,7 +73,9 @@ def test_a_second_run_on_the_same_sqlite_database_refuses_to_start(tmp_path: Pat
     config = _config(tmp_path, f'[web]\nlisten = "127.0.0.1:{port}"\n')
     first = subprocess.Popen(
         VIDEOTRAMIT + ["run", "--config", str(config)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         for _ in range(150):
@@ -82,7 +88,9 @@ def test_a_second_run_on_the_same_sqlite_database_refuses_to_start(tmp_path: Pat
         other.write_text(config.read_text().replace(f":{port}", f":{_free_port()}"))
         second = subprocess.run(
             VIDEOTRAMIT + ["run", "--config", str(other)],
-            capture_output=True, text=True, timeout=60,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert second.returncode == 2, second.stderr
         assert "already in use by another `videotramit run`" in second.stderr

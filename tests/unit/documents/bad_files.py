@@ -96,7 +96,9 @@ def huge_rgba_png(width: int = 6300, height: int = 6340) -> bytes:
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return (
-            struct.pack(">I", len(body)) + kind + body
+            struct.pack(">I", len(body))
+            + kind
+            + body
             + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
         )
 
@@ -105,8 +107,7 @@ def huge_rgba_png(width: int = 6300, height: int = 6340) -> bytes:
     body = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
     header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
     return (
-        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body)
-        + chunk(b"IEND", b"")
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
     )
 
 
@@ -116,16 +117,20 @@ def _active_pdf(kind: str) -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(595, 842)
     if kind == "javascript":
-        script = DictionaryObject({
-            NameObject("/S"): NameObject("/JavaScript"),
-            NameObject("/JS"): TextStringObject("app.alert('hello');"),
-        })
+        script = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/JavaScript"),
+                NameObject("/JS"): TextStringObject("app.alert('hello');"),
+            }
+        )
         writer._root_object[NameObject("/OpenAction")] = writer._add_object(script)
     elif kind == "launch":
-        action = DictionaryObject({
-            NameObject("/S"): NameObject("/Launch"),
-            NameObject("/F"): TextStringObject("cmd.exe"),
-        })
+        action = DictionaryObject(
+            {
+                NameObject("/S"): NameObject("/Launch"),
+                NameObject("/F"): TextStringObject("cmd.exe"),
+            }
+        )
         writer._root_object[NameObject("/OpenAction")] = writer._add_object(action)
     elif kind == "embedded_exe":
         writer.add_attachment("invoice.exe", b"MZ\x90\x00" + b"\x00" * 64)
@@ -165,8 +170,9 @@ BAD_FILES: tuple[BadFile, ...] = (
     BadFile("40_megapixel_rgba_png_of_150_kb", "scan.png", "too_many_pixels", huge_rgba_png),
     BadFile("pdf_with_javascript", "form.pdf", "active_pdf", lambda: _active_pdf("javascript")),
     BadFile("pdf_launching_a_program", "form.pdf", "active_pdf", lambda: _active_pdf("launch")),
-    BadFile("pdf_with_an_embedded_exe", "form.pdf", "active_pdf",
-            lambda: _active_pdf("embedded_exe")),
+    BadFile(
+        "pdf_with_an_embedded_exe", "form.pdf", "active_pdf", lambda: _active_pdf("embedded_exe")
+    ),
     BadFile("pdf_with_an_xfa_form", "form.pdf", "active_pdf", lambda: _active_pdf("xfa")),
     BadFile("encrypted_pdf", "bank.pdf", "encrypted_pdf", lambda: _pdf(1, password="secret")),
     BadFile("2000_page_pdf", "everything.pdf", "too_many_pages", lambda: _pdf(2000)),
