@@ -289,7 +289,8 @@ class SurveyRow(Base):
     asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
     score: Mapped[int | None] = mapped_column(Integer, nullable=True)
     again: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
-    comment: Mapped[str] = mapped_column(Text, default="")
+    # Free text from the citizen: personal data, sealed like the form (storage/sealed.py).
+    comment: Mapped[str] = mapped_column(SealedJSON("surveys.comment"), default="")
     channel: Mapped[str] = mapped_column(String(16), default="")
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
 

@@ -22,6 +22,7 @@ PURPOSE = "To apply for a school place"  # the form's free text, in the agreemen
 ADDRESS = "Carrer de la Riera Alta 27"
 PHONE = "612345678"
 IBAN = "ES9121000418450200051332"
+COMMENT = "La Montse de l'OAC ha estat molt amable"  # a survey comment names people
 
 
 def _raw(app: App) -> bytes:
@@ -43,6 +44,9 @@ async def test_after_a_whole_session_no_personal_value_is_in_the_database_files(
         form = dict(current.details.get("form", {}))
         form.update(adreca=ADDRESS, telefon=PHONE, iban=IBAN)
         await uow.appointments.update(appointment.id, details={**current.details, "form": form})
+        await uow.notices.answer_survey(
+            appointment.id, now=clock.now(), channel="memory", score=9, comment=COMMENT
+        )
         await uow.commit()
 
     async with app.uow() as uow:  # the control: the service reads them back
@@ -50,6 +54,8 @@ async def test_after_a_whole_session_no_personal_value_is_in_the_database_files(
         assert current is not None
         assert NIE in current.details["form"].values()
         assert {ADDRESS, PHONE, IBAN} <= set(current.details["form"].values())
+        survey = await uow.notices.survey(appointment.id)
+        assert survey is not None and survey.comment == COMMENT
     async with app.sessions() as session:
         payloads = (await session.execute(text("SELECT payload FROM outbox"))).scalars().all()
     assert payloads and all(p.startswith("vt1:") for p in payloads)
@@ -58,7 +64,7 @@ async def test_after_a_whole_session_no_personal_value_is_in_the_database_files(
     assert len(raw) > 10_000
     found = [
         value
-        for value in (NIE, PURPOSE, ADDRESS, PHONE, IBAN)
+        for value in (NIE, PURPOSE, ADDRESS, PHONE, IBAN, COMMENT)
         if value.encode() in raw or value.encode("utf-16-le") in raw
     ]
     assert found == []
