@@ -7,7 +7,7 @@ from datetime import date, datetime, time, timedelta
 
 from domain.stats import Counts, Report, build_report, months
 from handlers.context import Audience, Ctx, Step
-from handlers.i18n import format_date_long
+from handlers.i18n import format_date_long, format_short_day
 from handlers.messages import OutFile
 from handlers.ports import Office, UnitOfWork
 
@@ -154,7 +154,7 @@ async def show_stats(ctx: Ctx) -> None:
     report = await report_for(ctx.uow, ctx.office, first, last)
     ctx.ask(
         report_text(ctx, report),
-        [("chart", ctx.t("admin.chart_button"))],
+        [("chart", ctx.t("admin.chart_button")), ("comments", ctx.t("admin.comments_button"))],
         flow=FLOW,
         step="stats",
         back=False,
@@ -167,6 +167,9 @@ async def on_stats(ctx: Ctx) -> None:
         await ctx.go("menu")
         return
     first, last = _stored_period(ctx)
+    if ctx.choice == "comments":
+        await show_comments(ctx, first, last)
+        return
     report = await report_for(ctx.uow, ctx.office, first, last)
     charts = ctx.services.charts if ctx.services is not None else None
     if charts is None:
@@ -175,6 +178,36 @@ async def on_stats(ctx: Ctx) -> None:
         png = await asyncio.to_thread(charts.statistics_png, report, chart_labels(ctx.lang))
         name = f"statistics-{first.isoformat()}-{last.isoformat()}.png"
         ctx.say(ctx.t("admin.chart_caption"), file=OutFile(name, png, "image/png"))
+    ctx.end()
+    await ctx.go("menu")
+
+
+COMMENTS_SHOWN = 20
+
+
+async def show_comments(ctx: Ctx, first: date, last: date) -> None:
+    """What citizens wrote in the survey, newest first, without who wrote it."""
+    start = datetime.combine(first, time(0), ctx.office.tz)
+    end = datetime.combine(last + timedelta(days=1), time(0), ctx.office.tz)
+    found = await ctx.uow.notices.comments(start, end, limit=COMMENTS_SHOWN)
+    lines = [
+        ctx.t(
+            "admin.comment_line",
+            day=format_short_day(at.astimezone(ctx.office.tz).date(), ctx.lang),
+            procedure=ctx.office.catalog.get(procedure).name.get(ctx.lang),
+            score="—" if score is None else score,
+            comment=comment,
+        )
+        for at, procedure, score, comment in found
+    ]
+    ctx.say(
+        ctx.t(
+            "admin.comments",
+            first=format_date_long(first, ctx.lang),
+            last=format_date_long(last, ctx.lang),
+            lines="\n".join(lines) if lines else ctx.t("admin.no_comments"),
+        )
+    )
     ctx.end()
     await ctx.go("menu")
 

@@ -105,6 +105,33 @@ class SqlNotices:
             answered_at=row.answered_at,
         )
 
+    async def comments(
+        self, start: datetime, end: datetime, *, limit: int, scan: int = 1000
+    ) -> list[tuple[datetime, str, int | None, str]]:
+        """The newest survey comments about appointments between `start` and `end`: when
+        it was answered, the procedure, the score and the words; never who wrote them.
+        (Comments are sealed, so empty ones are told apart here, among the newest `scan`
+        answers.)"""
+        query = (
+            select(
+                SurveyRow.answered_at, AppointmentRow.procedure, SurveyRow.score, SurveyRow.comment
+            )
+            .join(AppointmentRow, AppointmentRow.id == SurveyRow.appointment_id)
+            .where(
+                AppointmentRow.start >= start,
+                AppointmentRow.start < end,
+                SurveyRow.answered_at.is_not(None),
+            )
+            .order_by(SurveyRow.answered_at.desc())
+            .limit(scan)
+        )
+        found = [
+            (at, procedure, score, comment)
+            for at, procedure, score, comment in (await self._s.execute(query)).all()
+            if comment and at is not None
+        ]
+        return found[:limit]
+
     async def answer_survey(
         self,
         appointment_id: int,

@@ -154,3 +154,31 @@ async def test_answered_on_two_channels_and_counted_together(tmp_path: Path, clo
         }  # fmt: skip
     finally:
         await app.close()
+
+
+async def test_administrators_read_the_comments_without_who_wrote_them(
+    app: App, channel: MemoryChannel, clock: Clock
+) -> None:
+    await full_session(app, clock)
+    clock.advance(minutes=10)
+    await app.dispatcher.drain()
+    joan = person(app, "joan", "Joan Pujol", "en")
+    await run_dialog(joan, [("8", []), ("[No]", []), ("Anna was <i>patient</i>", ["Thank you"])])
+    laia = person(app, "staff:laia", "Laia", "en")
+    await run_dialog(
+        laia,
+        [
+            ("/stats", ["Satisfaction: 8.0/10 from 1 answers"]),
+            (
+                "[Comments]",
+                [
+                    "Survey comments about appointments from 1 January 2026",
+                    "Mon 30 Nov · Proof of census registration (volant) · 8/10: "
+                    "Anna was <i>patient</i>",
+                    "!Joan",
+                    "!Pujol",
+                ],
+            ),
+        ],
+    )
+    await run_dialog(laia, [("/stats 2025-01-01 2025-12-31", []), ("[Comments]", ["No comments"])])
