@@ -35,7 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     demo = sub.add_parser("demo", help="scripted end-to-end story on embedded SQLite")
-    demo.add_argument("--out", default="var/demo", help="output folder (default var/demo)")
+    demo.add_argument(
+        "--out", default="var/demo", metavar="DIR", help="output folder (default var/demo)"
+    )
 
     chat = sub.add_parser("chat", help="talk to the bot in the terminal (or through a pipe)")
     chat.add_argument(
@@ -74,16 +76,44 @@ def _parser() -> argparse.ArgumentParser:
     database.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     stats = sub.add_parser("stats", help="appointment statistics")
-    stats.add_argument("--from", dest="date_from", type=_day, help="first day (default: 1 January)")
-    stats.add_argument("--to", dest="date_to", type=_day, help="last day (default: 31 December)")
-    stats.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    stats.add_argument(
+        "--from",
+        dest="date_from",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="first day, e.g. 2026-01-01 (default: 1 January of this year)",
+    )
+    stats.add_argument(
+        "--to",
+        dest="date_to",
+        type=_day,
+        metavar="YYYY-MM-DD",
+        help="last day, included (default: 31 December of the year of --from)",
+    )
+    stats.add_argument(
+        "--format",
+        choices=["table", "csv", "json"],
+        default="table",
+        help="table for people (default), csv for a spreadsheet, json for programs",
+    )
     stats.add_argument("--chart", metavar="FILE.png", help="also write the chart (PNG)")
     stats.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     link = sub.add_parser("room-link", help="print a join URL with a freshly minted JWT")
     link.add_argument("reference")
-    link.add_argument("--for", dest="role", choices=["staff", "citizen"], required=True)
-    link.add_argument("--user", default="", help="staff id, or the participant id to put in it")
+    link.add_argument(
+        "--for",
+        dest="role",
+        choices=["staff", "citizen"],
+        required=True,
+        help="whose link: the clerk's (moderator) or the citizen's",
+    )
+    link.add_argument(
+        "--user",
+        default="",
+        metavar="ID",
+        help="staff id (assigned clerk or an administrator), or the citizen's participant id",
+    )
     link.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     recording = sub.add_parser("recording", help="call recordings")
@@ -101,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PUBKEY.pem",
         help="the council's published public key (PEM) to check seals with",
     )
-    verify.add_argument("--head", help="the fingerprint the citizen was given: must be in it")
+    verify.add_argument(
+        "--head", metavar="HEX", help="the fingerprint the citizen was given: must be in it"
+    )
     verify.add_argument(
         "--tsa-cert", type=Path, metavar="CERT.pem", help="accept time-stamps only from this TSA"
     )
