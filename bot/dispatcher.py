@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Mapping
@@ -11,6 +10,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import Channel, Unreachable
+from bot.worker import Worker
 from domain.model import OutboxMessage
 from handlers.messages import Choice, OutFile, Reply
 from handlers.ports import Clock
@@ -52,7 +52,9 @@ async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Re
     )
 
 
-class Dispatcher:
+class Dispatcher(Worker):
+    name = "outbox-dispatcher"
+
     def __init__(
         self,
         store: OutboxStore,
@@ -64,6 +66,7 @@ class Dispatcher:
         only: Mapping[str, Collection[str]] | None = None,
         render: Render | None = None,
     ) -> None:
+        super().__init__(idle_seconds)
         self._files = files
         self._render = render
         self._only = only
@@ -72,15 +75,8 @@ class Dispatcher:
         # The app's one clock, also the one that stamps rows when they are queued: a message
         # queued "now" is due by this clock, whatever the machine's time.
         self._now = clock.now
-        self._idle = idle_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.delivered = 0
         self.dropped = 0
-
-    def wake(self) -> None:
-        """Called after a commit that queued something: deliver now, not at the next tick."""
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Deliver what is due; returns how many messages were settled."""
@@ -133,35 +129,3 @@ class Dispatcher:
             return await self._render(message)
         return await reply_from(message.payload, self._files)
 
-    async def run(self) -> None:
-        while True:
-            try:
-                settled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("dispatcher pass failed")
-                settled = 0
-            if settled:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="outbox-dispatcher")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def drain(self, within: float = 10.0) -> None:
-        """Deliver until nothing due is left (used by the demo and by tests)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while loop.time() < deadline:
-            if not await self.run_once():
-                return

@@ -18,11 +18,11 @@ handed over is handed over again, not performed twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import Any
 
+from bot.worker import Worker
 from handlers.engine import Engine
 from handlers.ports import Clock, Office, RecordingUnavailable, Services, UnitOfWorkFactory
 from handlers.receipting import RECEIPT_EFFECT, draft_receipt, reserve_number
@@ -42,7 +42,9 @@ class RetryLater(Exception):
     """Not done this time (e.g. the PDF could not be stored): try the effect again."""
 
 
-class EffectsWorker:
+class EffectsWorker(Worker):
+    name = "side-effects"
+
     def __init__(
         self,
         store: EffectsStore,
@@ -54,19 +56,13 @@ class EffectsWorker:
         clock: Clock,
         idle_seconds: float = 2.0,
     ) -> None:
+        super().__init__(idle_seconds)
         self._store = store
         self._uow = uow
         self._engine = engine
         self._office = office
         self._services = services
         self._now = clock.now
-        self._idle = idle_seconds
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        """Called after a commit: an effect may be waiting."""
-        self._wake.set()
 
     async def run_once(self) -> int:
         """Perform what is due (each effect concurrently); returns how many were settled."""
@@ -149,35 +145,3 @@ class EffectsWorker:
             return 0
         return 1
 
-    async def run(self) -> None:
-        while True:
-            try:
-                settled = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("side-effects pass failed")
-                settled = 0
-            if settled:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self.run(), name="side-effects")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def drain(self, within: float = 30.0) -> None:
-        """Perform until nothing due is left (tests and the demo)."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + within
-        while loop.time() < deadline:
-            if not await self.run_once():
-                return
