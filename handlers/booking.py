@@ -333,21 +333,7 @@ async def _book(ctx: Ctx, start: datetime) -> None:
     )
     if email and email != ctx.user.email:
         await ctx.uow.users.set_email(ctx.user.id, email)
-    await ctx.uow.evidence.append(
-        appointment_id=appointment.id,
-        reference=appointment.reference,
-        kind=EventKind.BOOKED,
-        actor="citizen",
-        data={
-            "procedure": chosen.code,
-            "start": appointment.start.isoformat(),
-            "staff": appointment.staff_id,
-            "channel": ctx.user.channel,
-        },
-        at=ctx.now,
-    )
-    await notify.staff_of_booking(ctx, appointment, chosen)
-    await notify.plan_reminders(ctx.uow, ctx.office, appointment, ctx.user, ctx.now)
+    await notify.booked(ctx, appointment, chosen)
     ctx.say(
         ctx.t(
             "book.done",

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from domain.appointments import Status
+from domain.evidence import EventKind
 from domain.model import Appointment, OutboxMessage, StoredDocument, User
 from domain.procedures import Procedure
 from handlers.casework import document_name, runner
@@ -626,3 +627,23 @@ def due_times(start: datetime, offsets: Sequence[timedelta], now: datetime) -> l
     """When reminders go out for an appointment at `start`: each offset before it, never
     for a moment already past (a booking 30 minutes ahead gets no 1 h reminder)."""
     return [start - offset for offset in offsets if start - offset > now]
+
+
+async def booked(ctx: Ctx, appointment: Appointment, procedure: Procedure, **more: Any) -> None:
+    """A new appointment enters its evidence; its clerk is told and its reminders planned."""
+    await ctx.uow.evidence.append(
+        appointment_id=appointment.id,
+        reference=appointment.reference,
+        kind=EventKind.BOOKED,
+        actor="citizen",
+        data={
+            "procedure": procedure.code,
+            "start": appointment.start.isoformat(),
+            "staff": appointment.staff_id,
+            "channel": ctx.user.channel,
+            **more,
+        },
+        at=ctx.now,
+    )
+    await staff_of_booking(ctx, appointment, procedure)
+    await plan_reminders(ctx.uow, ctx.office, appointment, ctx.user, ctx.now)

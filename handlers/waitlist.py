@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.evidence import EventKind
 from handlers import notify
 from handlers.availability import book_slot
 from handlers.context import Audience, Ctx, Step
@@ -121,22 +120,7 @@ async def take(ctx: Ctx, *, entry: int, start: str, take: bool) -> None:
         await ctx.go("menu")
         return
     await ctx.uow.waitlist.leave(held.id, ctx.now)
-    await ctx.uow.evidence.append(
-        appointment_id=appointment.id,
-        reference=appointment.reference,
-        kind=EventKind.BOOKED,
-        actor="citizen",
-        data={
-            "procedure": procedure.code,
-            "start": appointment.start.isoformat(),
-            "staff": appointment.staff_id,
-            "channel": ctx.user.channel,
-            "from_waitlist": True,
-        },
-        at=ctx.now,
-    )
-    await notify.staff_of_booking(ctx, appointment, procedure)
-    await notify.plan_reminders(ctx.uow, ctx.office, appointment, ctx.user, ctx.now)
+    await notify.booked(ctx, appointment, procedure, from_waitlist=True)
     ctx.say(
         ctx.t(
             "waitlist.taken",
