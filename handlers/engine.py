@@ -19,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from domain.model import User
 from handlers import choices
 from handlers.context import NAV_BACK, NAV_CANCEL, Audience, Ctx, Prompt, Registry, Step, Takes
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Reply, Turn, TurnKind
-from handlers.ports import Clock, Office, Services, UnitOfWorkFactory
+from handlers.ports import Clock, Office, Services, UnitOfWork, UnitOfWorkFactory
 from handlers.throttle import Rate, Throttle
 
 log = logging.getLogger("videotramit.engine")
@@ -196,22 +197,25 @@ class Engine:
                 if turn.kind in REACHABILITY:
                     await uow.commit()
                     return []
-            state = await uow.conversations.load(user.id)
-            ctx = Ctx(
-                turn=turn,
-                user=user,
-                state=state,
-                uow=uow,
-                office=self._office,
-                now=self._clock.now(),
-                services=self._services,
-                handover=self,
-            )
+            ctx = await self._ctx(turn, user, uow)
             await self._route(ctx, oversized)
             replies = self._finish(ctx)
             await uow.conversations.save(user.id, ctx.state)
             await uow.commit()
         return replies
+
+    async def _ctx(self, turn: Turn, user: User, uow: UnitOfWork) -> Ctx:
+        """What a step works with in this turn: the person's conversation as stored."""
+        return Ctx(
+            turn=turn,
+            user=user,
+            state=await uow.conversations.load(user.id),
+            uow=uow,
+            office=self._office,
+            now=self._clock.now(),
+            services=self._services,
+            handover=self,
+        )
 
     async def act(
         self, *, channel: str, external_id: str, address: str, entry: str, params: Mapping[str, Any]
@@ -229,17 +233,7 @@ class Engine:
                 display_name="",
                 language=self._office.default_language,
             )
-            state = await uow.conversations.load(user.id)
-            ctx = Ctx(
-                turn=turn,
-                user=user,
-                state=state,
-                uow=uow,
-                office=self._office,
-                now=self._clock.now(),
-                services=self._services,
-                handover=self,
-            )
+            ctx = await self._ctx(turn, user, uow)
             await self.go(ctx, entry, params)
             # Said as is: no question is asked anew, so the person's live buttons stay.
             replies = [
