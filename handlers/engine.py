@@ -20,10 +20,20 @@ from dataclasses import replace
 from typing import Any
 
 from handlers import choices
-from handlers.context import NAV_BACK, NAV_CANCEL, Audience, Ctx, Prompt, Registry, Step, Takes
+from handlers.context import (
+    NAV_BACK,
+    NAV_CANCEL,
+    Audience,
+    Ctx,
+    Prompt,
+    ReadFirst,
+    Registry,
+    Step,
+    Takes,
+)
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Reply, Turn, TurnKind
-from handlers.ports import Clock, Office, Services, UnitOfWorkFactory
+from handlers.ports import Clock, IdentityPhoto, Office, Services, UnitOfWorkFactory
 from handlers.throttle import Rate, Throttle
 
 log = logging.getLogger("videotramit.engine")
@@ -42,6 +52,8 @@ TURNS = Rate(burst=30, per_second=1.0)
 UPLOADS = Rate(burst=10, per_second=1 / 60)
 # What a channel learned about a person rather than something they wrote.
 REACHABILITY = (TurnKind.GONE, TurnKind.BACK)
+# Identity zones one turn may have read between its units of work (it needs one at most).
+MAX_READINGS = 2
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -177,6 +189,24 @@ class Engine:
             # Checked in the sandbox before the unit of work opens: a file that is slow to
             # decode holds no database connection and never delays anyone else's turn.
             turn = replace(turn, file=await self._services.documents.check(turn.file))
+        readings: dict[str, IdentityPhoto] = {}
+        while True:
+            try:
+                return await self._attempt(turn, oversized, readings)
+            except ReadFirst as needed:
+                # A step needs an identity photo's zone. Its unit of work has rolled back,
+                # so nothing of this attempt is kept and no connection is held while the
+                # zone is read in the sandbox; then the turn runs again with the reading.
+                if self._services is None or needed.sha256 in readings:
+                    raise
+                if len(readings) >= MAX_READINGS:
+                    raise
+                documents = self._services.documents
+                readings[needed.sha256] = await documents.read_identity(needed.sha256)
+
+    async def _attempt(
+        self, turn: Turn, oversized: bool, readings: Mapping[str, IdentityPhoto]
+    ) -> list[Reply]:
         async with self._uow() as uow:
             # One turn of a person at a time, on every instance sharing the database.
             await uow.hold_turn(turn.channel, turn.external_id)
@@ -206,6 +236,7 @@ class Engine:
                 now=self._clock.now(),
                 services=self._services,
                 handover=self,
+                readings=readings,
             )
             await self._route(ctx, oversized)
             replies = self._finish(ctx)
