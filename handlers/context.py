@@ -62,7 +62,7 @@ class Ctx:
     handover: Handover | None = None
     choice: str | None = None
     replies: list[Reply | Prompt] = field(default_factory=list)
-    # Identity zones read for this turn before its unit of work opened, by photo sha256.
+    # Identity zones read for this turn between its units of work, by photo sha256.
     readings: Mapping[str, IdentityPhoto] = field(default_factory=dict)
 
     @property

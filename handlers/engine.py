@@ -1,7 +1,10 @@
 """The conversation engine: takes a Turn, runs the step the user is at, returns Replies.
 
 One turn is one unit of work: the user's state, any booking and any queued notification are
-committed together or not at all, so a failure never leaves anything half-stored.
+committed together or not at all, so a failure never leaves anything half-stored. What is
+slow and needs no database runs outside it: a file is checked in the sandbox before it
+opens, and an identity photo's zone a step asks for (`Ctx.identity_of`) is read between
+two attempts, the first rolled back (`ReadFirst`).
 
 The engine itself answers what every step must answer the same way: the universal words
 (help, cancel, menu), a stale button, a file nobody asked for, an empty or too long
