@@ -337,3 +337,6 @@ async def test_another_citizens_reply_arrives_while_an_identity_photo_is_read(
         [("[Refresh]", ["1 Identity: pending · photo read: DNI · ****5678Z"])],
     )
     assert (await _details(app))["mrz"]["status"] == "read"
+    # The attempt rolled back before the reading left nothing: one document, received once.
+    [received] = [r for r in await _records(app) if r.kind == "document_received"]
+    assert received.data["mrz"] == "read"
