@@ -11,15 +11,21 @@ Prints two lines (targets from issue 15):
 - ``BENCH mrz_read_rate <percent> % ratio=<exact/total>``: the share of 20 synthesised
   phone-like photos (DNI, TIE and passport, rotated up to 7°, a third with glare, a
   quarter with the card 600 px wide) whose reading is exactly that of the printed zone
-  with every check passing (target: >= 90 %).
+  with every check passing (target: >= 90 %);
+- ``BENCH mrz_read_12mp_sandbox <ms> ms ratio=<sandbox/in-process>``: the same read of
+  the same photo in the sandbox's worker process (issue 10: the zone is never read in the
+  service's process), median of 7, beside the in-process reads of the same run (target:
+  ratio <= 1.2).
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import time
 
 from documents.mrz_reader import PhotoStatus, Tesseract, read_identity_photo, zone_crop_png
+from documents.sandbox import Sandbox, SandboxLimits
 from domain.mrz import read_mrz
 from tests.identity_cards import card_back, phone_photo, phone_set
 
@@ -50,6 +56,8 @@ def main() -> None:
         f"(median of {ROUNDS})"
     )
     print(f"BENCH mrz_read_12mp {ours:.0f} ms ratio={ours / bare:.2f}")
+    boxed = statistics.median(asyncio.run(_sandboxed(photo)))
+    print(f"BENCH mrz_read_12mp_sandbox {boxed:.0f} ms ratio={boxed / ours:.2f}")
 
     photos = phone_set(20)
     exact = 0
@@ -60,6 +68,22 @@ def main() -> None:
         else:
             print(f"# photo {index}: {found.status}, hint {found.hint}")
     print(f"BENCH mrz_read_rate {100 * exact / len(photos):.0f} % ratio={exact / len(photos):.2f}")
+
+
+async def _sandboxed(photo: bytes) -> list[float]:
+    sandbox = Sandbox(SandboxLimits(workers=1))
+    await sandbox.start()
+    try:
+        await sandbox.read_identity(photo)  # warm: the worker's first read
+        boxed_ms: list[float] = []
+        for _ in range(ROUNDS):
+            start = time.perf_counter()
+            result = await sandbox.read_identity(photo)
+            boxed_ms.append((time.perf_counter() - start) * 1000)
+        assert result.status is PhotoStatus.READ
+        return boxed_ms
+    finally:
+        await sandbox.close()
 
 
 if __name__ == "__main__":

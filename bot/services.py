@@ -63,12 +63,7 @@ class StoredDocuments:
         return replace(file, checked=Checked(document=result))
 
     async def accept(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        read_identity: bool = False,
-        checked: Checked | None = None,
+        self, data: bytes, filename: str, *, checked: Checked | None = None
     ) -> AcceptedDocument:
         if checked is None:
             checked = (await self.check(InFile(name=filename, data=data))).checked
@@ -79,9 +74,6 @@ class StoredDocuments:
             raise DocumentRejected(checked.refused)
         result = checked.document
         assert isinstance(result, IntakeResult)
-        identity = None
-        if read_identity and result.kind == "image":
-            identity = await read_identity_photo(result.data)
         await self.blobs.put(result.data)
         return AcceptedDocument(
             sha256=result.sha256,
@@ -90,7 +82,6 @@ class StoredDocuments:
             size=len(result.data),
             pages=result.pages,
             warnings=result.warnings,
-            identity=identity,
         )
 
     async def read(self, sha256: str) -> bytes:
@@ -100,21 +91,15 @@ class StoredDocuments:
         return await self.blobs.put(data)
 
     async def read_identity(self, sha256: str) -> IdentityPhoto:
-        return await read_identity_photo(await self.blobs.get(sha256))
-
-
-async def read_identity_photo(data: bytes) -> IdentityPhoto:
-    """The zone of an identity photo, read beside intake (the same worker will sandbox
-    both, issue 10). Reads the normalised photo: upright, without metadata, and already
-    vetted by intake."""
-    from documents.mrz_reader import read_identity_photo as read
-
-    found = await asyncio.to_thread(read, data)
-    return IdentityPhoto(
-        status=found.status.value,
-        reading=found.reading,
-        hint=found.hint.value if found.hint else None,
-    )
+        """The zone of a stored identity photo, read in the sandbox's workers (with their
+        caps). Reads the normalised photo: upright, without metadata, already vetted by
+        intake. The engine calls it between units of work, never inside one."""
+        found = await self.sandbox.read_identity(await self.blobs.get(sha256))
+        return IdentityPhoto(
+            status=found.status.value,
+            reading=found.reading,
+            hint=found.hint.value if found.hint else None,
+        )
 
 
 class JitsiMeetings:

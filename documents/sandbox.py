@@ -3,7 +3,9 @@
 Every file a citizen sends is opened by image and PDF libraries written in C. A crafted
 file can make them spin (a progressive JPEG whose scan is repeated thousands of times) or
 allocate gigabytes (a small PNG announcing a huge RGBA canvas). :func:`documents.intake`
-already refuses what its structure gives away; this module bounds what is left:
+already refuses what its structure gives away; this module bounds what is left. The
+same workers read the machine-readable zone of an identity photo (Tesseract, about half a
+second), under the same caps:
 
 * each file runs in a worker process, never in the service's own process;
 * a worker's address space is capped (``RLIMIT_AS``), so an allocation past the cap fails
@@ -33,6 +35,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the decoders load in the workers and on the first file, not at import
     from documents.intake import IntakeLimits, IntakeResult
+    from documents.mrz_reader import MrzPhoto
 
 __all__ = ["Sandbox", "SandboxLimits"]
 
@@ -61,12 +64,8 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _intake_job(
-    cpu_seconds: int, data: bytes, filename: str | None, limits: IntakeLimits
-) -> IntakeResult | str:
-    """In the worker: intake one file under a CPU budget; the result or a reason code."""
-    from documents.intake import IntakeRejected, intake
-
+def _budget(cpu_seconds: int) -> None:
+    """In the worker: allow `cpu_seconds` more CPU time than it has used so far."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     spent = usage.ru_utime + usage.ru_stime
     _, hard = resource.getrlimit(resource.RLIMIT_CPU)
@@ -74,6 +73,15 @@ def _intake_job(
     if hard != resource.RLIM_INFINITY:
         soft = min(soft, hard)
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
+def _intake_job(
+    cpu_seconds: int, data: bytes, filename: str | None, limits: IntakeLimits
+) -> IntakeResult | str:
+    """In the worker: intake one file under a CPU budget; the result or a reason code."""
+    from documents.intake import IntakeRejected, intake
+
+    _budget(cpu_seconds)
     try:
         return intake(data, filename, limits=limits)
     except IntakeRejected as refused:
@@ -82,8 +90,21 @@ def _intake_job(
         return "too_complex"
 
 
+def _identity_job(cpu_seconds: int, data: bytes) -> MrzPhoto:
+    """In the worker: read the zone of a normalised photo under a CPU budget (Tesseract
+    runs as the worker's child, with the worker's limits)."""
+    from documents.mrz_reader import MrzPhoto, PhotoStatus, read_identity_photo
+
+    _budget(cpu_seconds)
+    try:
+        return read_identity_photo(data)
+    except MemoryError:
+        return MrzPhoto(PhotoStatus.UNAVAILABLE)
+
+
 class Sandbox:
-    """A few capped worker processes that run :func:`documents.intake.intake`."""
+    """A few capped worker processes that run :func:`documents.intake.intake` and
+    :func:`documents.mrz_reader.read_identity_photo`."""
 
     def __init__(self, limits: SandboxLimits | None = None) -> None:
         self.limits = limits or SandboxLimits()
@@ -93,7 +114,9 @@ class Sandbox:
 
     def _new_worker(self) -> ProcessPoolExecutor:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["documents.intake", "documents.pdfs"])
+        context.set_forkserver_preload(
+            ["documents.intake", "documents.pdfs", "documents.mrz_reader"]
+        )
         executor = ProcessPoolExecutor(
             max_workers=1,
             mp_context=context,
@@ -151,6 +174,29 @@ class Sandbox:
         if isinstance(outcome, str):
             raise IntakeRejected(outcome)
         return outcome
+
+    async def read_identity(self, data: bytes) -> MrzPhoto:
+        """Read the machine-readable zone of a photo intake already normalised, in a
+        worker. Never raises for the photo: past the caps it is `UNAVAILABLE` (the photo
+        is kept; the clerk checks the document by eye)."""
+        from documents.mrz_reader import MrzPhoto, PhotoStatus
+
+        await self.start()
+        idle = self._idle
+        assert idle is not None
+        worker = await idle.get()
+        loop = asyncio.get_running_loop()
+        try:
+            job = loop.run_in_executor(worker, _identity_job, self.limits.cpu_seconds, data)
+            return await asyncio.wait_for(job, self.limits.wall_seconds)
+        except (TimeoutError, BrokenExecutor):
+            log.warning("reading a zone exceeded the sandbox's limits; its worker was replaced")
+            if worker in self._all:
+                worker = self._replace(worker)
+            return MrzPhoto(PhotoStatus.UNAVAILABLE)
+        finally:
+            if self._idle is idle and worker in self._all:  # not closed meanwhile
+                idle.put_nowait(worker)
 
     def _replace(self, worker: ProcessPoolExecutor) -> ProcessPoolExecutor:
         self._kill(worker)

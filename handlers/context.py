@@ -13,10 +13,23 @@ from typing import Any, Protocol
 from domain.model import ConversationState, User
 from handlers.i18n import translate
 from handlers.messages import OutFile, Reply, Turn
-from handlers.ports import Office, Services, UnitOfWork
+from handlers.ports import IdentityPhoto, Office, Services, UnitOfWork
 
 NAV_BACK = "nav:back"
 NAV_CANCEL = "nav:cancel"
+
+
+class ReadFirst(Exception):  # noqa: N818  (a request, not an error)
+    """A step needs the identity zone of a stored photo read before it can go on.
+
+    Reading it (Tesseract, about half a second) must not happen inside the turn's unit of
+    work, which holds the database (SQLite's only connection): the engine lets the unit of
+    work roll back, has the zone read in the sandbox's workers holding nothing, and runs
+    the turn again with the reading at hand (`Ctx.identity_of`)."""
+
+    def __init__(self, sha256: str) -> None:
+        super().__init__(sha256)
+        self.sha256 = sha256
 
 
 @dataclass(slots=True)
@@ -49,6 +62,8 @@ class Ctx:
     handover: Handover | None = None
     choice: str | None = None
     replies: list[Reply | Prompt] = field(default_factory=list)
+    # Identity zones read for this turn between its units of work, by photo sha256.
+    readings: Mapping[str, IdentityPhoto] = field(default_factory=dict)
 
     @property
     def lang(self) -> str:
@@ -95,6 +110,15 @@ class Ctx:
     @property
     def data(self) -> dict[str, Any]:
         return self.state.data
+
+    def identity_of(self, sha256: str) -> IdentityPhoto:
+        """What the zone of the stored photo `sha256` says; raises ReadFirst the first
+        time in a turn (the engine reads it outside the unit of work and runs the turn
+        again)."""
+        photo = self.readings.get(sha256)
+        if photo is None:
+            raise ReadFirst(sha256)
+        return photo
 
     async def go(self, target: str, **params: Any) -> None:
         """Hand over to another conversation by its registered name ("book.move")."""

@@ -57,12 +57,14 @@ async def check_and_keep(
         ctx.say(ctx.t(f"doc.rejected.{quota}"))
         return None
     try:
-        accepted = await ctx.services.documents.accept(
-            file.data, file.name, read_identity=read_identity, checked=file.checked
-        )
+        accepted = await ctx.services.documents.accept(file.data, file.name, checked=file.checked)
     except DocumentRejected as refused:
         ctx.say(ctx.t(f"doc.rejected.{refused.reason}"))
         return None
+    identity = None
+    if read_identity and accepted.content_type.startswith("image/"):
+        # Read between units of work, in the sandbox (a PDF's zone is not read).
+        identity = ctx.identity_of(accepted.sha256)
     stored = await ctx.uow.documents.add(
         user_id=ctx.user.id,
         appointment_id=appointment_id,
@@ -75,7 +77,7 @@ async def check_and_keep(
         warnings=accepted.warnings,
         at=ctx.now,
     )
-    return Kept(stored, accepted.identity)
+    return Kept(stored, identity)
 
 
 async def appointment_full(ctx: Ctx, appointment_id: int) -> bool:

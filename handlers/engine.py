@@ -1,7 +1,10 @@
 """The conversation engine: takes a Turn, runs the step the user is at, returns Replies.
 
 One turn is one unit of work: the user's state, any booking and any queued notification are
-committed together or not at all, so a failure never leaves anything half-stored.
+committed together or not at all, so a failure never leaves anything half-stored. What is
+slow and needs no database runs outside it: a file is checked in the sandbox before it
+opens, and an identity photo's zone a step asks for (`Ctx.identity_of`) is read between
+two attempts, the first rolled back (`ReadFirst`).
 
 The engine itself answers what every step must answer the same way: the universal words
 (help, cancel, menu), a stale button, a file nobody asked for, an empty or too long
@@ -21,10 +24,20 @@ from typing import Any
 
 from domain.model import User
 from handlers import choices
-from handlers.context import NAV_BACK, NAV_CANCEL, Audience, Ctx, Prompt, Registry, Step, Takes
+from handlers.context import (
+    NAV_BACK,
+    NAV_CANCEL,
+    Audience,
+    Ctx,
+    Prompt,
+    ReadFirst,
+    Registry,
+    Step,
+    Takes,
+)
 from handlers.i18n import normalise_language, translate
 from handlers.messages import Reply, Turn, TurnKind
-from handlers.ports import Clock, Office, Services, UnitOfWork, UnitOfWorkFactory
+from handlers.ports import Clock, IdentityPhoto, Office, Services, UnitOfWork, UnitOfWorkFactory
 from handlers.throttle import Rate, Throttle
 
 log = logging.getLogger("videotramit.engine")
@@ -43,6 +56,8 @@ TURNS = Rate(burst=30, per_second=1.0)
 UPLOADS = Rate(burst=10, per_second=1 / 60)
 # What a channel learned about a person rather than something they wrote.
 REACHABILITY = (TurnKind.GONE, TurnKind.BACK)
+# Identity zones one turn may have read between its units of work (it needs one at most).
+MAX_READINGS = 2
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -178,6 +193,24 @@ class Engine:
             # Checked in the sandbox before the unit of work opens: a file that is slow to
             # decode holds no database connection and never delays anyone else's turn.
             turn = replace(turn, file=await self._services.documents.check(turn.file))
+        readings: dict[str, IdentityPhoto] = {}
+        while True:
+            try:
+                return await self._attempt(turn, oversized, readings)
+            except ReadFirst as needed:
+                # A step needs an identity photo's zone. Its unit of work has rolled back,
+                # so nothing of this attempt is kept and no connection is held while the
+                # zone is read in the sandbox; then the turn runs again with the reading.
+                if self._services is None or needed.sha256 in readings:
+                    raise
+                if len(readings) >= MAX_READINGS:
+                    raise
+                documents = self._services.documents
+                readings[needed.sha256] = await documents.read_identity(needed.sha256)
+
+    async def _attempt(
+        self, turn: Turn, oversized: bool, readings: Mapping[str, IdentityPhoto]
+    ) -> list[Reply]:
         async with self._uow() as uow:
             # One turn of a person at a time, on every instance sharing the database.
             await uow.hold_turn(turn.channel, turn.external_id)
@@ -197,15 +230,22 @@ class Engine:
                 if turn.kind in REACHABILITY:
                     await uow.commit()
                     return []
-            ctx = await self._ctx(turn, user, uow)
+            ctx = await self._ctx(turn, user, uow, readings)
             await self._route(ctx, oversized)
             replies = self._finish(ctx)
             await uow.conversations.save(user.id, ctx.state)
             await uow.commit()
         return replies
 
-    async def _ctx(self, turn: Turn, user: User, uow: UnitOfWork) -> Ctx:
-        """What a step works with in this turn: the person's conversation as stored."""
+    async def _ctx(
+        self,
+        turn: Turn,
+        user: User,
+        uow: UnitOfWork,
+        readings: Mapping[str, IdentityPhoto] | None = None,
+    ) -> Ctx:
+        """What a step works with in this turn: the person's conversation as stored (and
+        the identity zones read for it between two attempts)."""
         return Ctx(
             turn=turn,
             user=user,
@@ -215,6 +255,7 @@ class Engine:
             now=self._clock.now(),
             services=self._services,
             handover=self,
+            readings=readings if readings is not None else {},
         )
 
     async def act(

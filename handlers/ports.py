@@ -417,7 +417,6 @@ class AcceptedDocument:
     size: int
     pages: int
     warnings: tuple[str, ...]
-    identity: IdentityPhoto | None = None  # only when asked to read an identity photo
 
 
 class DocumentsPort(Protocol):
@@ -427,23 +426,18 @@ class DocumentsPort(Protocol):
         ...
 
     async def accept(
-        self,
-        data: bytes,
-        filename: str,
-        *,
-        read_identity: bool = False,
-        checked: Checked | None = None,
+        self, data: bytes, filename: str, *, checked: Checked | None = None
     ) -> AcceptedDocument:
         """Store a checked file encrypted (checking it first unless `checked` is given);
-        raise DocumentRejected. With `read_identity`, a photo's machine-readable zone is
-        read too (a PDF's is not)."""
+        raise DocumentRejected."""
         ...
 
     async def read(self, sha256: str) -> bytes: ...
     async def store(self, data: bytes) -> str: ...
     async def read_identity(self, sha256: str) -> IdentityPhoto:
-        """Read the machine-readable zone of a photo already stored (one the citizen sent
-        unasked and only later said was their identity document)."""
+        """Read the machine-readable zone of a stored photo in the sandbox, holding no
+        database: the engine calls it between units of work (a step asks through
+        `Ctx.identity_of`), never inside one."""
         ...
 
 

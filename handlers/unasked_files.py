@@ -113,11 +113,11 @@ async def on_which_document(ctx: Ctx) -> None:
     await ctx.uow.documents.classify(document.id, appointment.id, requirement)
     paused = ctx.data.get("paused")
     ctx.end()
-    assert ctx.services is not None
     identity = None
     is_identity = bool(requirement) and requirement == identity_requirement(ctx, appointment)
     if is_identity and document.content_type.startswith("image/"):
-        identity = await ctx.services.documents.read_identity(document.sha256)
+        # Read between units of work, in the sandbox (see Ctx.identity_of).
+        identity = ctx.identity_of(document.sha256)
     await file_received(ctx, appointment, document, requirement, "", identity)
     if isinstance(paused, dict):
         await ctx.resume(paused)

@@ -5,11 +5,17 @@ Real photos (synthesised fictional documents in OCR-B), the real Tesseract binar
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import signal
 from typing import Any
+
+import pytest
 
 from bot.app import App
 from bot.channels.memory import MemoryChannel, MemoryPerson
+from handlers.i18n import translate
 from tests.dialog import run_dialog
 from tests.identity_cards import Td1, card_back, card_front, not_a_document, phone_photo
 from tests.session_kit import book
@@ -278,3 +284,59 @@ async def test_the_forms_id_field_is_never_overwritten(
         ],
     )
     assert not [r for r in await _records(app) if r.data.get("source") == "mrz"]
+
+
+async def test_another_citizens_reply_arrives_while_an_identity_photo_is_read(
+    app: App, clock: Clock, channel: MemoryChannel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reading the zone holds no database (issue 10, part 1). Once Joan's photo has been
+    checked, the sandbox's workers are paused (SIGSTOP), so its zone cannot be read until
+    they go on; Maria still gets her answer meanwhile, and the reading then reaches the
+    clerk's panel as ever. Order, not timing."""
+    citizen, anna = await _session(app, clock)
+    await run_dialog(
+        anna,
+        [
+            ("[Identity]", ["Ask for a photo of the document"]),
+            ("[Ask for a photo of the document]", ["I've asked the citizen for a photo"]),
+        ],
+    )
+    assert any("three lines of letters" in text for text in await _queued(app, "joan"))
+    sandbox = app.sandbox
+    assert sandbox is not None
+    await sandbox.start()
+    paused: list[int] = []
+    checked = asyncio.Event()
+    check = sandbox.intake
+
+    async def check_then_pause(*args: Any) -> Any:
+        result = await check(*args)
+        paused.extend(sandbox.pids())
+        for pid in paused:
+            os.kill(pid, signal.SIGSTOP)
+        checked.set()
+        return result
+
+    monkeypatch.setattr(sandbox, "intake", check_then_pause)
+    try:
+        sending = asyncio.create_task(citizen.send_file("IMG_3001.jpg", phone_photo(card_back())))
+        await checked.wait()  # the photo is checked; its zone is still to be read
+        maria = person(app, "maria", name="Maria Soler", language="en")
+        answered = await maria.say("hello")
+        order = ["maria"] + (["joan"] if sending.done() else [])
+    finally:
+        for pid in paused:
+            os.kill(pid, signal.SIGCONT)
+    await sending
+
+    assert paused and order == ["maria"]
+    assert answered and translate("en", "error.internal") not in maria.text
+    assert "Thank you, I've received it" in citizen.text
+    await run_dialog(
+        anna,
+        [("[Refresh]", ["1 Identity: pending · photo read: DNI · ****5678Z"])],
+    )
+    assert (await _details(app))["mrz"]["status"] == "read"
+    # The attempt rolled back before the reading left nothing: one document, received once.
+    [received] = [r for r in await _records(app) if r.kind == "document_received"]
+    assert received.data["mrz"] == "read"

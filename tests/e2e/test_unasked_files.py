@@ -6,6 +6,9 @@ received document is, and the evidence says so.
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -13,8 +16,10 @@ from sqlalchemy import select
 from bot.app import App
 from bot.channels.memory import MemoryPerson
 from domain.evidence import EventKind
+from handlers.i18n import translate
 from storage.models import DocumentRow, EvidenceRow
 from tests.dialog import run_dialog
+from tests.identity_cards import card_back, phone_photo
 from tests.session_kit import appointment_of, book, open_session
 from tests.support import MADRID, Clock, book_directly, document_photo, person
 
@@ -147,3 +152,38 @@ async def test_files_never_sorted_are_purged_after_a_week(app: App, clock: Clock
     assert report["unsorted documents"] == 1
     [left] = await _documents(app)
     assert left.appointment_id is not None
+
+
+async def test_a_photo_said_later_to_be_the_id_card_has_its_zone_read_holding_nobody(
+    app: App,
+) -> None:
+    """The zone of a kept photo is read when the citizen says it is their identity
+    document, in the sandbox's workers and outside any unit of work: with the workers
+    paused (SIGSTOP), Maria still gets her answer before Joan's; then the reading is kept
+    for the clerk as ever. Order, not timing."""
+    citizen = await _booked(app)
+    await citizen.send_file("foto.jpg", phone_photo(card_back()))
+    assert "Which document is it" in citizen.text
+    assert app.sandbox is not None
+    paused = app.sandbox.pids()
+    assert paused
+    for pid in paused:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        saying = asyncio.create_task(citizen.press("ID card"))
+        await asyncio.sleep(0)  # Joan's turn starts and waits for the zone
+        maria = person(app, "maria", name="Maria Soler", language="en")
+        answered = await maria.say("hello")
+        order = ["maria"] + (["joan"] if saying.done() else [])
+    finally:
+        for pid in paused:
+            os.kill(pid, signal.SIGCONT)
+    await saying
+
+    assert order == ["maria"]
+    assert answered and translate("en", "error.internal") not in maria.text
+    assert f"I've received it: {ID_CARD}" in citizen.text
+    [received] = await _evidence(app, EventKind.DOCUMENT_RECEIVED)
+    assert received["mrz"] == "read"
+    mrz = (await appointment_of(app, "joan")).details["mrz"]
+    assert (mrz["status"], mrz["masked"]) == ("read", "****5678Z")

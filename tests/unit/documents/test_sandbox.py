@@ -104,3 +104,33 @@ async def test_every_accepted_format_passes_under_the_default_caps(sandbox: Sand
     for name, data in files.items():
         result = await sandbox.intake(data, name, IntakeLimits())
         assert result.kind == ("pdf" if name.endswith(".pdf") else "image"), name
+
+
+@pytest.mark.parametrize("sandbox", [SandboxLimits(workers=1)], indirect=True)
+async def test_an_identity_photos_zone_is_read_in_a_worker(sandbox: Sandbox) -> None:
+    from documents.mrz_reader import PhotoStatus
+    from tests.identity_cards import card_back, phone_photo
+
+    found = await sandbox.read_identity(phone_photo(card_back()))
+    assert found.status is PhotoStatus.READ
+    assert found.reading is not None and found.reading.valid
+    assert found.reading.id_number is not None
+    assert found.reading.id_number.number == "12345678Z"
+
+
+@pytest.mark.parametrize(
+    "sandbox", [SandboxLimits(workers=1, cpu_seconds=60, wall_seconds=0.05)], indirect=True
+)
+async def test_a_reading_over_its_time_budget_is_unavailable_and_its_worker_replaced(
+    sandbox: Sandbox,
+) -> None:
+    from documents.mrz_reader import PhotoStatus
+    from tests.identity_cards import card_back, phone_photo
+
+    before = sandbox.pids()
+    # Decoding, finding the zone and Tesseract take far longer than 50 ms of wall clock.
+    found = await sandbox.read_identity(phone_photo(card_back()))
+    assert found.status is PhotoStatus.UNAVAILABLE and found.reading is None
+    sandbox.limits = SandboxLimits(workers=1)  # the next photo gets the default budget
+    assert (await sandbox.read_identity(phone_photo(card_back()))).status is PhotoStatus.READ
+    assert sandbox.pids() and set(sandbox.pids()).isdisjoint(before)
