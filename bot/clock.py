@@ -8,6 +8,7 @@ move time forward with `ManualClock`.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -71,7 +72,9 @@ class OfficeTimeClock:
         """Set the office time to `moment` unless it is already later; returns the time."""
         target = _aware(moment)
         if target > self.now():
-            offset = (target - self._base.now()).total_seconds()
+            # Rounded up to the millisecond it is written with, so that the office time
+            # is never a hair before the moment asked for ("07:49:59.9996" shows 07:49).
+            offset = math.ceil((target - self._base.now()).total_seconds() * 1000) / 1000
             self._path.parent.mkdir(parents=True, exist_ok=True)
             self._path.write_text(f"{offset:.3f}\n", encoding="utf-8")
         return self.now()
