@@ -44,7 +44,8 @@ async def test_a_leader_whose_connection_dies_is_replaced(postgres_url: str) -> 
         try:
             name = postgres_url.rsplit("/", 1)[1]
             killed = await admin.fetchval(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks JOIN pg_stat_activity"
+                # With a timeout, it returns once the backend is gone (and its lock with it).
+                "SELECT count(pg_terminate_backend(pid, 10000)) FROM pg_locks JOIN pg_stat_activity"
                 " USING (pid) WHERE locktype = 'advisory' AND granted AND datname = $1",
                 name,
             )
