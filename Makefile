@@ -24,7 +24,7 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.dev-installed
 	./scripts/test-services.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .

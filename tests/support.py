@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.app import App, build_app
 from bot.channels.memory import MemoryChannel, MemoryPerson
 from bot.clock import ManualClock
@@ -43,6 +45,10 @@ class WallClock:
 
 # Instants given in UTC (aware), each commented with its time in Madrid. The tests' own
 # clock stays at MONDAY_8AM whatever these are: that is what the runs prove.
+# For a test that reads the SQLite file itself (its bytes, modes or locks): its `app` runs on
+# SQLite alone, where every other test's runs on both backends.
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
 WALL_CLOCKS = (
     WallClock(datetime(2026, 12, 1, 20, 40, tzinfo=UTC), date(2026, 12, 1)),  # Tue 21:40
     WallClock(datetime(2026, 12, 5, 22, 59, tzinfo=UTC), date(2026, 12, 7)),  # Sat 23:59

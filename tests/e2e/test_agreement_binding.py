@@ -20,8 +20,8 @@ from tests.support import Clock, delivered_texts, document_photo, office_setting
 
 
 @pytest.fixture
-async def app(tmp_path: Path, clock: Clock) -> AsyncIterator[App]:
-    settings = office_settings(f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}", tmp_path / "data")
+async def app(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[App]:
+    settings = office_settings(database_url, tmp_path / "data")
     built, _ = await ready_app(settings, clock)
     yield built
     await built.close()

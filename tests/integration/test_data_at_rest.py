@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from bot.app import App
 from tests.session_kit import full_session
-from tests.support import Clock
+from tests.support import SQLITE_ONLY, Clock
 
 NIE = "X1111111G"  # typed into the form by the clerk (tests/session_kit.py)
 PURPOSE = "To apply for a school place"  # the form's free text, in the agreement summary
@@ -32,6 +32,7 @@ def _raw(app: App) -> bytes:
     )
 
 
+@SQLITE_ONLY
 async def test_after_a_whole_session_no_personal_value_is_in_the_database_files(
     app: App, clock: Clock
 ) -> None:
@@ -70,6 +71,7 @@ async def test_after_a_whole_session_no_personal_value_is_in_the_database_files(
     assert found == []
 
 
+@SQLITE_ONLY
 async def test_the_database_and_data_dir_are_the_service_users_only(app: App) -> None:
     database = Path(str(app.db_engine.url.database))
     async with app.sessions() as session:

@@ -21,6 +21,20 @@ from tests.support import Clock, person
 NIE = "X1111111G"
 
 
+FAILING_WRITES = {
+    "sqlite": [
+        "CREATE TRIGGER fail_writes BEFORE UPDATE ON appointments "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION fail_writes() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk I/O error (injected)'; END $$",
+        "CREATE TRIGGER fail_writes BEFORE UPDATE ON appointments "
+        "FOR EACH ROW EXECUTE FUNCTION fail_writes()",
+    ],
+}
+
+
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     root = logging.getLogger()
@@ -50,12 +64,8 @@ async def test_a_database_failure_while_an_id_number_is_typed_logs_no_id_number(
     )
     # The next write to the appointment fails inside the database, as a full disk would.
     async with app.db_engine.begin() as connection:
-        await connection.execute(
-            text(
-                "CREATE TRIGGER fail_writes BEFORE UPDATE ON appointments "
-                "BEGIN SELECT RAISE(ABORT, 'disk I/O error (injected)'); END"
-            )
-        )
+        for statement in FAILING_WRITES[app.db_engine.dialect.name]:
+            await connection.execute(text(statement))
 
     await anna.say(NIE)
 

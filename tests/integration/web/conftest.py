@@ -23,10 +23,10 @@ TIMEOUT = aiohttp.ClientTimeout(total=15)
 
 
 @pytest.fixture
-async def app(tmp_path: Path, clock: Clock) -> AsyncIterator[App]:
-    """The test office, with a Jibri webhook token configured."""
+async def app(database_url: str, tmp_path: Path, clock: Clock) -> AsyncIterator[App]:
+    """The test office, with a Jibri webhook token configured (on both backends)."""
     settings = office_settings(
-        f"sqlite+aiosqlite:///{tmp_path / 'vt.db'}",
+        database_url,
         tmp_path,
         jibri={"webhook_token": JIBRI_TOKEN},
     )

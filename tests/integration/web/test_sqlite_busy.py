@@ -21,7 +21,7 @@ from bot.app import App
 from handlers.i18n import translate
 from tests.integration.test_cli import VIDEOTRAMIT, _config, _free_port
 from tests.integration.web.conftest import Browser
-from tests.support import person
+from tests.support import SQLITE_ONLY, person
 
 HOLD = """
 import sqlite3, sys
@@ -33,6 +33,7 @@ connection.execute("COMMIT")
 """
 
 
+@SQLITE_ONLY
 async def test_a_lock_held_by_another_process_never_stalls_the_web(
     app: App, base_url: str, browser: Browser
 ) -> None:
