@@ -102,6 +102,9 @@ class Dispatcher(Worker):
                     self.dropped += 1
                     settled += 1
                     continue
+                if not await self._store.sending(message.id, self._now()):
+                    # Settled meanwhile by another claim (its lease ran out): not ours.
+                    return settled
                 await channel.deliver(message.address, reply)
             except Unreachable as exc:
                 log.warning("recipient unreachable", extra={"outbox_id": message.id})
@@ -122,10 +125,18 @@ class Dispatcher(Worker):
             settled += 1
         return settled
 
+    async def release_dead_leases(self) -> int:
+        """The only instance on its database (SQLite) starts: whatever this database says
+        is being sent belongs to a process that died. Returns how many were cut mid-send."""
+        if not self._channels:
+            return 0
+        return await self._store.release_dead_leases(
+            list(self._channels), self._now(), only=self._only
+        )
+
     async def _reply(self, message: OutboxMessage) -> Reply | None:
         """A typed notification is written now (its kind's renderer, in its own unit of
         work); a message queued with its text (older rows) is rebuilt as it was."""
         if "kind" in message.payload and self._render is not None:
             return await self._render(message)
         return await reply_from(message.payload, self._files)
-
