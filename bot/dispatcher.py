@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +17,13 @@ from handlers.ports import Clock
 from storage.outbox import OutboxStore
 
 log = logging.getLogger("videotramit.dispatcher")
+
+CLAIM_BATCH = 50  # messages claimed by one pass of run_once
+# Messages in flight in the service's loop: enough to keep the channel's limiter fed at
+# Telegram's 30 msg/s while the next ones are claimed; each waits at most WINDOW / 30 s in
+# the limiter, far inside its lease.
+WINDOW = 60
+STOP_GRACE_SECONDS = 5.0
 
 
 def backoff(attempts: int) -> timedelta:
@@ -79,17 +86,67 @@ class Dispatcher(Worker):
         self.dropped = 0
 
     async def run_once(self) -> int:
-        """Deliver what is due; returns how many messages were settled."""
-        if not self._channels:
-            return 0
-        messages = await self._store.claim(list(self._channels), self._now(), only=self._only)
+        """One pass: deliver what is due now and wait for all of it (tests, `drain`);
+        returns how many messages were settled."""
+        results = await asyncio.gather(*(await self._claim(CLAIM_BATCH)))
+        return sum(results)
+
+    async def run(self) -> None:
+        """The service's loop, a pipeline: up to WINDOW messages are in flight, and more
+        are claimed as soon as half of them are settled, so the channel's rate limiter
+        always has the next ones waiting instead of idling while the slowest message of a
+        batch finishes and the next batch is claimed and rendered."""
+        in_flight: set[asyncio.Task[int]] = set()
+        try:
+            while True:
+                claimed: list[asyncio.Task[int]] = []
+                if len(in_flight) <= WINDOW // 2:
+                    try:
+                        claimed = [
+                            asyncio.create_task(c)
+                            for c in await self._claim(WINDOW - len(in_flight))
+                        ]
+                    except Exception:
+                        log.exception("claim failed", extra={"worker": self.name})
+                    in_flight.update(claimed)
+                if claimed and len(in_flight) <= WINDOW // 2:
+                    continue  # there may be more due: claim again before waiting
+                if not in_flight:
+                    await self._sleep()
+                    continue
+                self._wake.clear()
+                woken = asyncio.create_task(self._wake.wait())
+                done, _ = await asyncio.wait(
+                    in_flight | {woken}, timeout=self._idle, return_when=asyncio.FIRST_COMPLETED
+                )
+                woken.cancel()
+                for task in done - {woken}:
+                    in_flight.discard(task)
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("delivery task failed", exc_info=task.exception())
+        finally:
+            await self._finish(in_flight)
+
+    async def _claim(self, limit: int) -> list[Coroutine[Any, Any, int]]:
+        """Claim up to `limit` due messages; a coroutine delivering each chat's in order."""
+        if not self._channels or limit <= 0:
+            return []
+        messages = await self._store.claim(
+            list(self._channels), self._now(), limit=limit, only=self._only
+        )
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in messages:
             by_chat.setdefault((message.channel, message.address), []).append(message)
-        results = await asyncio.gather(
-            *(self._deliver_in_order(group) for group in by_chat.values())
-        )
-        return sum(results)
+        return [self._deliver_in_order(group) for group in by_chat.values()]
+
+    async def _finish(self, in_flight: set[asyncio.Task[int]]) -> None:
+        """On stop, sends already under way get a moment to be acknowledged and recorded
+        (cancelled in the channel's call, a message would be reported as INTERRUPTED)."""
+        if in_flight:
+            _, late = await asyncio.wait(in_flight, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _deliver_in_order(self, messages: list[OutboxMessage]) -> int:
         settled = 0
