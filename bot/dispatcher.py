@@ -116,10 +116,14 @@ class Dispatcher(Worker):
                     continue
                 self._wake.clear()
                 woken = asyncio.create_task(self._wake.wait())
-                done, _ = await asyncio.wait(
-                    in_flight | {woken}, timeout=self._idle, return_when=asyncio.FIRST_COMPLETED
-                )
-                woken.cancel()
+                try:
+                    done, _ = await asyncio.wait(
+                        in_flight | {woken},
+                        timeout=self._idle,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    woken.cancel()
                 for task in done - {woken}:
                     in_flight.discard(task)
                     if not task.cancelled() and task.exception() is not None:

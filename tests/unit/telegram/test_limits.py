@@ -69,7 +69,7 @@ def at(*seconds: float) -> Any:
 
 def test_one_chat_is_paced_and_other_chats_are_not() -> None:
     # The shipped limits: a private chat gets a burst of 3, then 0.9 messages a second
-    # (and the other chats' 7 with chat 1's first 3 fit the overall burst of 10).
+    # (and the other chats' 7 with chat 1's first 3 fit the overall burst).
     others = range(100, 107)
     sent = burst(
         Limits(),
@@ -120,12 +120,12 @@ def test_the_overall_rate_caps_a_burst() -> None:
     assert [s.at for s in sent if s.at > EXACT] == at(*(n / 50 for n in range(1, 56)))
 
 
-def test_the_default_overall_burst_is_small_and_the_rate_close_to_telegrams() -> None:
-    """Telegram's bucket holds ~30: a burst of 10 leaves room for messages bunched up by
+def test_the_default_overall_burst_is_half_telegrams_and_the_rate_close_to_it() -> None:
+    """Telegram's bucket holds ~30: a burst of 15 leaves room for messages bunched up by
     the network, so the rate can be 29.7/s (it was 29/s with a burst of 29)."""
     sent = burst(Limits(per_chat_rate=0), [("sendMessage", chat) for chat in range(40)])
-    assert len([s for s in sent if s.at <= EXACT]) == 10
-    assert [s.at for s in sent if s.at > EXACT] == at(*(n / 29.7 for n in range(1, 31)))
+    assert len([s for s in sent if s.at <= EXACT]) == 15
+    assert [s.at for s in sent if s.at > EXACT] == at(*(n / 29.7 for n in range(1, 26)))
 
 
 def test_instances_share_the_overall_burst_too() -> None:
