@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
-from bot.channels.base import Channel, Unreachable
+from bot.channels.base import SENDING_HOOK, Channel, Unreachable
 from bot.worker import Worker
 from domain.model import OutboxMessage
 from handlers.messages import Choice, OutFile, Reply
@@ -30,6 +30,10 @@ def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s … capped at 15 min, with jitter so instances do not stampede."""
     base = min(5 * 2**attempts, 900)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+class NotHeld(Exception):
+    """The message is not held by this claim any more: not to be sent by us."""
 
 
 FileLoader = Callable[[str], Awaitable[bytes]]
@@ -163,10 +167,9 @@ class Dispatcher(Worker):
                     self.dropped += 1
                     settled += 1
                     continue
-                if not await self._store.sending(message.id, self._now()):
-                    # Settled meanwhile by another claim (its lease ran out): not ours.
-                    return settled
-                await channel.deliver(message.address, reply)
+                await self._deliver_marked(channel, message, reply)
+            except NotHeld:
+                return settled  # settled meanwhile by another claim (its lease ran out)
             except Unreachable as exc:
                 log.warning("recipient unreachable", extra={"outbox_id": message.id})
                 await self._store.unreachable(message, str(exc), self._now())
@@ -185,6 +188,27 @@ class Dispatcher(Worker):
                 self.delivered += 1
             settled += 1
         return settled
+
+    async def _deliver_marked(self, channel: Channel, message: OutboxMessage, reply: Reply) -> None:
+        """Deliver, with `sending_at` committed just before the platform is called: by the
+        channel's pacing when the message's turn comes, else right before `deliver`."""
+        marked = False
+
+        async def mark() -> None:
+            nonlocal marked
+            if marked:
+                return  # a reply sent as several messages is marked once
+            if not await self._store.sending(message.id, self._now()):
+                raise NotHeld(message.id)
+            marked = True
+
+        token = SENDING_HOOK.set(mark)
+        try:
+            if not getattr(channel, "marks_sending", False):
+                await mark()
+            await channel.deliver(message.address, reply)
+        finally:
+            SENDING_HOOK.reset(token)
 
     async def release_dead_leases(self) -> int:
         """The only instance on its database (SQLite) starts: whatever this database says

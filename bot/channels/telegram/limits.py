@@ -32,6 +32,8 @@ from tenacity import (
     stop_after_delay,
 )
 
+from bot.channels.base import about_to_send
+
 T = TypeVar("T")
 
 # Bot API methods Telegram counts against the per-chat and overall message limits.
@@ -144,6 +146,7 @@ class Throttle(BaseRateLimiter[dict[str, Any]]):
                 await self._bucket(self._chats, chat, burst, period).acquire()
             if self._overall is not None:
                 await self._overall.acquire()
+            await about_to_send()  # the message's turn: now it is really being sent
         return await callback(*args, **kwargs)
 
 
