@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
 from datetime import timedelta
 from typing import Any
 
-from bot.channels.base import Channel, Unreachable
+from bot.channels.base import SENDING_HOOK, Channel, Unreachable
 from bot.worker import Worker
 from domain.model import OutboxMessage
 from handlers.messages import Choice, OutFile, Reply
@@ -18,11 +18,22 @@ from storage.outbox import OutboxStore
 
 log = logging.getLogger("videotramit.dispatcher")
 
+CLAIM_BATCH = 50  # messages claimed by one pass of run_once
+# Messages in flight in the service's loop: enough to keep the channel's limiter fed at
+# Telegram's 30 msg/s while the next ones are claimed; each waits at most WINDOW / 30 s in
+# the limiter, far inside its lease.
+WINDOW = 60
+STOP_GRACE_SECONDS = 5.0
+
 
 def backoff(attempts: int) -> timedelta:
     """5 s, 10 s, 20 s … capped at 15 min, with jitter so instances do not stampede."""
     base = min(5 * 2**attempts, 900)
     return timedelta(seconds=base * random.uniform(0.8, 1.2))
+
+
+class NotHeld(Exception):
+    """The message is not held by this claim any more: not to be sent by us."""
 
 
 FileLoader = Callable[[str], Awaitable[bytes]]
@@ -79,17 +90,71 @@ class Dispatcher(Worker):
         self.dropped = 0
 
     async def run_once(self) -> int:
-        """Deliver what is due; returns how many messages were settled."""
-        if not self._channels:
-            return 0
-        messages = await self._store.claim(list(self._channels), self._now(), only=self._only)
+        """One pass: deliver what is due now and wait for all of it (tests, `drain`);
+        returns how many messages were settled."""
+        results = await asyncio.gather(*(await self._claim(CLAIM_BATCH)))
+        return sum(results)
+
+    async def run(self) -> None:
+        """The service's loop, a pipeline: up to WINDOW messages are in flight, and more
+        are claimed as soon as half of them are settled, so the channel's rate limiter
+        always has the next ones waiting instead of idling while the slowest message of a
+        batch finishes and the next batch is claimed and rendered."""
+        in_flight: set[asyncio.Task[int]] = set()
+        try:
+            while True:
+                claimed: list[asyncio.Task[int]] = []
+                if len(in_flight) <= WINDOW // 2:
+                    try:
+                        claimed = [
+                            asyncio.create_task(c)
+                            for c in await self._claim(WINDOW - len(in_flight))
+                        ]
+                    except Exception:
+                        log.exception("claim failed", extra={"worker": self.name})
+                    in_flight.update(claimed)
+                if claimed and len(in_flight) <= WINDOW // 2:
+                    continue  # there may be more due: claim again before waiting
+                if not in_flight:
+                    await self._sleep()
+                    continue
+                self._wake.clear()
+                woken = asyncio.create_task(self._wake.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        in_flight | {woken},
+                        timeout=self._idle,
+                        return_when=asyncio.FIRST_COMPLETED,
+                    )
+                finally:
+                    woken.cancel()
+                for task in done - {woken}:
+                    in_flight.discard(task)
+                    if not task.cancelled() and task.exception() is not None:
+                        log.error("delivery task failed", exc_info=task.exception())
+        finally:
+            await self._finish(in_flight)
+
+    async def _claim(self, limit: int) -> list[Coroutine[Any, Any, int]]:
+        """Claim up to `limit` due messages; a coroutine delivering each chat's in order."""
+        if not self._channels or limit <= 0:
+            return []
+        messages = await self._store.claim(
+            list(self._channels), self._now(), limit=limit, only=self._only
+        )
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in messages:
             by_chat.setdefault((message.channel, message.address), []).append(message)
-        results = await asyncio.gather(
-            *(self._deliver_in_order(group) for group in by_chat.values())
-        )
-        return sum(results)
+        return [self._deliver_in_order(group) for group in by_chat.values()]
+
+    async def _finish(self, in_flight: set[asyncio.Task[int]]) -> None:
+        """On stop, sends already under way get a moment to be acknowledged and recorded
+        (cancelled in the channel's call, a message would be reported as INTERRUPTED)."""
+        if in_flight:
+            _, late = await asyncio.wait(in_flight, timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     async def _deliver_in_order(self, messages: list[OutboxMessage]) -> int:
         settled = 0
@@ -102,7 +167,9 @@ class Dispatcher(Worker):
                     self.dropped += 1
                     settled += 1
                     continue
-                await channel.deliver(message.address, reply)
+                await self._deliver_marked(channel, message, reply)
+            except NotHeld:
+                return settled  # settled meanwhile by another claim (its lease ran out)
             except Unreachable as exc:
                 log.warning("recipient unreachable", extra={"outbox_id": message.id})
                 await self._store.unreachable(message, str(exc), self._now())
@@ -122,10 +189,39 @@ class Dispatcher(Worker):
             settled += 1
         return settled
 
+    async def _deliver_marked(self, channel: Channel, message: OutboxMessage, reply: Reply) -> None:
+        """Deliver, with `sending_at` committed just before the platform is called: by the
+        channel's pacing when the message's turn comes, else right before `deliver`."""
+        marked = False
+
+        async def mark() -> None:
+            nonlocal marked
+            if marked:
+                return  # a reply sent as several messages is marked once
+            if not await self._store.sending(message.id, self._now()):
+                raise NotHeld(message.id)
+            marked = True
+
+        token = SENDING_HOOK.set(mark)
+        try:
+            if not getattr(channel, "marks_sending", False):
+                await mark()
+            await channel.deliver(message.address, reply)
+        finally:
+            SENDING_HOOK.reset(token)
+
+    async def release_dead_leases(self) -> int:
+        """The only instance on its database (SQLite) starts: whatever this database says
+        is being sent belongs to a process that died. Returns how many were cut mid-send."""
+        if not self._channels:
+            return 0
+        return await self._store.release_dead_leases(
+            list(self._channels), self._now(), only=self._only
+        )
+
     async def _reply(self, message: OutboxMessage) -> Reply | None:
         """A typed notification is written now (its kind's renderer, in its own unit of
         work); a message queued with its text (older rows) is rebuilt as it was."""
         if "kind" in message.payload and self._render is not None:
             return await self._render(message)
         return await reply_from(message.payload, self._files)
-

@@ -30,6 +30,10 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await app.prepare_database()
+    if lock is not None:
+        # The lock file makes this the only instance on the database: leases left in it
+        # are a dead process's, and waiting for them to run out would only delay.
+        await app.dispatcher.release_dead_leases()
     runner = web.AppRunner(build_web(app), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.web.host, app.settings.web.port)

@@ -45,6 +45,7 @@ async def readyz(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     app = request.app[APP_KEY]
     pending = await app.outbox.pending()
+    interrupted = await app.outbox.interrupted()
     body = (
         "# HELP videotramit_outbox_pending Messages waiting to be delivered.\n"
         "# TYPE videotramit_outbox_pending gauge\n"
@@ -52,6 +53,10 @@ async def metrics(request: web.Request) -> web.Response:
         "# HELP videotramit_outbox_delivered_total Messages delivered by this instance.\n"
         "# TYPE videotramit_outbox_delivered_total counter\n"
         f"videotramit_outbox_delivered_total {app.dispatcher.delivered}\n"
+        "# HELP videotramit_outbox_interrupted Messages cut mid-send by a crash, reported"
+        " instead of sent again (all instances).\n"
+        "# TYPE videotramit_outbox_interrupted gauge\n"
+        f"videotramit_outbox_interrupted {interrupted}\n"
     )
     body += await jibri_metrics(request.app)  # issue 5
     return web.Response(text=body, content_type="text/plain", charset="utf-8")

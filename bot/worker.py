@@ -37,11 +37,14 @@ class Worker(ABC):
             except Exception:
                 log.exception("pass failed", extra={"worker": self.name})
                 settled = 0
-            if settled:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
+            if not settled:
+                await self._sleep()
+
+    async def _sleep(self) -> None:
+        """Until woken, or `idle_seconds` pass."""
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), timeout=self._idle)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self.run(), name=self.name)

@@ -147,6 +147,10 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set, in its own commit, just before the channel is called, and cleared with the
+    # outcome: still set on a row whose lease ran out, the sender died mid-call and the
+    # message may have reached the person (it is reported, never sent again).
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -7,20 +7,32 @@ A chat's messages go out in the order they were queued, whichever instance sends
 only the oldest pending message of each (channel, address) can be claimed. A message that
 waits for its retry, or that another instance holds, holds back the newer ones of its chat;
 a message scheduled for later (``not_before``, never tried yet) does not.
+
+At most once for a message cut mid-send: ``sending`` is committed just before the channel
+is called and cleared with the outcome. A row still marked so when its lease has run out
+was being sent by a process that died in the call; Telegram may have shown it already, so
+it is never sent again: the next claim settles it as failed with reason ``INTERRUPTED``
+(logged, and counted by ``interrupted``).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from domain.model import OutboxMessage
 from storage.models import OutboxRow, UserRow
+
+log = logging.getLogger("videotramit.outbox")
+
+# The reason (last_error) of a message cut mid-send and reported instead of sent again.
+INTERRUPTED = "INTERRUPTED"
 
 
 class OutboxStore:
@@ -37,15 +49,9 @@ class OutboxStore:
         only: Mapping[str, Collection[str]] | None = None,
     ) -> list[OutboxMessage]:
         """Claim due messages of `channels`; `only` restricts a channel to some addresses
-        (a terminal delivers to its own person and leaves the rest queued for theirs)."""
-        recipients = or_(
-            *(
-                and_(OutboxRow.channel == name, OutboxRow.address.in_(list(only[name])))
-                if only and name in only
-                else OutboxRow.channel == name
-                for name in channels
-            )
-        )
+        (a terminal delivers to its own person and leaves the rest queued for theirs).
+        Messages cut mid-send whose lease ran out are settled as INTERRUPTED first."""
+        recipients = _recipients(channels, only)
         older = aliased(OutboxRow)
         # An older message of the same chat that is due, in flight or waiting for its retry.
         held_back = exists().where(
@@ -57,6 +63,7 @@ class OutboxStore:
             or_(older.next_attempt_at <= now, older.attempts > 0, older.claimed_until.is_not(None)),
         )
         async with self._factory() as session, session.begin():
+            await _settle_cut(session, recipients, now, lease_expired(now))
             query = (
                 select(OutboxRow)
                 .where(
@@ -64,7 +71,8 @@ class OutboxStore:
                     OutboxRow.delivered_at.is_(None),
                     OutboxRow.failed_at.is_(None),
                     OutboxRow.next_attempt_at <= now,
-                    or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now),
+                    lease_expired(now),
+                    OutboxRow.sending_at.is_(None),  # never twice, even if not settled yet
                     ~held_back,
                 )
                 .order_by(OutboxRow.id)
@@ -86,12 +94,60 @@ class OutboxStore:
                 for r in rows
             ]
 
+    async def release_dead_leases(
+        self,
+        channels: Sequence[str],
+        now: datetime,
+        *,
+        only: Mapping[str, Collection[str]] | None = None,
+    ) -> int:
+        """At the start of the only instance there can be (SQLite, held by its lock file):
+        every lease left on `channels` belongs to a process that is gone. Messages it was
+        sending are settled as INTERRUPTED at once, the others can be claimed at once
+        instead of when their lease runs out. Returns how many were interrupted."""
+        recipients = _recipients(channels, only)
+        async with self._factory() as session, session.begin():
+            cut = await _settle_cut(session, recipients, now, OutboxRow.claimed_until.is_not(None))
+            await session.execute(
+                update(OutboxRow)
+                .where(
+                    recipients,
+                    OutboxRow.claimed_until.is_not(None),
+                    OutboxRow.sending_at.is_(None),
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.failed_at.is_(None),
+                )
+                .values(claimed_until=None)
+            )
+        return cut
+
+    async def sending(self, message_id: int, now: datetime) -> bool:
+        """Mark the message as being sent, in its own commit, just before the channel is
+        called. False: it is not held by a live claim any more (settled meanwhile)."""
+        async with self._factory() as session, session.begin():
+            result = await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id == message_id,
+                    OutboxRow.claimed_until.is_not(None),
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.failed_at.is_(None),
+                )
+                .values(sending_at=now)
+            )
+            return bool(getattr(result, "rowcount", 0))
+
     async def delivered(self, message_id: int, now: datetime) -> None:
         async with self._factory() as session, session.begin():
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == message_id)
-                .values(delivered_at=now, claimed_until=None, attempts=OutboxRow.attempts + 1)
+                .values(
+                    delivered_at=now,
+                    claimed_until=None,
+                    sending_at=None,
+                    attempts=OutboxRow.attempts + 1,
+                )
             )
 
     async def retry(self, message_id: int, error: str, at: datetime) -> None:
@@ -102,6 +158,7 @@ class OutboxStore:
                 .values(
                     next_attempt_at=at,
                     claimed_until=None,
+                    sending_at=None,
                     attempts=OutboxRow.attempts + 1,
                     last_error=error[:500],
                 )
@@ -112,7 +169,7 @@ class OutboxStore:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == message.id)
-                .values(failed_at=now, claimed_until=None, last_error=error[:500])
+                .values(failed_at=now, claimed_until=None, sending_at=None, last_error=error[:500])
             )
             if message.user_id is not None:
                 await session.execute(
@@ -125,7 +182,12 @@ class OutboxStore:
             await session.execute(
                 update(OutboxRow)
                 .where(OutboxRow.id == message_id)
-                .values(failed_at=now, claimed_until=None, last_error="dropped at delivery")
+                .values(
+                    failed_at=now,
+                    claimed_until=None,
+                    sending_at=None,
+                    last_error="dropped at delivery",
+                )
             )
 
     async def pending(self) -> int:
@@ -134,3 +196,60 @@ class OutboxStore:
                 OutboxRow.delivered_at.is_(None), OutboxRow.failed_at.is_(None)
             )
             return int((await session.execute(query)).scalar_one())
+
+    async def interrupted(self) -> int:
+        """Messages cut mid-send and reported instead of sent again, by every instance."""
+        async with self._factory() as session:
+            query = select(func.count()).where(
+                OutboxRow.failed_at.is_not(None), OutboxRow.last_error == INTERRUPTED
+            )
+            return int((await session.execute(query)).scalar_one())
+
+
+def _recipients(
+    channels: Sequence[str], only: Mapping[str, Collection[str]] | None
+) -> ColumnElement[bool]:
+    return or_(
+        *(
+            and_(OutboxRow.channel == name, OutboxRow.address.in_(list(only[name])))
+            if only and name in only
+            else OutboxRow.channel == name
+            for name in channels
+        )
+    )
+
+
+def lease_expired(now: datetime) -> ColumnElement[bool]:
+    return or_(OutboxRow.claimed_until.is_(None), OutboxRow.claimed_until < now)
+
+
+async def _settle_cut(
+    session: Any, recipients: ColumnElement[bool], now: datetime, dead: ColumnElement[bool]
+) -> int:
+    """Settle as INTERRUPTED the messages whose sender died in the channel's call.
+    sending_at is kept: it says when the message was cut."""
+    query = (
+        select(OutboxRow.id, OutboxRow.channel, OutboxRow.sending_at)
+        .where(
+            recipients,
+            OutboxRow.sending_at.is_not(None),
+            OutboxRow.delivered_at.is_(None),
+            OutboxRow.failed_at.is_(None),
+            dead,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    cut = list((await session.execute(query)).all())
+    if not cut:
+        return 0
+    await session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.id.in_([row.id for row in cut]))
+        .values(failed_at=now, claimed_until=None, last_error=INTERRUPTED)
+    )
+    for row in cut:
+        log.warning(
+            "message cut mid-send by a crash: reported, not sent again",
+            extra={"outbox_id": row.id, "channel": row.channel, "reason": INTERRUPTED},
+        )
+    return len(cut)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Protocol, runtime_checkable
 
 from aiohttp import web
@@ -11,6 +13,22 @@ from handlers.messages import Reply
 
 class Unreachable(Exception):
     """The person cannot be reached on this channel any more (e.g. they blocked the bot)."""
+
+
+# Set by the dispatcher around one delivery. A channel that makes messages wait for their
+# turn (Telegram's pacing; ``marks_sending = True`` on the channel) awaits
+# ``about_to_send()`` when the turn comes, just before the platform is called, so that a
+# message still waiting is not marked as being sent (a crash then would report it as cut
+# instead of sending it). Other channels are marked just before ``deliver``.
+SENDING_HOOK: ContextVar[Callable[[], Awaitable[None]] | None] = ContextVar(
+    "sending_hook", default=None
+)
+
+
+async def about_to_send() -> None:
+    hook = SENDING_HOOK.get()
+    if hook is not None:
+        await hook()
 
 
 class Channel(Protocol):

@@ -90,6 +90,7 @@ class TelegramChannel:
     """The ``Channel`` for Telegram. Build with ``build_channel`` (bot/channels/telegram)."""
 
     name = CHANNEL
+    marks_sending = True  # its pacing calls about_to_send (bot/channels/base.py)
 
     def __init__(
         self,

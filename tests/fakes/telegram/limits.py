@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import time
@@ -151,6 +152,25 @@ class ScriptedFault:
     description: str | None = None
     retry_after: int | None = None
     times: int = 1
+
+
+@dataclass
+class Stall:
+    """Accept the ``at``-th successful call of ``method`` from now (its effect is kept, as
+    Telegram would keep a message it received) and never answer it until ``released``:
+    the client sees a call hanging after the server acted on it."""
+
+    method: str
+    at: int
+    seen: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def hits(self, method: str) -> bool:
+        """Counts a successful call of ``method``; True for the one to stall."""
+        if method != self.method or self.released.is_set():
+            return False
+        self.seen += 1
+        return self.seen == self.at
 
 
 @dataclass

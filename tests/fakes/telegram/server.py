@@ -21,7 +21,7 @@ from urllib.parse import unquote
 import aiohttp
 from aiohttp import web
 
-from .limits import FaultPlan, FloodControl, RateLimits, ScriptedFault, Stats
+from .limits import FaultPlan, FloodControl, RateLimits, ScriptedFault, Stall, Stats
 from .methods import (
     DOWNLOAD_LIMIT,
     NOT_DEFAULT_UPDATES,
@@ -111,6 +111,8 @@ class TelegramEmulator(BotApiMethods):
         self.flood = FloodControl(self.limits)
         self.faults = faults
         self.scripted_faults: list[ScriptedFault] = []
+        self.stall: Stall | None = None
+        self.stalled: list[Call] = []  # calls acted on and left unanswered (stall_after)
         self.long_poll_max = long_poll_max
         self.group_privacy = group_privacy
         self.webhook_retry_delay = webhook_retry_delay
@@ -185,6 +187,7 @@ class TelegramEmulator(BotApiMethods):
 
     async def stop(self) -> None:
         self._closing = True
+        self.release_stall()
         self._notify()
         await self._stop_webhook_task()
         for press in self._pending_callbacks.values():
@@ -285,6 +288,18 @@ class TelegramEmulator(BotApiMethods):
         self.scripted_faults.append(
             ScriptedFault(method.lower(), error_code, description, retry_after, times)
         )
+
+    def stall_after(self, n: int, method: str = "sendMessage") -> Stall:
+        """Accept the ``n``-th successful ``method`` call from now and never answer it
+        (until ``release_stall``): a message Telegram received while the sender died
+        waiting for the answer. The call shows in ``stalled`` once it hangs."""
+        self.stall = Stall(method.lower(), n)
+        return self.stall
+
+    def release_stall(self) -> None:
+        """Answer the stalled call (if its client is still there) and stall no more."""
+        if self.stall is not None:
+            self.stall.released.set()
 
     def calls_to(self, method: str) -> list[Call]:
         name = method.lower()
@@ -672,6 +687,8 @@ class TelegramEmulator(BotApiMethods):
                 payload["description"] = description
             call.status, call.result = 200, result
             response = self._json_response(200, payload)
+            if self.stall is not None and self.stall.hits(name):
+                await self._hang(call, self.stall)
         except ApiError as err:
             if err.error_code == 429:
                 self.stats.throttled += 1
@@ -685,6 +702,11 @@ class TelegramEmulator(BotApiMethods):
             self.calls.append(call)
             self._notify()
         return response
+
+    async def _hang(self, call: Call, stall: Stall) -> None:
+        self.stalled.append(call)
+        self._notify()
+        await stall.released.wait()
 
     async def _handle_download(self, request: web.Request, rest: str) -> web.StreamResponse:
         token, _, file_path = rest.partition("/")

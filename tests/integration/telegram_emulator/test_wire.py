@@ -288,3 +288,29 @@ async def test_set_webhook_descriptions_and_pending_poll(
     assert body["description"] == "Webhook was deleted"
     _, body, _ = await call(http, emu, "deleteWebhook")
     assert body["description"] == "Webhook is already deleted"
+
+
+async def test_a_stalled_send_is_kept_by_telegram_and_never_answered_until_released(
+    emu: TelegramEmulator, http: aiohttp.ClientSession
+) -> None:
+    user = emu.user(id=5501)
+    emu.stall_after(2)
+    first = await call(http, emu, "sendMessage", data={"chat_id": "5501", "text": "one"})
+    assert first[0] == 200
+    refused = await call(http, emu, "sendMessage", data={"chat_id": "1", "text": "x"})
+    assert refused[0] == 400  # not accepted, so not counted
+    second = asyncio.create_task(
+        call(http, emu, "sendMessage", data={"chat_id": "5501", "text": "two"})
+    )
+    await emu.wait_for(lambda: emu.stalled, what="the second send to hang")
+    # Telegram has the message; its sender has no answer.
+    assert [m.text for m in emu.messages(user.id)] == ["one", "two"]
+    assert not second.done()
+    assert await call(http, emu, "getMe") is not None  # other calls are answered meanwhile
+    assert not second.done()
+    emu.release_stall()
+    status, body, _ = await second
+    assert status == 200 and body["result"]["text"] == "two"
+    third = await call(http, emu, "sendMessage", data={"chat_id": "5501", "text": "three"})
+    assert third[0] == 200  # released: no more stalls
+    assert [c.params["text"] for c in emu.stalled] == ["two"]

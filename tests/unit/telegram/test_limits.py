@@ -34,13 +34,14 @@ class Sent:
     chat: int
 
 
-def burst(limits: Limits, calls: Iterable[tuple[str, int]]) -> list[Sent]:
-    """Start all ``calls`` (method, chat) at once through a fresh throttle, on the virtual
-    clock; return them in the order they went out."""
+def burst(limits: Limits, calls: Iterable[tuple[str, int]], *, instances: int = 1) -> list[Sent]:
+    """Start all ``calls`` (method, chat) at once through a fresh throttle (one of
+    ``instances`` live ones), on the virtual clock; return them in the order they went out."""
 
     async def main() -> list[Sent]:
         throttle = Throttle(limits)
         await throttle.initialize()
+        throttle.share(instances)
         loop = asyncio.get_running_loop()
         started = loop.time()
         out: list[Sent] = []
@@ -67,8 +68,9 @@ def at(*seconds: float) -> Any:
 
 
 def test_one_chat_is_paced_and_other_chats_are_not() -> None:
-    # The shipped limits: a private chat gets a burst of 3, then 0.9 messages a second.
-    others = range(100, 120)
+    # The shipped limits: a private chat gets a burst of 3, then 0.9 messages a second
+    # (and the other chats' 7 with chat 1's first 3 fit the overall burst).
+    others = range(100, 107)
     sent = burst(
         Limits(),
         [("sendMessage", 1)] * 6
@@ -77,7 +79,7 @@ def test_one_chat_is_paced_and_other_chats_are_not() -> None:
         + [("getFile", 1)] * 10,  # count them, so they never wait
     )
 
-    assert len(sent) == 6 + 20 + 20
+    assert len(sent) == 6 + 7 + 20
     step = 1 / Limits().per_chat_rate
     assert instants(sent, "sendMessage", 1) == at(0, 0, 0, step, 2 * step, 3 * step)
     for chat in others:
@@ -110,12 +112,29 @@ def test_a_group_gets_20_a_minute_and_a_private_chat_beside_it_is_not_slowed() -
 
 def test_the_overall_rate_caps_a_burst() -> None:
     sent = burst(
-        Limits(per_chat_rate=0, overall_rate=50.0),
+        Limits(per_chat_rate=0, overall_rate=50.0, overall_burst=20),
         [("sendMessage", chat) for chat in range(75)],
     )
-    assert len([s for s in sent if s.at <= EXACT]) == 50  # 50 at once...
-    # ...then the other 25 one by one at 50 a second.
-    assert [s.at for s in sent if s.at > EXACT] == at(*(n / 50 for n in range(1, 26)))
+    assert len([s for s in sent if s.at <= EXACT]) == 20  # the burst at once...
+    # ...then the other 55 one by one at 50 a second.
+    assert [s.at for s in sent if s.at > EXACT] == at(*(n / 50 for n in range(1, 56)))
+
+
+def test_the_default_overall_burst_is_half_telegrams_and_the_rate_close_to_it() -> None:
+    """Telegram's bucket holds ~30: a burst of 15 leaves room for messages bunched up by
+    the network, so the rate can be 29.7/s (it was 29/s with a burst of 29)."""
+    sent = burst(Limits(per_chat_rate=0), [("sendMessage", chat) for chat in range(40)])
+    assert len([s for s in sent if s.at <= EXACT]) == 15
+    assert [s.at for s in sent if s.at > EXACT] == at(*(n / 29.7 for n in range(1, 26)))
+
+
+def test_instances_share_the_overall_burst_too() -> None:
+    sent = burst(
+        Limits(per_chat_rate=0, overall_rate=30.0, overall_burst=10),
+        [("sendMessage", chat) for chat in range(8)],
+        instances=2,
+    )
+    assert len([s for s in sent if s.at <= EXACT]) == 5
 
 
 def test_limits_off_never_wait() -> None:
@@ -212,6 +231,7 @@ async def test_the_bots_overall_budget_is_shared_by_the_live_instances() -> None
 
     async def send() -> bool:
         return True
+
     assert throttle.overall_rate == 29.0
     throttle.share(2)
     assert throttle.overall_rate == 14.5
