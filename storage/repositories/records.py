@@ -19,6 +19,28 @@ from storage.models import (
     OutboxRow,
 )
 
+ENQUEUE_BATCH = 5000
+
+
+def _outbox_values(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    return {
+        "channel": row["channel"],
+        "address": row["address"],
+        "payload": {
+            "kind": row["kind"],
+            "params": row["params"],
+            "appointment_id": row["appointment_id"],
+        },
+        "user_id": row["user_id"],
+        "dedupe_key": row["dedupe_key"],
+        "kind": row["kind"],
+        "appointment_id": row["appointment_id"],
+        "created_at": now,
+        "next_attempt_at": row["due"],
+        "attempts": 0,
+        "last_error": "",
+    }
+
 
 class SqlOutbox:
     def __init__(self, session: AsyncSession, clock: Clock) -> None:
@@ -72,30 +94,17 @@ class SqlOutbox:
         else:
             from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
         now = self._clock.now()
-        values = [
-            {
-                "channel": row["channel"],
-                "address": row["address"],
-                "payload": {
-                    "kind": row["kind"],
-                    "params": row["params"],
-                    "appointment_id": row["appointment_id"],
-                },
-                "user_id": row["user_id"],
-                "dedupe_key": row["dedupe_key"],
-                "kind": row["kind"],
-                "appointment_id": row["appointment_id"],
-                "created_at": now,
-                "next_attempt_at": row["due"],
-                "attempts": 0,
-                "last_error": "",
-            }
-            for row in rows
-        ]
         counted = select(func.count()).select_from(OutboxRow)
         before = int((await self._s.execute(counted)).scalar_one())
-        statement = insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        await self._s.execute(statement, values)  # one executemany, batched by the driver
+        table: Any = OutboxRow.__table__
+        statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # Core on the session's connection, not the ORM's bulk path: plain dicts go straight
+        # to executemany (the ORM would walk its mappers for every row first). In batches,
+        # so that a restart's hundred thousand rows are never all held as parameters at once.
+        connection = await self._s.connection()
+        for first in range(0, len(rows), ENQUEUE_BATCH):
+            batch = [_outbox_values(row, now) for row in rows[first : first + ENQUEUE_BATCH]]
+            await connection.execute(statement, batch)
         return int((await self._s.execute(counted)).scalar_one()) - before
 
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:
