@@ -101,6 +101,7 @@ def _appointment(
         "details": {},
         "created_at": made,
         "updated_at": made,
+        "session_seconds": None,
     }
 
 
@@ -191,6 +192,8 @@ async def _stats_data(app: App) -> None:
         )
     for appointment_id, start in completed:
         ended = start + timedelta(minutes=rng.randrange(10, 40))
+        # What ending the session writes on the appointment (as migration 0006p backfills).
+        appointments[appointment_id - 1]["session_seconds"] = int((ended - start).total_seconds())
         for seq, (kind, at) in enumerate((("session_started", start), ("session_ended", ended))):
             events.append(
                 {

@@ -115,8 +115,20 @@ class AppointmentRow(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Written when the session ends (from its session_started record), so the statistics
+    # read one number instead of pairing evidence records for every appointment.
+    session_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
-    __table_args__ = (Index("ix_appointments_staff_start", "staff_id", "start"),)
+    __table_args__ = (
+        Index("ix_appointments_staff_start", "staff_id", "start"),
+        # Everything the statistics read of an appointment in a period: the report scans
+        # this index alone, never the wide rows (the sealed form, the identity data).
+        Index(
+            "ix_appointments_period",
+            "start", "status", "procedure", "staff_id", "citizen_id", "created_at",
+            "session_seconds",
+        ),
+    )  # fmt: skip
 
 
 class SlotClaimRow(Base):
