@@ -1,5 +1,5 @@
 """statistics read narrow: the session length stored on the appointment (backfilled from
-the evidence's session_started/session_ended records), one covering index for the period
+the evidence's session_started/session_ended records), covering indexes for the period and the sessions' lengths
 
 Revision ID: 0006p
 Revises: 0005s
@@ -61,8 +61,12 @@ def upgrade() -> None:
     op.add_column("appointments", sa.Column("session_seconds", sa.Integer(), nullable=True))
     _backfill()
     op.create_index("ix_appointments_period", "appointments", PERIOD_COLUMNS)
+    op.create_index(
+        "ix_appointments_sessions", "appointments", ["status", "session_seconds", "start"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_appointments_sessions", table_name="appointments")
     op.drop_index("ix_appointments_period", table_name="appointments")
     op.execute("ALTER TABLE appointments DROP COLUMN session_seconds")  # SQLite >= 3.35
