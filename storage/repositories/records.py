@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -83,11 +84,9 @@ class SqlOutbox:
         except IntegrityError:
             pass  # the same message was already queued: sending it once is the point
 
-    async def enqueue_missing(self, rows: Sequence[dict[str, Any]]) -> int:
+    async def enqueue_missing(self, rows: Iterable[dict[str, Any]]) -> int:
         """Queue typed notifications in bulk, skipping those whose dedupe key is queued
         already (the planner's restart pass); returns how many were added."""
-        if not rows:
-            return 0
         dialect = self._s.get_bind().dialect.name
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
@@ -102,8 +101,8 @@ class SqlOutbox:
         # to executemany (the ORM would walk its mappers for every row first). In batches,
         # so that a restart's hundred thousand rows are never all held as parameters at once.
         connection = await self._s.connection()
-        for first in range(0, len(rows), ENQUEUE_BATCH):
-            batch = [_outbox_values(row, now) for row in rows[first : first + ENQUEUE_BATCH]]
+        pending = iter(rows)
+        while batch := [_outbox_values(row, now) for row in islice(pending, ENQUEUE_BATCH)]:
             await connection.execute(statement, batch)
         return int((await self._s.execute(counted)).scalar_one()) - before
 
