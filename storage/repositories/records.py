@@ -23,7 +23,7 @@ from storage.models import (
 ENQUEUE_BATCH = 5000
 
 
-def _outbox_values(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _outbox_values(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "channel": row["channel"],
         "address": row["address"],
@@ -36,10 +36,7 @@ def _outbox_values(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         "dedupe_key": row["dedupe_key"],
         "kind": row["kind"],
         "appointment_id": row["appointment_id"],
-        "created_at": now,
         "next_attempt_at": row["due"],
-        "attempts": 0,
-        "last_error": "",
     }
 
 
@@ -96,13 +93,17 @@ class SqlOutbox:
         counted = select(func.count()).select_from(OutboxRow)
         before = int((await self._s.execute(counted)).scalar_one())
         table: Any = OutboxRow.__table__
-        statement = insert(table).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        # What every row shares is bound once for the batch, not once per row.
+        shared = {"created_at": now, "attempts": 0, "last_error": ""}
+        statement = (
+            insert(table).values(**shared).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
         # Core on the session's connection, not the ORM's bulk path: plain dicts go straight
         # to executemany (the ORM would walk its mappers for every row first). In batches,
         # so that a restart's hundred thousand rows are never all held as parameters at once.
         connection = await self._s.connection()
         pending = iter(rows)
-        while batch := [_outbox_values(row, now) for row in islice(pending, ENQUEUE_BATCH)]:
+        while batch := [_outbox_values(row) for row in islice(pending, ENQUEUE_BATCH)]:
             await connection.execute(statement, batch)
         return int((await self._s.execute(counted)).scalar_one()) - before
 
