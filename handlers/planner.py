@@ -5,6 +5,7 @@ summary, and the waitlist's holds that ran out."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -12,8 +13,9 @@ from handlers import waiting
 from handlers.ports import Office, UnitOfWorkFactory
 
 
-def _reminder_rows(office: Office, now: datetime, upcoming: list[Any]) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
+def _reminder_rows(office: Office, now: datetime, upcoming: list[Any]) -> Iterator[dict[str, Any]]:
+    """The reminders of these appointments, made as they are inserted (a restart's whole
+    horizon is never held at once: fewer live objects for the garbage collector to walk)."""
     for appointment_id, start, email, user_id, channel, address in upcoming:
         iso = start.isoformat()
         first = True
@@ -24,29 +26,24 @@ def _reminder_rows(office: Office, now: datetime, upcoming: list[Any]) -> list[d
             minutes = int(offset.total_seconds() // 60)
             key = f"rem:{appointment_id}:{iso}:{minutes}"
             base = {"user_id": user_id, "appointment_id": appointment_id, "due": due}
-            rows.append(
-                {
-                    **base,
-                    "kind": "reminder",
-                    "channel": channel,
-                    "address": address,
-                    "params": {"start": iso, "full": first},
-                    "dedupe_key": key,
-                }
-            )
+            yield {
+                **base,
+                "kind": "reminder",
+                "channel": channel,
+                "address": address,
+                "params": {"start": iso, "full": first},
+                "dedupe_key": key,
+            }
             if first and email and office.email_enabled:
-                rows.append(
-                    {
-                        **base,
-                        "kind": "reminder_email",
-                        "channel": "email",
-                        "address": email,
-                        "params": {"start": iso},
-                        "dedupe_key": f"{key}:email",
-                    }
-                )
+                yield {
+                    **base,
+                    "kind": "reminder_email",
+                    "channel": "email",
+                    "address": email,
+                    "params": {"start": iso},
+                    "dedupe_key": f"{key}:email",
+                }
             first = False
-    return rows
 
 
 class Jobs:

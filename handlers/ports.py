@@ -6,7 +6,7 @@ driver or a chat SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import TracebackType
@@ -172,7 +172,7 @@ class OutboxRepo(Protocol):
         appointment_id: int | None = None,
     ) -> None: ...
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int: ...
-    async def enqueue_missing(self, rows: Sequence[dict[str, Any]]) -> int: ...
+    async def enqueue_missing(self, rows: Iterable[dict[str, Any]]) -> int: ...
 
 
 class NoticesRepo(Protocol):

@@ -45,6 +45,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    # Up to 32 MiB of pages (the default is 2 MB): the statistics scan a year's period index
+    # and look up every appointment's survey; with the default the scan evicts the surveys'
+    # pages and each look-up reads its page again from the file.
+    cursor.execute("PRAGMA cache_size=-32768")
     cursor.close()
 
 

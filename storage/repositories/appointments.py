@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.appointments import Status, transition
+from domain.evidence import EventKind
 from domain.model import (
     Appointment,
 )
@@ -18,6 +19,7 @@ from domain.slots import Busy
 from handlers.ports import SlotTaken
 from storage.models import (
     AppointmentRow,
+    EvidenceRow,
     SlotClaimRow,
 )
 
@@ -131,12 +133,31 @@ class SqlAppointments:
         row = await self._s.get_one(AppointmentRow, appointment_id)
         row.status = transition(row.status, status).value
         row.updated_at = now
+        if status is Status.COMPLETED:
+            row.session_seconds = await self._session_seconds(appointment_id, now)
         if status.value not in ACTIVE and status is not Status.COMPLETED:
             # A cancelled or missed appointment gives its slot back.
             await self._s.execute(
                 delete(SlotClaimRow).where(SlotClaimRow.appointment_id == appointment_id)
             )
         return to_appointment(row)
+
+    async def _session_seconds(self, appointment_id: int, ended: datetime) -> int | None:
+        """How long the session lasted, from its first session_started record to `ended`."""
+        query = (
+            select(EvidenceRow.at)
+            .where(
+                EvidenceRow.appointment_id == appointment_id,
+                EvidenceRow.kind == EventKind.SESSION_STARTED.value,
+            )
+            .order_by(EvidenceRow.seq)
+            .limit(1)
+        )
+        at = (await self._s.execute(query)).scalar_one_or_none()
+        if at is None:
+            return None
+        seconds = round((ended - datetime.fromisoformat(at)).total_seconds())
+        return seconds if seconds >= 0 else None
 
     async def get(self, appointment_id: int) -> Appointment | None:
         row = await self._s.get(AppointmentRow, appointment_id)

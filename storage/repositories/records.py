@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -18,6 +19,25 @@ from storage.models import (
     EvidenceSealRow,
     OutboxRow,
 )
+
+ENQUEUE_BATCH = 5000
+
+
+def _outbox_values(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "channel": row["channel"],
+        "address": row["address"],
+        "payload": {
+            "kind": row["kind"],
+            "params": row["params"],
+            "appointment_id": row["appointment_id"],
+        },
+        "user_id": row["user_id"],
+        "dedupe_key": row["dedupe_key"],
+        "kind": row["kind"],
+        "appointment_id": row["appointment_id"],
+        "next_attempt_at": row["due"],
+    }
 
 
 class SqlOutbox:
@@ -61,41 +81,30 @@ class SqlOutbox:
         except IntegrityError:
             pass  # the same message was already queued: sending it once is the point
 
-    async def enqueue_missing(self, rows: Sequence[dict[str, Any]]) -> int:
+    async def enqueue_missing(self, rows: Iterable[dict[str, Any]]) -> int:
         """Queue typed notifications in bulk, skipping those whose dedupe key is queued
         already (the planner's restart pass); returns how many were added."""
-        if not rows:
-            return 0
         dialect = self._s.get_bind().dialect.name
         if dialect == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
         now = self._clock.now()
-        values = [
-            {
-                "channel": row["channel"],
-                "address": row["address"],
-                "payload": {
-                    "kind": row["kind"],
-                    "params": row["params"],
-                    "appointment_id": row["appointment_id"],
-                },
-                "user_id": row["user_id"],
-                "dedupe_key": row["dedupe_key"],
-                "kind": row["kind"],
-                "appointment_id": row["appointment_id"],
-                "created_at": now,
-                "next_attempt_at": row["due"],
-                "attempts": 0,
-                "last_error": "",
-            }
-            for row in rows
-        ]
         counted = select(func.count()).select_from(OutboxRow)
         before = int((await self._s.execute(counted)).scalar_one())
-        statement = insert(OutboxRow).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        await self._s.execute(statement, values)  # one executemany, batched by the driver
+        table: Any = OutboxRow.__table__
+        # What every row shares is bound once for the batch, not once per row.
+        shared = {"created_at": now, "attempts": 0, "last_error": ""}
+        statement = (
+            insert(table).values(**shared).on_conflict_do_nothing(index_elements=["dedupe_key"])
+        )
+        # Core on the session's connection, not the ORM's bulk path: plain dicts go straight
+        # to executemany (the ORM would walk its mappers for every row first). In batches,
+        # so that a restart's hundred thousand rows are never all held as parameters at once.
+        connection = await self._s.connection()
+        pending = iter(rows)
+        while batch := [_outbox_values(row) for row in islice(pending, ENQUEUE_BATCH)]:
+            await connection.execute(statement, batch)
         return int((await self._s.execute(counted)).scalar_one()) - before
 
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:

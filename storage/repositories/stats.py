@@ -1,7 +1,11 @@
-"""The statistics, counted by the database: appointments grouped by their traits and
-local month, survey answers summed per month, and the two medians (booking -> appointment
-in whole hours, session length in seconds) from their distinct values and counts, so that
-a year of a busy office is a few thousand rows to move, not a hundred thousand."""
+"""The statistics, counted by the database in one grouped pass and one narrow fetch.
+
+The grouped pass: appointments by their traits and local month, with their survey answers
+summed alongside (a survey belongs to one appointment). Each month is its own range of
+the covering period index (``ix_appointments_period``), its label a constant, so no
+per-row expression decides the month. The narrow fetch: how far ahead each appointment
+not cancelled was booked and how long each completed session lasted (stored on the
+appointment when it ended), counted by distinct value, whose medians are taken here."""
 
 from __future__ import annotations
 
@@ -10,43 +14,59 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    DateTime,
     Float,
     Integer,
     and_,
-    case,
     cast,
     func,
     literal,
     literal_column,
     select,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from domain.evidence import EventKind
 from domain.stats import Group, OpinionGroup
-from storage.models import AppointmentRow, AttendanceRow, EvidenceRow, SurveyRow, UserRow
+from storage.models import AppointmentRow, AttendanceRow, SurveyRow, UserRow
 
 A = AppointmentRow.__table__.c
 U = UserRow.__table__.c
 V = SurveyRow.__table__.c
-E = EvidenceRow.__table__.c
 T = AttendanceRow.__table__.c
 
+SECONDS_A_DAY = 86400.0
 
-def _epoch(column: Any, sqlite: bool, *, text: bool = False) -> Any:
-    """Epoch seconds of a time column (or of an ISO text, like the evidence's `at`)."""
+
+def _lead_days(sqlite: bool) -> Any:
+    """Days from booking to the appointment's start, in the database's own arithmetic."""
     if sqlite:
-        return cast(func.strftime("%s", column), Float)
-    return func.extract("epoch", cast(column, DateTime(timezone=True)) if text else column)
+        return func.julianday(A.start) - func.julianday(A.created_at)
+    return cast(func.extract("epoch", A.start - A.created_at), Float) / SECONDS_A_DAY
 
 
-def _month(months: Sequence[tuple[str, datetime]]) -> Any:
-    """The local month an appointment's start falls in, as a CASE over the months'
-    starting instants (the same expression on SQLite and PostgreSQL)."""
-    bounds = [begins for _, begins in months[1:]]
-    whens = [(A.start < begins, label) for (label, _), begins in zip(months, bounds, strict=False)]
-    return case(*whens, else_=months[-1][0]) if whens else literal(months[0][0])
+def _ranges(
+    start: datetime, end: datetime, months: Sequence[tuple[str, datetime]]
+) -> list[tuple[str, datetime, datetime]]:
+    """Each local month of the period with the instants it covers, clipped to the period."""
+    bounds = [begins for _, begins in months[1:]] + [end]
+    return [
+        (label, max(start, begins), min(end, until))
+        for (label, begins), until in zip(months, bounds, strict=True)
+        if max(start, begins) < min(end, until)
+    ]
+
+
+def _median_of_counts(counted: list[tuple[float, int]]) -> float | None:
+    """The median of values given as (value, how many times it occurs)."""
+    total = sum(n for _, n in counted)
+    if not total:
+        return None
+    wanted = sorted({(total - 1) // 2, total // 2})  # the middle one, or the middle two
+    found, seen = [], 0
+    for value, n in sorted(counted):
+        found += [value for w in wanted if seen <= w < seen + n]
+        seen += n
+    return sum(found) / len(found)
 
 
 class SqlStats:
@@ -57,103 +77,79 @@ class SqlStats:
     def _sqlite(self) -> bool:
         return self._s.get_bind().dialect.name == "sqlite"
 
-    async def _median(self, values: Any, where: Any, source: Any) -> float | None:
-        """The median of an expression from its distinct values and how often each
-        occurs (counted by the database): few rows to read, whatever the number of
-        appointments."""
-        value = values.label("v")
-        by_value: Any = literal_column("v")
-        query = (
-            select(value, func.count())
-            .select_from(source)
-            .where(where, values.is_not(None))
-            .group_by(by_value)
-            .order_by(by_value)
-        )
-        counted = [(float(v), int(n)) for v, n in (await self._s.execute(query)).all()]
-        total = sum(n for _, n in counted)
-        if not total:
-            return None
-        wanted = {(total - 1) // 2, total // 2}  # the middle one, or the middle two
-        found, seen = [], 0
-        for v, n in counted:
-            found += [v] * len({w for w in wanted if seen <= w < seen + n})
-            seen += n
-        return sum(found) / len(found)
-
     async def counts(
         self, start: datetime, end: datetime, months: Sequence[tuple[str, datetime]]
     ) -> tuple[list[Group], list[OpinionGroup], float | None, float | None]:
-        sqlite = self._sqlite
-        in_period = and_(A.start >= start, A.start < end)
-        # Grouped by the output's names: the CASE's bound instants are then written once
-        # (PostgreSQL would not match two copies of it with their own parameters).
-        month = _month(months).label("month")
-        confirmed = func.coalesce(T.answer == "confirmed", False).label("confirmed")
-        by_month: Any = literal_column("month")
-        by_confirmed: Any = literal_column("confirmed")
-        joined = AppointmentRow.__table__.join(UserRow.__table__, U.id == A.citizen_id).outerjoin(
-            AttendanceRow.__table__, T.appointment_id == A.id
-        )
-        query = (
-            select(
-                A.procedure, A.staff_id, U.channel, A.status, month, confirmed, func.count(),
+        groups, opinions = await self._grouped(start, end, months)
+        median_lead, median_session = await self._medians(start, end)
+        return groups, opinions, median_lead, median_session
+
+    async def _grouped(
+        self, start: datetime, end: datetime, months: Sequence[tuple[str, datetime]]
+    ) -> tuple[list[Group], list[OpinionGroup]]:
+        ranges = _ranges(start, end, months)
+        if not ranges:
+            return [], []
+        joined = (
+            AppointmentRow.__table__.join(UserRow.__table__, U.id == A.citizen_id)
+            .outerjoin(AttendanceRow.__table__, T.appointment_id == A.id)
+            .outerjoin(
+                SurveyRow.__table__, and_(V.appointment_id == A.id, V.answered_at.is_not(None))
             )
-            .select_from(joined)
-            .where(in_period)
-            .group_by(A.procedure, A.staff_id, U.channel, A.status, by_month, by_confirmed)
-        )  # fmt: skip
-        groups = [
-            Group(p, s, c, st, m, bool(cf), int(n))
-            for p, s, c, st, m, cf, n in (await self._s.execute(query)).all()
-        ]
-        answered = and_(in_period, V.answered_at.is_not(None))
-        opinions_query = (
+        )
+        confirmed = func.coalesce(T.answer == "confirmed", False)
+        traits = (A.procedure, A.staff_id, U.channel, A.status, confirmed)
+        parts = [
             select(
-                month,
+                literal(label).label("month"),
+                *traits,
+                func.count(),
                 func.count(V.score),
                 func.coalesce(func.sum(V.score), 0),
                 func.coalesce(func.sum(cast(V.again, Integer)), 0),
                 func.count(V.again),
             )
-            .select_from(
-                SurveyRow.__table__.join(AppointmentRow.__table__, A.id == V.appointment_id)
-            )
-            .where(answered)
-            .group_by(by_month)
-        )
-        opinions = [
-            OpinionGroup(m, int(n), int(total), int(yes), int(again))
-            for m, n, total, yes, again in (await self._s.execute(opinions_query)).all()
+            .select_from(joined)
+            .where(A.start >= begins, A.start < until)
+            .group_by(*traits)
+            for label, begins, until in ranges
         ]
-        # Whole hours ahead (the report shows tenths of a day): few distinct values.
-        hours = func.round((_epoch(A.start, sqlite) - _epoch(A.created_at, sqlite)) / 3600.0)
-        lead = hours / 24.0
-        median_lead = await self._median(
-            lead, and_(in_period, A.status != "cancelled"), AppointmentRow.__table__
-        )
-        median_session = await self._session_median(in_period, sqlite)
-        return groups, opinions, median_lead, median_session
+        query = union_all(*parts) if len(parts) > 1 else parts[0]
+        groups: list[Group] = []
+        by_month: dict[str, list[int]] = {}
+        for month, procedure, staff, channel, status, cf, n, scored, total, yes, again in (
+            await self._s.execute(query)
+        ).all():
+            groups.append(Group(procedure, staff, channel, status, month, bool(cf), int(n)))
+            if scored or again:
+                sums = by_month.setdefault(month, [0, 0, 0, 0])
+                for at, value in enumerate((scored, total, yes, again)):
+                    sums[at] += int(value)
+        opinions = [OpinionGroup(month, *sums) for month, sums in by_month.items()]
+        return groups, opinions
 
-    async def _session_median(self, in_period: Any, sqlite: bool) -> float | None:
-        at = _epoch(E.at, sqlite, text=True)
-        lengths = (
-            select(
-                (
-                    func.max(case((E.kind == EventKind.SESSION_ENDED.value, at)))
-                    - func.min(case((E.kind == EventKind.SESSION_STARTED.value, at)))
-                ).label("seconds")
-            )
-            .select_from(
-                EvidenceRow.__table__.join(AppointmentRow.__table__, A.id == E.appointment_id)
-            )
-            .where(
-                in_period,
-                A.status == "completed",
-                E.kind.in_([EventKind.SESSION_STARTED.value, EventKind.SESSION_ENDED.value]),
-            )
-            .group_by(E.appointment_id)
-            .subquery()
+    async def _medians(self, start: datetime, end: datetime) -> tuple[float | None, float | None]:
+        """The median days ahead of the appointments not cancelled (in whole hours: the
+        report shows tenths of a day), and the median length of the completed sessions,
+        from their distinct values and how often each occurs: a few hundred rows to move,
+        whatever the number of appointments."""
+        in_period = and_(A.start >= start, A.start < end)
+        hours = func.round(_lead_days(self._sqlite) * 24.0)
+        leads = (
+            select(literal("lead").label("what"), hours.label("v"), func.count())
+            .where(in_period, A.status != "cancelled")
+            .group_by(literal_column("v"))
         )
-        seconds = lengths.c.seconds
-        return await self._median(seconds, and_(seconds.is_not(None), seconds >= 0), lengths)
+        lengths = (
+            select(literal("session").label("what"), cast(A.session_seconds, Float), func.count())
+            .where(in_period, A.status == "completed", A.session_seconds >= 0)
+            .group_by(A.session_seconds)
+        )
+        counted: dict[str, list[tuple[float, int]]] = {"lead": [], "session": []}
+        for what, value, count in (await self._s.execute(union_all(leads, lengths))).all():
+            if value is not None:
+                counted[what].append((float(value), int(count)))
+        lead_hours = _median_of_counts(counted["lead"])
+        return (None if lead_hours is None else lead_hours / 24.0), _median_of_counts(
+            counted["session"]
+        )

@@ -4,14 +4,17 @@ a missing document requested and sent at once, data, agreement, receipt, end."""
 from __future__ import annotations
 
 import io
+from datetime import datetime
 
 import jwt
 import pytest
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from bot.app import App
 from bot.channels.memory import MemoryChannel, MemoryPerson
 from domain.evidence import verify_chain
+from storage.models import AppointmentRow, EvidenceRow
 from tests.dialog import run_dialog
 from tests.session_kit import pending_buttons
 from tests.support import JITSI_SECRET, Clock, document_photo, person
@@ -76,6 +79,15 @@ async def _open(app: App, clock: Clock) -> MemoryPerson:
 
 
 @pytest.mark.any_hour
+async def _session_started_at(app: App) -> datetime:
+    async with app.sessions() as session:
+        at = await session.scalar(
+            select(EvidenceRow.at).where(EvidenceRow.kind == "session_started")
+        )
+    assert at is not None
+    return datetime.fromisoformat(at)
+
+
 async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> None:
     citizen = await _booked_citizen(app)
     anna = await _open(app, clock)
@@ -158,6 +170,8 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
     told = await _deliver(app, channel, "staff:anna")
     assert "Receipt VT/2026/000001 issued and sent to the citizen." in told
     assert "5 Receipt: VT/2026/000001" in told[-1]
+    opened = await _session_started_at(app)
+    clock.advance(minutes=17)  # the session runs on; its length is stored when it ends
     await run_dialog(
         anna,
         [
@@ -197,3 +211,7 @@ async def test_full_session(app: App, clock: Clock, channel: MemoryChannel) -> N
         assert kind in kinds, kind
     assert verify_chain(records).ok
     assert appointment.status.value == "completed"
+    async with app.sessions() as session:
+        stored = await session.scalar(select(AppointmentRow.session_seconds))
+    assert stored == round((clock.now() - opened).total_seconds())
+    assert stored >= 17 * 60

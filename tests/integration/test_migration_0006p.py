@@ -1,0 +1,112 @@
+"""Migration 0006p on SQLite and PostgreSQL: the session length backfilled from the
+evidence of appointments already completed, the period index, and the way back down."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic import command
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from storage.db import _alembic_config, create_engine
+from storage.models import AppointmentRow, EvidenceRow, StaffRow, UserRow
+
+BEGINS = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+
+
+async def _migrate(engine: AsyncEngine, url: str, direction: str, revision: str) -> None:
+    config = _alembic_config(url)
+
+    def run(connection: Any) -> None:
+        config.attributes["connection"] = connection
+        getattr(command, direction)(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+@pytest.fixture
+async def engine(backend: str) -> AsyncIterator[AsyncEngine]:
+    made = create_engine(backend)
+    yield made
+    await made.dispose()
+
+
+def _appointment(number: int, status: str) -> dict[str, Any]:
+    return {
+        "id": number, "reference": f"VT-M{number}", "citizen_id": 1, "procedure": "informacio",
+        "staff_id": "anna", "start": BEGINS, "end": BEGINS + timedelta(minutes=30),
+        "status": status, "language": "ca", "email": "", "citizen_name": "", "room": "",
+        "details": {}, "created_at": BEGINS, "updated_at": BEGINS,
+    }  # fmt: skip
+
+
+def _event(number: int, seq: int, kind: str, minutes: int) -> dict[str, Any]:
+    at = (BEGINS + timedelta(minutes=minutes)).isoformat()
+    return {
+        "appointment_id": number, "seq": seq, "kind": kind, "at": at, "actor": "staff",
+        "data": {}, "prev_hash": "0" * 64, "hash": f"{number}{seq}".ljust(64, "0"),
+    }  # fmt: skip
+
+
+async def _seed(engine: AsyncEngine) -> None:
+    # Written as the schema of 0005s has them: no session_seconds in any row.
+    appointments = [_appointment(1, "completed"), _appointment(2, "completed"),
+                    _appointment(3, "in_session")]  # fmt: skip
+    events = [
+        _event(1, 0, "session_started", 0), _event(1, 1, "document_received", 5),
+        _event(1, 2, "session_ended", 25),
+        _event(3, 0, "session_started", 0),  # still in session: nothing to backfill
+    ]  # fmt: skip
+    async with engine.begin() as connection:
+        await connection.execute(insert(StaffRow.__table__), [{"id": "anna", "name": "Anna",
+                                                               "active": True}])  # fmt: skip
+        await connection.execute(
+            insert(UserRow.__table__),
+            [{"id": 1, "channel": "memory", "external_id": "u1", "address": "u1",
+              "display_name": "", "language": "ca", "email": "", "unreachable": False,
+              "created_at": BEGINS}],
+        )  # fmt: skip
+        await connection.execute(insert(AppointmentRow.__table__), appointments)
+        await connection.execute(insert(EvidenceRow.__table__), events)
+
+
+async def _columns_and_indexes(engine: AsyncEngine) -> tuple[set[str], set[str]]:
+    def read(connection: Any) -> tuple[set[str], set[str]]:
+        found = inspect(connection)
+        columns = {column["name"] for column in found.get_columns("appointments")}
+        indexes = {str(index["name"]) for index in found.get_indexes("appointments")}
+        return columns, indexes
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+async def test_upgrade_backfills_session_lengths_and_downgrade_removes_them(
+    engine: AsyncEngine, backend: str
+) -> None:
+    await _migrate(engine, backend, "upgrade", "0005s")
+    await _seed(engine)
+    await _migrate(engine, backend, "upgrade", "0006p")
+
+    a = AppointmentRow.__table__.c
+    async with engine.connect() as connection:
+        rows = (await connection.execute(select(a.id, a.session_seconds).order_by(a.id))).all()
+    # 1: 25 minutes from started to ended; 2: completed with no session records; 3: open.
+    assert [tuple(row) for row in rows] == [(1, 25 * 60), (2, None), (3, None)]
+    columns, indexes = await _columns_and_indexes(engine)
+    assert "session_seconds" in columns
+    assert {"ix_appointments_period", "ix_appointments_sessions"} <= indexes
+
+    await _migrate(engine, backend, "downgrade", "0005s")
+    columns, indexes = await _columns_and_indexes(engine)
+    assert "session_seconds" not in columns
+    assert not {"ix_appointments_period", "ix_appointments_sessions"} & indexes
+
+    await _migrate(engine, backend, "upgrade", "head")
+    columns, _ = await _columns_and_indexes(engine)
+    assert "session_seconds" in columns
