@@ -122,6 +122,10 @@ class BotApiMethods:
     _closing: bool
     _webhook_task: asyncio.Task[None] | None
     _webhook_attempts: dict[int, int]
+    webhook_targets: list[str]
+    acknowledged_by: dict[int, str]
+    _next_target: int
+    _refused_in_a_row: int
 
     def _notify(self) -> None:
         raise NotImplementedError
@@ -823,6 +827,25 @@ class BotApiMethods:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _webhook_target(self) -> str:
+        """The setWebhook URL, or behind a balancer the next target in turn."""
+        assert self.webhook is not None
+        if not self.webhook_targets:
+            return str(self.webhook["url"])
+        target = self.webhook_targets[self._next_target % len(self.webhook_targets)]
+        self._next_target += 1
+        return target
+
+    async def _reroute(self, exc: aiohttp.ClientConnectorError) -> None:
+        """A balanced target refused the connection: the update goes to the next target at
+        once; when every target refused in a row, after the retry delay. Never dropped."""
+        self.stats.webhook_refused += 1
+        self.webhook_last_error = (self._unix_now(), f"Connection error: {exc!r}")
+        self._refused_in_a_row += 1
+        if self._refused_in_a_row >= len(self.webhook_targets):
+            self._refused_in_a_row = 0
+            await asyncio.sleep(self.webhook_retry_delay)
+
     async def _webhook_loop(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
@@ -839,17 +862,25 @@ class BotApiMethods:
                 body = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
                 error: str | None = None
                 retry_after = 0
+                target = self._webhook_target()
                 try:
-                    async with session.post(self.webhook["url"], data=body, headers=headers) as r:
+                    async with session.post(target, data=body, headers=headers) as r:
                         await r.read()
                         if not 200 <= r.status <= 299:
                             error = f"Wrong response from the webhook: {r.status} {r.reason}"
                             with contextlib.suppress(ValueError):
                                 retry_after = int(r.headers.get("Retry-After", "0"))
+                except aiohttp.ClientConnectorError as exc:
+                    if target in self.webhook_targets:
+                        await self._reroute(exc)
+                        continue
+                    error = f"Connection error: {exc!r}"
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     error = f"Connection error: {exc!r}"
                 if error is None:
                     self.stats.webhook_deliveries += 1
+                    self.acknowledged_by[uid] = target
+                    self._refused_in_a_row = 0
                     self._webhook_attempts.pop(uid, None)
                     self.updates = [u for u in self.updates if u["update_id"] != uid]
                     self._notify()
