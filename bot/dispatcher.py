@@ -128,4 +128,3 @@ class Dispatcher(Worker):
         if "kind" in message.payload and self._render is not None:
             return await self._render(message)
         return await reply_from(message.payload, self._files)
-

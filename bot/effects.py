@@ -144,4 +144,3 @@ class EffectsWorker(Worker):
             await self._store.retry(effect.id, exc.__class__.__name__, self._now() + wait)
             return 0
         return 1
-

@@ -124,6 +124,7 @@ class BotApiMethods:
     _webhook_attempts: dict[int, int]
     webhook_targets: list[str]
     acknowledged_by: dict[int, str]
+    webhook_errors: list[tuple[int, str, str]]
     _next_target: int
     _refused_in_a_row: int
 
@@ -887,6 +888,7 @@ class BotApiMethods:
                     continue
                 self.stats.webhook_failures += 1
                 self.webhook_last_error = (self._unix_now(), error)
+                self.webhook_errors.append((uid, target, error))
                 attempts = self._webhook_attempts.get(uid, 0) + 1
                 self._webhook_attempts[uid] = attempts
                 if attempts >= self.webhook_max_attempts:

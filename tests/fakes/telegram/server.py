@@ -133,6 +133,7 @@ class TelegramEmulator(BotApiMethods):
         # which one acknowledged each update.
         self.webhook_targets: list[str] = []
         self.acknowledged_by: dict[int, str] = {}
+        self.webhook_errors: list[tuple[int, str, str]] = []  # (update_id, target, error)
         self._next_target = 0
         self._refused_in_a_row = 0
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
