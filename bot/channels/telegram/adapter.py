@@ -112,6 +112,8 @@ class TelegramChannel:
         )
         self._turn_slots = asyncio.Semaphore(max(1, options.max_concurrent_turns))
         self.last_update_id = 0
+        # Webhook deliveries waiting for their update to be handled (by update_id).
+        self._handling: dict[int, list[asyncio.Future[None]]] = {}
         # Panels' message ids and the group-notice throttle, shared by every instance.
         self._memory: SharedMemory = memory if memory is not None else LocalMemory()
         self._throttle = Throttle(options.limits)
@@ -239,6 +241,7 @@ class TelegramChannel:
         finally:
             self._app = None
             await self._chats.close()
+            self._give_back_unhandled()
             with contextlib.suppress(Exception):
                 await app.shutdown()
             log.info("telegram channel stopped")
@@ -284,12 +287,38 @@ class TelegramChannel:
     # ------------------------------------------------------------------ incoming
 
     async def accept_webhook(self, data: dict[str, Any]) -> None:
-        """An update POSTed to /telegram/webhook (secret already checked by the route)."""
+        """An update POSTed to /telegram/webhook (secret already checked by the route);
+        returns once it has been handled, its replies sent. Telegram is answered only then,
+        so an update this instance dies with is delivered again (behind a load balancer, to
+        another instance) instead of being lost with this process's memory. RuntimeError:
+        the channel stopped before handling it (Telegram is to deliver it again)."""
         app = self._live()
         if not app.running:
             raise RuntimeError("the Telegram channel is stopping")
         update = Update.de_json(data, app.bot)
-        await app.update_queue.put(update)
+        handled = asyncio.get_running_loop().create_future()
+        self._handling.setdefault(update.update_id, []).append(handled)
+        try:
+            await app.update_queue.put(update)
+            await handled
+        finally:
+            waiting = self._handling.get(update.update_id, [])
+            if handled in waiting:
+                waiting.remove(handled)
+            if not waiting:
+                self._handling.pop(update.update_id, None)
+
+    def _handled(self, update_id: int) -> None:
+        for waiting in self._handling.pop(update_id, []):
+            if not waiting.done():
+                waiting.set_result(None)
+
+    def _give_back_unhandled(self) -> None:
+        """Stopped with updates not handled: their deliveries are refused, not answered."""
+        for waiting in (w for ws in self._handling.values() for w in ws):
+            if not waiting.done():
+                waiting.set_exception(RuntimeError("the Telegram channel stopped"))
+        self._handling.clear()
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """PTB calls this for every update, one at a time: queue it for its chat and return."""
@@ -319,6 +348,13 @@ class TelegramChannel:
         return text.replace(self.options.token, "<token>")[:300]
 
     async def _process(self, update: Update) -> None:
+        try:
+            await self._handle_update(update)
+        finally:
+            # A failed update is answered too: delivering it again would fail again.
+            self._handled(update.update_id)
+
+    async def _handle_update(self, update: Update) -> None:
         event = classify(update, bot_id=self.bot_id, bot_username=self.username)
         if isinstance(event, Ignored):
             log.debug("telegram update ignored", extra={"reason": event.reason})

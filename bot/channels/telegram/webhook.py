@@ -19,8 +19,9 @@ log = logging.getLogger("videotramit.web")
 
 
 def webhook_route(channel: TelegramChannel) -> web.RouteDef:
-    """Updates authenticated by the secret token given to setWebhook. The update is
-    queued; Telegram gets 200 at once."""
+    """Updates authenticated by the secret token given to setWebhook. Telegram gets 200
+    once the update has been handled (its replies sent), 503 when the channel stopped
+    first: an update is acknowledged only when nothing of it is left in this process."""
 
     async def receive(request: web.Request) -> web.Response:
         expected = channel.options.webhook_secret.encode()

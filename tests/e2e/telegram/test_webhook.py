@@ -7,6 +7,7 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.channels.telegram import SECRET_HEADER
 from tests.fakes.telegram_api import TelegramEmulator
 from tests.support import Clock
 
@@ -128,3 +129,32 @@ async def test_a_rejected_token_is_a_configuration_error(
                 telegram={"enabled": True, "token": "1:x", "mode": "webhook"},
             )
         )
+
+
+async def test_an_update_is_acknowledged_once_handled(
+    emu: TelegramEmulator, tmp_path: Path
+) -> None:
+    """Telegram's 200 comes after the replies: an instance that dies before has not
+    acknowledged the update, so Telegram (or the load balancer) delivers it elsewhere.
+    Before, the update was acknowledged once queued in memory, and lost with the process."""
+    async with running_bot(emu, tmp_path, Clock(), mode="webhook") as bot:
+        emu.user(id=6503, first_name="Joan", language_code="ca")
+        update = {
+            "update_id": 7,
+            "message": {
+                "message_id": 1, "date": 0, "text": "/start",
+                "chat": {"id": 6503, "type": "private", "first_name": "Joan"},
+                "from": {"id": 6503, "is_bot": False, "first_name": "Joan"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+            },
+        }  # fmt: skip
+        headers = {"Content-Type": "application/json", SECRET_HEADER: WEBHOOK_SECRET}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
+                f"{bot.web_url}/telegram/webhook", data=json.dumps(update), headers=headers
+            ) as response,
+        ):
+            assert response.status == 200
+            # Already answered: the greeting and the language question.
+            assert len(emu.messages(6503)) == 2

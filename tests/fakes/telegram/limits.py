@@ -188,6 +188,7 @@ class Stats:
     webhook_deliveries: int = 0
     webhook_failures: int = 0
     webhook_dropped: int = 0
+    webhook_refused: int = 0  # a balanced target refused the connection: sent to the next
     updates_dropped_not_allowed: int = 0
     _pending_429: dict[str, list[float]] = field(default_factory=dict, repr=False)
 

@@ -122,6 +122,11 @@ class BotApiMethods:
     _closing: bool
     _webhook_task: asyncio.Task[None] | None
     _webhook_attempts: dict[int, int]
+    webhook_targets: list[str]
+    acknowledged_by: dict[int, str]
+    webhook_errors: list[tuple[int, str, str]]
+    _next_target: int
+    _refused_in_a_row: int
 
     def _notify(self) -> None:
         raise NotImplementedError
@@ -823,50 +828,108 @@ class BotApiMethods:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def _webhook_target(self) -> str:
+        """The setWebhook URL, or behind a balancer the next target in turn."""
+        assert self.webhook is not None
+        if not self.webhook_targets:
+            return str(self.webhook["url"])
+        target = self.webhook_targets[self._next_target % len(self.webhook_targets)]
+        self._next_target += 1
+        return target
+
+    async def _reroute(self, exc: aiohttp.ClientConnectorError) -> None:
+        """A balanced target refused the connection: the update goes to the next target at
+        once; when every target refused in a row, after the retry delay. Never dropped."""
+        self.stats.webhook_refused += 1
+        self.webhook_last_error = (self._unix_now(), f"Connection error: {exc!r}")
+        self._refused_in_a_row += 1
+        if self._refused_in_a_row >= len(self.webhook_targets):
+            self._refused_in_a_row = 0
+            await asyncio.sleep(self.webhook_retry_delay)
+
     async def _webhook_loop(self) -> None:
+        """One update at a time, oldest first; behind a balancer (``balance``) several chats
+        at once, up to the webhook's max_connections, each chat's updates still in order."""
         timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
-        async with aiohttp.ClientSession(timeout=timeout) as session:
-            while self.webhook is not None and not self._closing:
-                if not self.updates:
-                    signal = self._signal
-                    await signal.wait()
-                    continue
-                update = self.updates[0]
-                uid = update["update_id"]
-                headers = {"Content-Type": "application/json"}
-                if self.webhook.get("secret_token"):
-                    headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
-                body = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
-                error: str | None = None
-                retry_after = 0
-                try:
-                    async with session.post(self.webhook["url"], data=body, headers=headers) as r:
-                        await r.read()
-                        if not 200 <= r.status <= 299:
-                            error = f"Wrong response from the webhook: {r.status} {r.reason}"
-                            with contextlib.suppress(ValueError):
-                                retry_after = int(r.headers.get("Retry-After", "0"))
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    error = f"Connection error: {exc!r}"
-                if error is None:
-                    self.stats.webhook_deliveries += 1
-                    self._webhook_attempts.pop(uid, None)
-                    self.updates = [u for u in self.updates if u["update_id"] != uid]
-                    self._notify()
-                    continue
-                self.stats.webhook_failures += 1
-                self.webhook_last_error = (self._unix_now(), error)
-                attempts = self._webhook_attempts.get(uid, 0) + 1
-                self._webhook_attempts[uid] = attempts
-                if attempts >= self.webhook_max_attempts:
-                    log.warning("webhook: dropping update %s after %s attempts", uid, attempts)
-                    self.stats.webhook_dropped += 1
-                    self._webhook_attempts.pop(uid, None)
-                    self.updates = [u for u in self.updates if u["update_id"] != uid]
-                    self._notify()
-                    continue
-                delay = min(self.webhook_max_delay, self.webhook_retry_delay * 2 ** (attempts - 1))
-                if retry_after:
-                    delay = min(float(retry_after), self.webhook_max_delay)
-                self._notify()
-                await asyncio.sleep(delay)
+        busy: dict[object, asyncio.Task[None]] = {}  # chat -> its delivery in flight
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                while self.webhook is not None and not self._closing:
+                    for chat in [c for c, task in busy.items() if task.done()]:
+                        del busy[chat]
+                    limit = self.webhook["max_connections"] if self.webhook_targets else 1
+                    for update in self.updates:
+                        chat = _chat_of(update)
+                        if len(busy) >= limit:
+                            break
+                        if chat not in busy:
+                            busy[chat] = asyncio.create_task(self._deliver(session, update))
+                    signal = asyncio.ensure_future(self._signal.wait())
+                    await asyncio.wait([signal, *busy.values()], return_when="FIRST_COMPLETED")
+                    signal.cancel()
+        finally:
+            for task in busy.values():
+                task.cancel()
+            await asyncio.gather(*busy.values(), return_exceptions=True)
+
+    async def _deliver(self, session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+        """One delivery attempt; after a failure, the wait before the next one."""
+        assert self.webhook is not None
+        uid = update["update_id"]
+        headers = {"Content-Type": "application/json"}
+        if self.webhook.get("secret_token"):
+            headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+        body = json.dumps(update, ensure_ascii=False, separators=(",", ":")).encode()
+        error: str | None = None
+        retry_after = 0
+        target = self._webhook_target()
+        try:
+            async with session.post(target, data=body, headers=headers) as r:
+                await r.read()
+                if not 200 <= r.status <= 299:
+                    error = f"Wrong response from the webhook: {r.status} {r.reason}"
+                    with contextlib.suppress(ValueError):
+                        retry_after = int(r.headers.get("Retry-After", "0"))
+        except aiohttp.ClientConnectorError as exc:
+            if target in self.webhook_targets:
+                await self._reroute(exc)
+                return
+            error = f"Connection error: {exc!r}"
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error = f"Connection error: {exc!r}"
+        if error is None:
+            self.stats.webhook_deliveries += 1
+            self.acknowledged_by[uid] = target
+            self._refused_in_a_row = 0
+            self._webhook_attempts.pop(uid, None)
+            self.updates = [u for u in self.updates if u["update_id"] != uid]
+            self._notify()
+            return
+        self.stats.webhook_failures += 1
+        self.webhook_last_error = (self._unix_now(), error)
+        self.webhook_errors.append((uid, target, error))
+        attempts = self._webhook_attempts.get(uid, 0) + 1
+        self._webhook_attempts[uid] = attempts
+        if attempts >= self.webhook_max_attempts:
+            log.warning("webhook: dropping update %s after %s attempts", uid, attempts)
+            self.stats.webhook_dropped += 1
+            self._webhook_attempts.pop(uid, None)
+            self.updates = [u for u in self.updates if u["update_id"] != uid]
+            self._notify()
+            return
+        delay = min(self.webhook_max_delay, self.webhook_retry_delay * 2 ** (attempts - 1))
+        if retry_after:
+            delay = min(float(retry_after), self.webhook_max_delay)
+        self._notify()
+        await asyncio.sleep(delay)
+
+
+def _chat_of(update: dict[str, Any]) -> object:
+    """The chat an update belongs to (its updates are delivered in order)."""
+    for kind, payload in update.items():
+        if kind == "update_id" or not isinstance(payload, dict):
+            continue
+        chat = payload.get("chat") or (payload.get("message") or {}).get("chat")
+        if chat:
+            return chat.get("id")
+    return ("update", update["update_id"])

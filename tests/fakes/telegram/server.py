@@ -131,6 +131,13 @@ class TelegramEmulator(BotApiMethods):
         self.allowed_updates: list[str] | None = None  # sticky, as set by getUpdates/setWebhook
         self.webhook: dict[str, Any] | None = None
         self.webhook_last_error: tuple[int, str] | None = None
+        # Behind a load balancer (``balance``): the addresses updates go to in turn, and
+        # which one acknowledged each update.
+        self.webhook_targets: list[str] = []
+        self.acknowledged_by: dict[int, str] = {}
+        self.webhook_errors: list[tuple[int, str, str]] = []  # (update_id, target, error)
+        self._next_target = 0
+        self._refused_in_a_row = 0
         self.commands: dict[tuple[str, str], list[dict[str, str]]] = {}
         self.default_menu_button: dict[str, Any] = {"type": "commands"}
 
@@ -300,6 +307,16 @@ class TelegramEmulator(BotApiMethods):
         """Answer the stalled call (if its client is still there) and stall no more."""
         if self.stall is not None:
             self.stall.released.set()
+
+    def balance(self, targets: Iterable[str]) -> None:
+        """Put a round-robin load balancer between Telegram and the bot: webhook updates
+        go to ``targets`` in turn instead of the URL given to setWebhook (which stays the
+        bot's one public address, as with a real balancer). A target that refuses the
+        connection (its process is gone) is skipped at once, as a balancer's health check
+        would, and the update goes to the next one; it is never dropped for that."""
+        self.webhook_targets = list(targets)
+        self._next_target = 0
+        self._notify()
 
     def calls_to(self, method: str) -> list[Call]:
         name = method.lower()

@@ -123,3 +123,55 @@ async def test_ptb_application_fed_by_webhook(emu: TelegramEmulator, receiver: R
         await app.stop()
     assert reply.text == "per webhook"
     assert not seen.errors
+
+
+async def _receiver_at() -> tuple[Receiver, web.AppRunner]:
+    rec = Receiver()
+    app = web.Application()
+    app.router.add_post("/telegram/webhook", rec.handle)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    rec.url = f"http://127.0.0.1:{runner.addresses[0][1]}/telegram/webhook"
+    return rec, runner
+
+
+def _texts(rec: Receiver) -> list[str]:
+    return [json.loads(r["body"])["message"]["text"] for r in rec.requests]
+
+
+async def test_a_balancer_delivers_in_turn_and_routes_around_a_dead_target(
+    emu: TelegramEmulator,
+) -> None:
+    first, first_runner = await _receiver_at()
+    second, second_runner = await _receiver_at()
+    anna = emu.user(id=4011)
+    try:
+        async with ptb_bot(emu) as bot:
+            assert await bot.set_webhook("https://oac.test/telegram/webhook", secret_token=SECRET)
+            emu.balance([first.url, second.url])
+            for text in ("u1", "u2", "u3", "u4"):
+                await anna.send_text(text)
+            await emu.drain(5)
+            assert (_texts(first), _texts(second)) == (["u1", "u3"], ["u2", "u4"])
+            assert (await bot.get_webhook_info()).url == "https://oac.test/telegram/webhook"
+
+            await second_runner.cleanup()  # its process is gone: connections refused
+            for text in ("u5", "u6", "u7"):
+                await anna.send_text(text)
+            await emu.drain(5)
+            assert _texts(first) == ["u1", "u3", "u5", "u6", "u7"]
+            assert emu.stats.webhook_refused >= 1 and emu.stats.webhook_dropped == 0
+            acknowledged = set(emu.acknowledged_by.values())
+            assert acknowledged == {first.url, second.url}
+
+            await first_runner.cleanup()  # both gone: the update waits, it is not dropped
+            await anna.send_text("u8")
+            # More rounds than the attempts after which a failing update is dropped.
+            rounds = 2 * emu.webhook_max_attempts
+            await emu.wait_for(lambda: emu.stats.webhook_refused >= 2 + rounds)
+            assert emu.stats.webhook_dropped == 0 and len(emu.updates) == 1
+            await bot.delete_webhook()
+    finally:
+        await first_runner.cleanup()
+        await second_runner.cleanup()
