@@ -15,7 +15,8 @@
    scheduler's job, nothing queued yet), then again (nothing to add):
    ``BENCH reminder_planning <s> s ratio=<s/5>`` (target <= 5 s).
 
-``BENCH_NOTIFY_PARTS=dispatch`` runs part 1 alone (any of stats, planning, dispatch, comma-separated).
+``BENCH_NOTIFY_PARTS=dispatch`` runs part 1 alone (any of stats, planning, dispatch,
+comma-separated).
 """
 
 from __future__ import annotations
