@@ -10,11 +10,11 @@ queue has a dedupe key), so a tick repeated after a crash changes nothing.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 
+from bot.worker import cancel_and_wait
 from handlers.ports import Clock
 from storage.leader import AlwaysLeader, Leader
 
@@ -64,7 +64,5 @@ class Scheduler:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None

@@ -51,9 +51,7 @@ class Worker(ABC):
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     async def drain(self, within: float = 30.0) -> None:
@@ -63,3 +61,15 @@ class Worker(ABC):
         while loop.time() < deadline:
             if not await self.run_once():
                 return
+
+
+async def cancel_and_wait(task: asyncio.Task[None]) -> None:
+    """Stop a background loop for good. One cancel() is not always enough: Python 3.11's
+    asyncio.wait_for returns its result instead of raising when the cancellation lands
+    just as the awaited thing completes (a wake-up, a reply), so the loop goes on and
+    awaiting it would never end. It is cancelled again until it is done."""
+    while not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=0.5)
+    if not task.cancelled() and task.exception() is not None:
+        log.error("worker ended with an error", exc_info=task.exception())
