@@ -7,30 +7,20 @@ call. The repository contract runs on both backends; the clock is the test's."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import Sequence
 
 import pytest
 from sqlalchemy import select
 
 from bot.app import App
 from bot.channels.memory import MemoryChannel
+from domain.model import OutboxMessage
 from handlers.messages import Reply
 from storage.models import OutboxRow
 from storage.outbox import INTERRUPTED
-from tests.support import Clock, office_settings, ready_app
+from tests.support import Clock
 
 LEASE = 120  # seconds, the dispatcher's default
-
-
-@pytest.fixture
-async def on_backend(backend: str, tmp_path: Path) -> AsyncIterator[tuple[App, Clock]]:
-    clock = Clock()
-    app, _ = await ready_app(office_settings(backend, tmp_path), clock)
-    try:
-        yield app, clock
-    finally:
-        await app.close()
 
 
 async def _queue(app: App, address: str, *texts: str) -> None:
@@ -49,14 +39,13 @@ async def _row(app: App, outbox_id: int) -> OutboxRow:
         ).scalar_one()
 
 
-def _texts(messages: list[object]) -> list[str]:
-    return [str(m.payload["text"]) for m in messages]  # type: ignore[attr-defined]
+def _texts(messages: Sequence[OutboxMessage]) -> list[str]:
+    return [str(m.payload["text"]) for m in messages]
 
 
 async def test_a_message_cut_mid_send_is_reported_not_sent_again(
-    on_backend: tuple[App, Clock], caplog: pytest.LogCaptureFixture
+    app: App, clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app, clock = on_backend
     await _queue(app, "rosa", "cut", "next")
     [cut] = await app.outbox.claim(["memory"], clock.now(), lease_s=LEASE)
     assert await app.outbox.sending(cut.id, clock.now())
@@ -78,9 +67,9 @@ async def test_a_message_cut_mid_send_is_reported_not_sent_again(
 
 
 async def test_a_message_marked_sending_is_never_claimed_even_before_it_is_settled(
-    on_backend: tuple[App, Clock],
+    app: App,
+    clock: Clock,
 ) -> None:
-    app, clock = on_backend
     await _queue(app, "rosa", "once")
     [message] = await app.outbox.claim(["memory"], clock.now(), lease_s=LEASE)
     assert await app.outbox.sending(message.id, clock.now())
@@ -94,9 +83,9 @@ async def test_a_message_marked_sending_is_never_claimed_even_before_it_is_settl
 
 
 async def test_sending_is_refused_for_a_message_settled_meanwhile(
-    on_backend: tuple[App, Clock],
+    app: App,
+    clock: Clock,
 ) -> None:
-    app, clock = on_backend
     await _queue(app, "rosa", "hello")
     [message] = await app.outbox.claim(["memory"], clock.now())
     await app.outbox.delivered(message.id, clock.now())
@@ -104,9 +93,9 @@ async def test_sending_is_refused_for_a_message_settled_meanwhile(
 
 
 async def test_a_dead_instances_leases_are_released_at_the_start_of_the_only_one(
-    on_backend: tuple[App, Clock],
+    app: App,
+    clock: Clock,
 ) -> None:
-    app, clock = on_backend
     await _queue(app, "rosa", "was being sent")
     await _queue(app, "joan", "claimed, not yet sent")
     claimed = await app.outbox.claim(["memory"], clock.now(), lease_s=LEASE)
@@ -118,9 +107,8 @@ async def test_a_dead_instances_leases_are_released_at_the_start_of_the_only_one
     assert (await _row(app, sending.id)).last_error == INTERRUPTED
 
 
-async def test_release_leaves_other_channels_leases_alone(on_backend: tuple[App, Clock]) -> None:
+async def test_release_leaves_other_channels_leases_alone(app: App, clock: Clock) -> None:
     """`chat` delivers its own person's console rows on the same file; `run` leaves them."""
-    app, clock = on_backend
     await _queue(app, "rosa", "the terminal's")
     [held] = await app.outbox.claim(["memory"], clock.now(), lease_s=LEASE)
     assert await app.outbox.sending(held.id, clock.now())
