@@ -5,38 +5,34 @@ queues nothing."""
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 import storage.repositories.records as records
+from bot.app import App
 from handlers.planner import Jobs
 from storage.models import OutboxRow
-from tests.support import Clock, book_directly, office_settings, ready_app
+from tests.support import Clock, book_directly
 
 
 async def test_planning_twice_queues_each_reminder_once(
-    backend: str, tmp_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
+    app: App, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(records, "ENQUEUE_BATCH", 3)  # 10 reminders: four batches
-    app, _ = await ready_app(office_settings(backend, tmp_path), clock)
-    try:
-        async with app.uow() as uow:
-            citizen = await uow.users.get_or_create(
-                "memory", "joan", address="joan", display_name="", language="ca"
-            )
-            for day in range(5):
-                start = clock.now() + timedelta(days=day + 2, hours=1)
-                await book_directly(uow, citizen_id=citizen.id, start=start, reference=f"VT-P{day}")
-            await uow.commit()
-        jobs = Jobs(app.uow, app.office)
-        assert await jobs.plan_reminders(clock.now()) == 10  # 24 h and 1 h before each
-        assert await jobs.plan_reminders(clock.now()) == 0
-        async with app.sessions() as session:
-            keys = (await session.execute(select(OutboxRow.dedupe_key))).scalars().all()
-            count = await session.scalar(select(func.count()).select_from(OutboxRow))
-        assert count == 10 and len(set(keys)) == 10
-        assert all(key is not None and key.startswith("rem:") for key in keys)
-    finally:
-        await app.close()
+    async with app.uow() as uow:
+        citizen = await uow.users.get_or_create(
+            "memory", "joan", address="joan", display_name="", language="ca"
+        )
+        for day in range(5):
+            start = clock.now() + timedelta(days=day + 2, hours=1)
+            await book_directly(uow, citizen_id=citizen.id, start=start, reference=f"VT-P{day}")
+        await uow.commit()
+    jobs = Jobs(app.uow, app.office)
+    assert await jobs.plan_reminders(clock.now()) == 10  # 24 h and 1 h before each
+    assert await jobs.plan_reminders(clock.now()) == 0
+    async with app.sessions() as session:
+        keys = (await session.execute(select(OutboxRow.dedupe_key))).scalars().all()
+        count = await session.scalar(select(func.count()).select_from(OutboxRow))
+    assert count == 10 and len(set(keys)) == 10
+    assert all(key is not None and key.startswith("rem:") for key in keys)
