@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 import random
 from collections.abc import Awaitable, Callable, Collection, Coroutine, Mapping
@@ -47,7 +48,10 @@ async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Re
     choices = tuple(Choice(token=t, label=label) for t, label in payload.get("choices", []))
     attached = payload.get("file")
     file = None
-    if attached and files is not None:
+    if attached and "data" in attached:  # a turn's reply keeps its (small) file inline
+        data = base64.b64decode(attached["data"])
+        file = OutFile(name=attached["name"], data=data, content_type=attached["type"])
+    elif attached and files is not None:
         data = await files(attached["sha256"])
         file = OutFile(name=attached["name"], data=data, content_type=attached["type"])
     extra = {"subject": str(payload["subject"])} if payload.get("subject") else {}
@@ -60,6 +64,7 @@ async def reply_from(payload: Mapping[str, Any], files: FileLoader | None) -> Re
         language=language,
         panel=str(payload.get("panel", "")),  # redrawn in place where the channel can
         columns=int(payload.get("columns", 1)),
+        by_number=bool(payload.get("by_number", True)),
     )
 
 

@@ -2,7 +2,8 @@
 
 Conversation state idle for 30 days, delivered or failed outbox messages older than
 7 days (GOV.UK Notify keeps message content 7 days), files a citizen sent unasked but
-never said which appointment they were for after 7 days, and encrypted files nothing
+never said which appointment they were for after 7 days, the record of which platform
+updates were handled after 2 days, and encrypted files nothing
 refers to any more (a turn that failed after its file was stored) once they are a day
 old. Appointments and evidence are part of the administrative file and follow archival
 rules: they are never purged here, nor any file a document, a receipt, an evidence record
@@ -21,11 +22,20 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storage.blobs import EncryptedFileBlobStore
-from storage.models import ConversationRow, DocumentRow, EvidenceRow, OutboxRow, ReceiptRow
+from storage.models import (
+    ConversationRow,
+    DocumentRow,
+    EvidenceRow,
+    HandledUpdateRow,
+    OutboxRow,
+    ReceiptRow,
+)
 
 CONVERSATION_IDLE = timedelta(days=30)
 OUTBOX_KEEP = timedelta(days=7)
 UNSORTED_KEEP = timedelta(days=7)
+# Platforms deliver an update again within a day (Telegram keeps them 24 hours).
+HANDLED_KEEP = timedelta(days=2)
 # A file younger than this may belong to a turn still running (stored, row not yet
 # committed): never collected.
 UNREFERENCED_GRACE = timedelta(days=1)
@@ -67,6 +77,7 @@ async def purge(
         OutboxRow.delivered_at.is_not(None), OutboxRow.failed_at.is_not(None)
     )
     unsorted = DocumentRow.appointment_id.is_(None) & (DocumentRow.created_at < now - UNSORTED_KEEP)
+    handled = HandledUpdateRow.handled_at < now - HANDLED_KEEP
     async with sessions() as session, session.begin():
         report = {
             "idle conversations": (
@@ -78,11 +89,15 @@ async def purge(
             "unsorted documents": (
                 await session.execute(select(func.count()).where(unsorted))
             ).scalar_one(),
+            "handled updates": (
+                await session.execute(select(func.count()).where(handled))
+            ).scalar_one(),
         }
         if not dry_run:
             await session.execute(delete(ConversationRow).where(idle))
             await session.execute(delete(OutboxRow).where(old_messages))
             await session.execute(delete(DocumentRow).where(unsorted))
+            await session.execute(delete(HandledUpdateRow).where(handled))
     if blobs is not None:
         async with sessions() as session:
             keep = await _referenced(session)

@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from domain.model import User
@@ -36,7 +37,7 @@ from handlers.context import (
     Takes,
 )
 from handlers.i18n import normalise_language, translate
-from handlers.messages import Reply, Turn, TurnKind
+from handlers.messages import Answer, Reply, Turn, TurnKind, reply_payload
 from handlers.ports import Clock, IdentityPhoto, Office, Services, UnitOfWork, UnitOfWorkFactory
 from handlers.throttle import Rate, Throttle
 
@@ -58,6 +59,12 @@ UPLOADS = Rate(burst=10, per_second=1 / 60)
 REACHABILITY = (TurnKind.GONE, TurnKind.BACK)
 # Identity zones one turn may have read between its units of work (it needs one at most).
 MAX_READINGS = 2
+# How long a turn's replies are held for the instance answering it to send them itself:
+# past that (it died), any dispatcher sends them. Longer than a turn's sends take, paced
+# at one message a second in a chat and retried (the Telegram channel's `replies` backoff).
+REPLY_HOLD = timedelta(seconds=30)
+# A reply whose send failed with its turn is tried again by the dispatcher from then on.
+HELD_RETRY = timedelta(seconds=5)
 
 
 def clean_text(text: str, limit: int = MAX_TEXT) -> str:
@@ -151,6 +158,30 @@ class Engine:
 
     async def handle(self, turn: Turn) -> list[Reply]:
         """Answer one turn. Never raises: a failure becomes a polite message."""
+        return (await self._answer(turn, hold=False)).replies
+
+    async def answer(self, turn: Turn) -> Answer:
+        """As `handle`, and the replies are kept in the outbox in the turn's own
+        transaction, held for the calling channel to send at once and then settle with
+        `sent`. If this instance dies first, they are not lost with it: the hold runs out
+        and the dispatcher of any instance sends them."""
+        return await self._answer(turn, hold=True)
+
+    async def sent(self, answer: Answer, count: int) -> None:
+        """The channel sent the first `count` replies of `answer`; the others (a send
+        failed) are left to the dispatcher, which tries them again in order. Never raises:
+        unsettled, they are sent again when their hold runs out."""
+        if not answer.held:
+            return
+        retry_at = self._clock.now() + HELD_RETRY
+        try:
+            async with self._uow() as uow:
+                await uow.outbox.settle_held(answer.held[:count], answer.held[count:], retry_at)
+                await uow.commit()
+        except Exception:
+            log.exception("held replies not settled", extra={"held": len(answer.held)})
+
+    async def _answer(self, turn: Turn, *, hold: bool) -> Answer:
         oversized = turn.kind is TurnKind.TEXT and len(turn.text) > MAX_TEXT
         turn = replace(
             turn,
@@ -158,17 +189,17 @@ class Engine:
             display_name=clean_text(turn.display_name, 120).strip(),
         )
         if turn.kind is TurnKind.GROUP:
-            return [self._group_notice(turn)]
+            return Answer([self._group_notice(turn)])
         throttled = self._throttled(turn)
         if throttled is not None:
-            return throttled
+            return Answer(throttled)
         async with self._lock(turn):
             try:
-                return await self._handle(turn, oversized)
+                return await self._handle(turn, oversized, hold)
             except Exception:
                 log.exception("turn failed", extra={"channel": turn.channel, "kind": turn.kind})
                 language = normalise_language(turn.language_hint, self._office.default_language)
-                return [Reply(text=translate(language, "error.internal"))]
+                return Answer([Reply(text=translate(language, "error.internal"))])
 
     def _throttled(self, turn: Turn) -> list[Reply] | None:
         """None when the person may go on; else what to answer (once, then nothing)."""
@@ -188,7 +219,7 @@ class Engine:
             language = self._office.default_language
         return [Reply(text=translate(language, message))]
 
-    async def _handle(self, turn: Turn, oversized: bool) -> list[Reply]:
+    async def _handle(self, turn: Turn, oversized: bool, hold: bool) -> Answer:
         if turn.kind is TurnKind.FILE and turn.file is not None and self._services is not None:
             # Checked in the sandbox before the unit of work opens: a file that is slow to
             # decode holds no database connection and never delays anyone else's turn.
@@ -196,7 +227,7 @@ class Engine:
         readings: dict[str, IdentityPhoto] = {}
         while True:
             try:
-                return await self._attempt(turn, oversized, readings)
+                return await self._attempt(turn, oversized, readings, hold)
             except ReadFirst as needed:
                 # A step needs an identity photo's zone. Its unit of work has rolled back,
                 # so nothing of this attempt is kept and no connection is held while the
@@ -209,11 +240,18 @@ class Engine:
                 readings[needed.sha256] = await documents.read_identity(needed.sha256)
 
     async def _attempt(
-        self, turn: Turn, oversized: bool, readings: Mapping[str, IdentityPhoto]
-    ) -> list[Reply]:
+        self, turn: Turn, oversized: bool, readings: Mapping[str, IdentityPhoto], hold: bool
+    ) -> Answer:
         async with self._uow() as uow:
             # One turn of a person at a time, on every instance sharing the database.
             await uow.hold_turn(turn.channel, turn.external_id)
+            if turn.key and not await uow.handled.first_time(
+                turn.channel, turn.key, self._clock.now()
+            ):
+                # Delivered again (this instance or another died before saying it was
+                # handled): taken already, and its replies are kept in the outbox.
+                log.info("turn delivered again, not taken twice", extra={"channel": turn.channel})
+                return Answer([])
             language = normalise_language(turn.language_hint, self._office.default_language)
             if language not in self._office.languages:
                 language = self._office.default_language
@@ -229,13 +267,31 @@ class Engine:
                 await uow.users.set_unreachable(user.id, turn.kind is TurnKind.GONE)
                 if turn.kind in REACHABILITY:
                     await uow.commit()
-                    return []
+                    return Answer([])
             ctx = await self._ctx(turn, user, uow, readings)
             await self._route(ctx, oversized)
             replies = self._finish(ctx)
             await uow.conversations.save(user.id, ctx.state)
+            held = await self._hold(uow, turn, user, replies) if hold else ()
             await uow.commit()
-        return replies
+        return Answer(replies, held)
+
+    async def _hold(
+        self, uow: UnitOfWork, turn: Turn, user: User, replies: list[Reply]
+    ) -> tuple[int, ...]:
+        until = self._clock.now() + REPLY_HOLD
+        return tuple(
+            [
+                await uow.outbox.hold(
+                    channel=turn.channel,
+                    address=turn.address,
+                    payload=reply_payload(reply, user.language),
+                    user_id=user.id,
+                    until=until,
+                )
+                for reply in replies
+            ]
+        )
 
     async def _ctx(
         self,
@@ -278,21 +334,14 @@ class Engine:
             await self.go(ctx, entry, params)
             # Said as is: no question is asked anew, so the person's live buttons stay.
             replies = [
-                item if isinstance(item, Reply) else Reply(text=item.text)
-                for item in ctx.replies
+                item if isinstance(item, Reply) else Reply(text=item.text) for item in ctx.replies
             ]
             await uow.conversations.save(user.id, ctx.state)
             for reply in replies:
                 await uow.outbox.enqueue(
                     channel=user.channel,
                     address=user.address,
-                    payload={
-                        "text": reply.text,
-                        "choices": [[c.token, c.label] for c in reply.choices],
-                        "panel": reply.panel,
-                        "columns": reply.columns,
-                        "language": reply.language or user.language,
-                    },
+                    payload=reply_payload(reply, user.language),
                     user_id=user.id,
                 )
             await uow.commit()

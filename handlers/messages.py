@@ -6,8 +6,10 @@ knows about Telegram, Matrix or the terminal.
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class TurnKind(StrEnum):
@@ -73,6 +75,10 @@ class Turn:
     language_chosen: bool = False
     size_limit: int = 0
     link: str = ""
+    # The platform's id of what it delivered (a Telegram update id): a turn with a key is
+    # taken once, however often the platform delivers it (after a crash, to another
+    # instance). Empty: the channel delivers each thing once.
+    key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,3 +115,34 @@ class Reply:
     extra: dict[str, str] = field(default_factory=dict)
     by_number: bool = True
     language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A turn's replies and, when they are kept in the outbox until sent, the ids that
+    hold them there (one per reply), for the channel to settle once it has sent them."""
+
+    replies: list[Reply]
+    held: tuple[int, ...] = ()
+
+
+def reply_payload(reply: Reply, language: str) -> dict[str, Any]:
+    """A reply as an outbox row keeps it, to be sent as it was (bot.dispatcher.reply_from)."""
+    payload: dict[str, Any] = {
+        "text": reply.text,
+        "choices": [[c.token, c.label] for c in reply.choices],
+        "panel": reply.panel,
+        "columns": reply.columns,
+        "language": reply.language or language,
+        "by_number": reply.by_number,
+    }
+    if reply.extra.get("subject"):
+        payload["subject"] = reply.extra["subject"]
+    if reply.file is not None:
+        # Inline: a turn's files are small (an .ics, a chart) and the row is sealed.
+        payload["file"] = {
+            "name": reply.file.name,
+            "type": reply.file.content_type,
+            "data": base64.b64encode(reply.file.data).decode("ascii"),
+        }
+    return payload

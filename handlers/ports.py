@@ -128,6 +128,7 @@ class DocumentsRepo(Protocol):
     async def classify(self, document_id: int, appointment_id: int, requirement: str) -> None:
         """Say which appointment and which required document ("" for another) it is."""
         ...
+
     async def count_sent(self, user_id: int, *, since: datetime) -> int: ...
 
 
@@ -173,6 +174,25 @@ class OutboxRepo(Protocol):
     ) -> None: ...
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int: ...
     async def enqueue_missing(self, rows: Iterable[dict[str, Any]]) -> int: ...
+    async def hold(
+        self,
+        *,
+        channel: str,
+        address: str,
+        payload: dict[str, Any],
+        user_id: int | None,
+        until: datetime,
+    ) -> int: ...
+    async def settle_held(
+        self, sent: Sequence[int], unsent: Sequence[int], retry_at: datetime
+    ) -> None: ...
+
+
+class HandledUpdatesRepo(Protocol):
+    async def first_time(self, channel: str, key: str, now: datetime) -> bool:
+        """Record that this turn handles the channel's update `key`; False when a turn
+        already did (the platform delivered it again)."""
+        ...
 
 
 class NoticesRepo(Protocol):
@@ -313,6 +333,8 @@ class UnitOfWork(Protocol):
     def waitlist(self) -> WaitlistRepo: ...
     @property
     def effects(self) -> EffectsRepo: ...
+    @property
+    def handled(self) -> HandledUpdatesRepo: ...
 
     async def hold_turn(self, channel: str, external_id: str) -> None:
         """Make this unit of work the only one serving this person until it ends, across

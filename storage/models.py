@@ -409,3 +409,15 @@ class SideEffectRow(Base):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     outcome: Mapped[str] = mapped_column(String(32), default="")
     last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class HandledUpdateRow(Base):
+    """An update a channel delivered that a turn has handled, recorded in that turn's
+    transaction: the platform delivering it again (to another instance, after a crash)
+    finds it here and the turn is not taken twice; its replies wait in the outbox."""
+
+    __tablename__ = "handled_updates"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

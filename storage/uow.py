@@ -25,6 +25,7 @@ from storage.repositories import (
 )
 from storage.repositories.notices import SqlNotices
 from storage.repositories.stats import SqlStats
+from storage.repositories.turns import SqlHandledUpdates
 from storage.repositories.waitlist import SqlWaitlist
 
 
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
         self.stats = SqlStats(self.session)
         self.waitlist = SqlWaitlist(self.session)
         self.effects = SqlEffects(self.session, self._clock)
+        self.handled = SqlHandledUpdates(self.session)
         return self
 
     async def __aexit__(

@@ -17,10 +17,10 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Generic, Protocol, TypeVar
 
-from handlers.messages import Reply, Turn
+from handlers.messages import Answer, Reply, Turn
 
 log = logging.getLogger("videotramit.channels")
 
@@ -40,6 +40,8 @@ class Conversation(Protocol):
     """The engine, as a channel sees it."""
 
     async def handle(self, turn: Turn) -> list[Reply]: ...
+    async def answer(self, turn: Turn) -> Answer: ...
+    async def sent(self, answer: Answer, count: int) -> None: ...
 
 
 class ChatQueues(Generic[K, E]):
@@ -207,3 +209,13 @@ class LocalMemory:
 
     async def notice_due(self, key: str, every: float) -> bool:
         return self._notices.setdefault(every, NoticeThrottle(every)).due(key)
+
+
+async def send_in_order(replies: Sequence[Reply], send: Callable[[Reply], Awaitable[bool]]) -> int:
+    """Send a turn's replies in order until one fails (`send` says False); returns how many
+    went out. The failed one and those after it are the outbox's: the engine's `sent`
+    leaves them to the dispatcher, which tries them again in the same order."""
+    for count, reply in enumerate(replies):
+        if not await send(reply):
+            return count
+    return len(replies)

@@ -21,6 +21,8 @@ from storage.models import (
 )
 
 ENQUEUE_BATCH = 5000
+# The outbox kind of a turn's reply, kept until the answering instance has sent it.
+TURN_REPLY = "reply"
 
 
 def _outbox_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -121,6 +123,59 @@ class SqlOutbox:
             .values(failed_at=self._clock.now(), last_error="withdrawn")
         )
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def hold(
+        self,
+        *,
+        channel: str,
+        address: str,
+        payload: dict[str, Any],
+        user_id: int | None,
+        until: datetime,
+    ) -> int:
+        """Queue a turn's reply already claimed until `until` by the instance answering the
+        turn, which sends it itself at once; if that instance dies first, the lease runs out
+        and any dispatcher sends it. Returns its id, for `settle_held`."""
+        now = self._clock.now()
+        row = OutboxRow(
+            channel=channel,
+            address=address,
+            payload=payload,
+            user_id=user_id,
+            kind=TURN_REPLY,
+            created_at=now,
+            next_attempt_at=now,
+            claimed_until=until,
+            attempts=0,
+            last_error="",
+        )
+        self._s.add(row)
+        await self._s.flush()
+        return row.id
+
+    async def settle_held(
+        self, sent: Sequence[int], unsent: Sequence[int], retry_at: datetime
+    ) -> None:
+        """The answering instance sent `sent`; `unsent` (a send failed) go to the dispatcher,
+        which tries them again, in order, from `retry_at`."""
+        now = self._clock.now()
+        if sent:
+            await self._s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(list(sent)), OutboxRow.delivered_at.is_(None))
+                .values(delivered_at=now, claimed_until=None, attempts=OutboxRow.attempts + 1)
+            )
+        if unsent:
+            await self._s.execute(
+                update(OutboxRow)
+                .where(OutboxRow.id.in_(list(unsent)), OutboxRow.delivered_at.is_(None))
+                .values(
+                    claimed_until=None,
+                    next_attempt_at=retry_at,
+                    attempts=OutboxRow.attempts + 1,
+                    last_error="not sent with its turn",
+                )
+            )
 
 
 class SqlEvidence:

@@ -50,7 +50,7 @@ from nio.crypto.attachments import decrypt_attachment
 from nio.exceptions import EncryptionError
 
 from bot.channels.base import Unreachable
-from bot.channels.kit import ChatQueues, Conversation, PanelMemory
+from bot.channels.kit import ChatQueues, Conversation, PanelMemory, send_in_order
 from bot.channels.matrix.render import Outgoing, file_content, notice, render, replacement
 from bot.channels.matrix.translate import (
     CHANNEL,
@@ -608,16 +608,24 @@ class MatrixChannel:
         if turn.kind in WRITTEN:
             self.counters["turns"] += 1
         async with self._turn_slots:
-            replies = await self._conversation.handle(turn)
-        for reply in replies:
-            try:
-                await self._send(room.room_id, reply, self.options.send_attempts)
-            except NotInRoom:
-                log.info("matrix reply not delivered: not in the room any more")
-                return
-            except SendFailed as exc:
-                self.counters["failed"] += 1
-                log.error("matrix reply not delivered", extra={"error": str(exc)[:200]})
+            answer = await self._conversation.answer(turn)
+        sent = await send_in_order(answer.replies, lambda r: self._reply(room.room_id, r))
+        await self._conversation.sent(answer, sent)
+
+    async def _reply(self, room_id: str, reply: Reply) -> bool:
+        try:
+            await self._send(room_id, reply, self.options.send_attempts)
+        except NotInRoom:
+            log.info("matrix reply not delivered: not in the room any more")
+            return False
+        except SendFailed as exc:
+            self.counters["failed"] += 1
+            log.error(
+                "matrix reply not sent with its turn, left to the outbox",
+                extra={"error": str(exc)[:200]},
+            )
+            return False
+        return True
 
     # ------------------------------------------------------------------ outgoing
 

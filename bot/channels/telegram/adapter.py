@@ -30,7 +30,7 @@ from telegram.error import BadRequest, Forbidden, InvalidToken, TelegramError
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.channels.base import Unreachable
-from bot.channels.kit import ChatQueues, Conversation, LocalMemory, SharedMemory
+from bot.channels.kit import ChatQueues, Conversation, LocalMemory, SharedMemory, send_in_order
 from bot.channels.telegram import commands
 from bot.channels.telegram.http import AiohttpRequest
 from bot.channels.telegram.limits import Backoff, Limits, Throttle, retrying
@@ -70,7 +70,8 @@ class TelegramOptions:
     default_language: str = "ca"
     staff_roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # telegram id -> roles
     limits: Limits = Limits()
-    replies: Backoff = Backoff(attempts=10, within=300.0)  # in place: try hard
+    # A turn's replies: past this the outbox has them (held for handlers.engine.REPLY_HOLD).
+    replies: Backoff = Backoff(attempts=6, within=20.0)
     proactive: Backoff = Backoff(attempts=4, within=60.0)  # the outbox retries later anyway
     poll_timeout: int = 10  # long-poll seconds
     max_active_chats: int = 64  # chats served at the same time (network waits overlap)
@@ -366,10 +367,10 @@ class TelegramChannel:
                 await self._answer(event.callback_query_id)
             await self._group_notice(event)
             return
-        await self._inbound(event)
+        await self._inbound(event, str(update.update_id))
 
-    async def _inbound(self, event: Inbound) -> None:
-        turn = event.turn
+    async def _inbound(self, event: Inbound, key: str) -> None:
+        turn = replace(event.turn, key=key)  # delivered again, it is not taken twice
         chat_id = event.chat_id
         log.debug("telegram turn", extra={"kind": turn.kind.value, "chat": chat_id})
         press = event.press
@@ -378,23 +379,28 @@ class TelegramChannel:
             if press.label is not None and press.message_id is not None:
                 await self._mark_chosen(chat_id, press.message_id, press.message_text, press.label)
         if event.file is not None:
-            turn = await self._fetch(event)
+            turn = replace(await self._fetch(event), key=key)
         if turn.kind in WRITTEN:
             self.counters["turns"] += 1
         async with self._turn_slots:
-            replies = await self._conversation.handle(turn)
-        for reply in replies:
-            try:
-                await self._send(chat_id, reply, self.options.replies)
-            except Forbidden:
-                log.info("telegram user blocked the bot during a turn", extra={"chat": chat_id})
-                return
-            except TelegramError as exc:
-                self.counters["failed"] += 1
-                log.error(
-                    "telegram reply not delivered",
-                    extra={"chat": chat_id, "error": self._describe(exc)},
-                )
+            answer = await self._conversation.answer(turn)
+        sent = await send_in_order(answer.replies, lambda r: self._reply(chat_id, r))
+        await self._conversation.sent(answer, sent)
+
+    async def _reply(self, chat_id: int, reply: Reply) -> bool:
+        try:
+            await self._send(chat_id, reply, self.options.replies)
+        except Forbidden:
+            log.info("telegram user blocked the bot during a turn", extra={"chat": chat_id})
+            return False
+        except TelegramError as exc:
+            self.counters["failed"] += 1
+            log.error(
+                "telegram reply not sent with its turn, left to the outbox",
+                extra={"chat": chat_id, "error": self._describe(exc)},
+            )
+            return False
+        return True
 
     async def _answer(self, query_id: str) -> None:
         app = self._live()

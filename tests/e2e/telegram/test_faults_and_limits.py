@@ -13,6 +13,7 @@ from bot.channels.telegram import Limits
 from handlers import notify
 from handlers.ports import UnitOfWork
 from storage.models import OutboxRow, UserRow
+from storage.repositories.records import TURN_REPLY
 from tests.fakes.telegram_api import ChatMessage, TelegramEmulator
 from tests.support import Clock
 
@@ -101,7 +102,8 @@ async def test_blocked_user_is_marked_unreachable(emu: TelegramEmulator, tmp_pat
                 row.external_id: row.unreachable
                 for row in (await session.execute(select(UserRow))).scalars()
             }
-            outbox = (await session.execute(select(OutboxRow))).scalars().all()
+            notices = select(OutboxRow).where(OutboxRow.kind != TURN_REPLY)
+            outbox = (await session.execute(notices)).scalars().all()
         assert users[str(pol.user.id)] is True
         assert users[str(ada.user.id)] is False
         assert sorted(
