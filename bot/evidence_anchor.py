@@ -214,13 +214,23 @@ def _check_journal(
         previous = entry.hash
 
 
+async def evidence_round(app: App) -> bool:
+    """Time-stamps, then yesterday's root once the day has ended, by the instance that
+    leads the scheduled work (one TSA request per seal, one journal writer); False when
+    this instance does not lead."""
+    if not await app.leader.held():
+        return False
+    await timestamp_seals(app)
+    await journal_closed_days(app)
+    return True
+
+
 async def evidence_worker(app: App, stop: asyncio.Event) -> None:
-    """The service's background round: time-stamps, then yesterday's root once the day
-    has ended. Errors are logged and the round tried again later."""
+    """The service's background round (`evidence_round`). Errors are logged and the round
+    tried again later."""
     while not stop.is_set():
         try:
-            await timestamp_seals(app)
-            await journal_closed_days(app)
+            await evidence_round(app)
         except Exception:
             log.exception("evidence worker round failed")
         with contextlib.suppress(TimeoutError):

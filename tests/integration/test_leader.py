@@ -152,3 +152,22 @@ async def test_a_killed_leader_process_is_replaced(postgres_url: str) -> None:
             process.kill()
             await process.wait()
         await successor.close()
+
+
+async def test_only_the_leader_time_stamps_and_writes_the_journal(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    from bot.evidence_anchor import evidence_round
+
+    clock = Clock()
+    settings = office_settings(postgres_url, tmp_path)
+    leading, _ = await ready_app(settings, clock)
+    waiting, _ = await ready_app(settings, clock)
+    try:
+        assert await evidence_round(leading)
+        assert not await evidence_round(waiting)  # one TSA request per seal, one writer
+        await leading.leader.close()
+        assert await evidence_round(waiting)
+    finally:
+        await leading.close()
+        await waiting.close()
