@@ -20,6 +20,7 @@ import pytest
 
 from bot.app import App, build_app
 from bot.channels.matrix import MatrixChannel
+from tests.e2e.conftest import bot_database_url
 from tests.matrix_people import MatrixPerson, Seen
 from tests.support import STAFF_TOML, Clock, office_settings
 from tests.synapse import Account, Synapse
@@ -174,7 +175,7 @@ def staff_entries(ids: dict[str, str]) -> list[dict[str, Any]]:
 
 def matrix_settings(synapse: Synapse, folder: Path, account: Account, **extra: Any) -> Any:
     return office_settings(
-        f"sqlite+aiosqlite:///{folder / 'vt.db'}",
+        bot_database_url(folder),
         folder,
         matrix={
             "enabled": True,

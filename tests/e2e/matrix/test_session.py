@@ -14,6 +14,16 @@ from tests.synapse import Synapse
 from .conftest import Talk, book, running_bot, unique
 
 
+async def panel_after(talk: Talk, words: str) -> None:
+    """Until the bot said ``words`` on its own and then redrew the panel (both by the
+    outbox, after the turn that asked for them)."""
+    said = await talk.wait_seen(words)
+    seen = talk.person.seen
+    await talk.person.wait_for(
+        lambda: any("Finalitzar" in s.body for s in seen[seen.index(said) + 1 :])
+    )
+
+
 async def run_panel(anna: Talk, reference: str) -> None:
     await anna.say("!today")
     await anna.choose("9:00")
@@ -85,6 +95,9 @@ async def test_session_with_both_on_matrix_in_encrypted_rooms(
         assert receipt.file is not None
         text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(receipt.file)).pages)
         assert "Justificant de registre d'entrada" in text and reference in text
+        # The receipt's outcome reaches the clerk by the outbox, with the panel redrawn:
+        # only then does "Finalitzar" answer the panel she reads (not an older one).
+        await panel_after(anna, "emès i enviat a la persona")
         await anna.choose("Finalitzar")
         await anna.choose("Finalitzar la sessió")
         assert "ha finalitzat" in anna.text
@@ -160,6 +173,7 @@ async def test_session_with_the_clerk_on_matrix_and_the_citizen_on_telegram(
             await maria.press("Hi estic d'acord")
             await anna.choose("Justificant")
             await emu.wait_for(lambda: any(m.document for m in maria.user.inbox), 10)
+            await panel_after(anna, "emès i enviat a la persona")
             await anna.choose("Finalitzar")
             await anna.choose("Finalitzar la sessió")
             assert "ha finalitzat" in anna.text

@@ -24,6 +24,7 @@ from aiohttp import web
 from bot.app import App, build_app
 from bot.channels.telegram import Backoff, Limits, TelegramChannel, build_channel
 from bot.web import build_web
+from tests.e2e.conftest import bot_database_url
 from tests.fakes.telegram_api import ChatMessage, RateLimits, TelegramEmulator, VirtualUser
 from tests.support import STAFF_TOML, Clock, office_settings
 
@@ -163,7 +164,7 @@ async def running_bot(
     from [telegram]; the test then swaps in one with test-friendly limits and retries."""
     port = free_port()
     settings = office_settings(
-        f"sqlite+aiosqlite:///{folder / 'vt.db'}",
+        bot_database_url(folder),
         folder,
         staff=staff_entries(),
         telegram={
