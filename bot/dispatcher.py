@@ -11,7 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.channels.base import SENDING_HOOK, Channel, Unreachable
-from bot.worker import Worker
+from bot.worker import Worker, cancel_and_wait
 from domain.model import OutboxMessage
 from handlers.messages import Choice, OutFile, Reply
 from handlers.ports import Clock
@@ -25,6 +25,10 @@ CLAIM_BATCH = 50  # messages claimed by one pass of run_once
 # the limiter, far inside its lease.
 WINDOW = 60
 STOP_GRACE_SECONDS = 5.0
+# How long a claim holds a message; renewed every third of it while the message is held
+# (waiting for its turn, or in the channel's call), so only a process that died lets it
+# run out.
+LEASE_SECONDS = 120
 
 
 def backoff(attempts: int) -> timedelta:
@@ -81,8 +85,14 @@ class Dispatcher(Worker):
         files: FileLoader | None = None,
         only: Mapping[str, Collection[str]] | None = None,
         render: Render | None = None,
+        lease_seconds: int = LEASE_SECONDS,
     ) -> None:
         super().__init__(idle_seconds)
+        self.lease_seconds = lease_seconds
+        # Real seconds between renewals (each renews to the clock's now + the lease).
+        self.renew_seconds = lease_seconds / 3
+        self._held: set[int] = set()  # claimed by this dispatcher and not settled yet
+        self._renewing: asyncio.Task[None] | None = None
         self._files = files
         self._render = render
         self._only = only
@@ -145,8 +155,14 @@ class Dispatcher(Worker):
         if not self._channels or limit <= 0:
             return []
         messages = await self._store.claim(
-            list(self._channels), self._now(), limit=limit, only=self._only
+            list(self._channels),
+            self._now(),
+            limit=limit,
+            lease_s=self.lease_seconds,
+            only=self._only,
         )
+        self._held.update(message.id for message in messages)
+        self._keep_leases()
         by_chat: dict[tuple[str, str], list[OutboxMessage]] = {}
         for message in messages:
             by_chat.setdefault((message.channel, message.address), []).append(message)
@@ -161,7 +177,37 @@ class Dispatcher(Worker):
                 task.cancel()
             await asyncio.gather(*late, return_exceptions=True)
 
+    def _keep_leases(self) -> None:
+        if self._held and (self._renewing is None or self._renewing.done()):
+            self._renewing = asyncio.create_task(self._renew_leases(), name="outbox-leases")
+
+    async def _renew_leases(self) -> None:
+        """While this dispatcher holds messages, their leases are renewed; it ends when
+        the last one is settled (and starts again with the next claim)."""
+        while self._held:
+            await asyncio.sleep(self.renew_seconds)
+            if not self._held:
+                return
+            try:
+                await self._store.renew(set(self._held), self._now(), lease_s=self.lease_seconds)
+            except Exception as exc:
+                # The next renewal tries again; the lease has two more thirds to run.
+                log.warning("lease renewal failed", extra={"error": exc.__class__.__name__})
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._renewing is not None:
+            await cancel_and_wait(self._renewing)
+            self._renewing = None
+
     async def _deliver_in_order(self, messages: list[OutboxMessage]) -> int:
+        try:
+            return await self._deliver_each(messages)
+        finally:
+            # Settled, or given up (not held any more, or left to its retry): not renewed.
+            self._held.difference_update(message.id for message in messages)
+
+    async def _deliver_each(self, messages: list[OutboxMessage]) -> int:
         settled = 0
         for position, message in enumerate(messages):
             channel = self._channels[message.channel]
@@ -191,6 +237,8 @@ class Dispatcher(Worker):
             else:
                 await self._store.delivered(message.id, self._now())
                 self.delivered += 1
+            finally:
+                self._held.discard(message.id)
             settled += 1
         return settled
 

@@ -232,6 +232,8 @@ async def prompt(
 
 
 def reminder_key(appointment: Appointment, minutes: int, channel: str = "") -> str:
+    # The scheduler's planning pass writes the same keys in SQL (storage/reminders.py):
+    # change both, or a restart plans every reminder a second time.
     suffix = f":{channel}" if channel else ""
     return f"rem:{appointment.id}:{appointment.start.isoformat()}:{minutes}{suffix}"
 

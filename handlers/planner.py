@@ -5,45 +5,11 @@ summary, and the waitlist's holds that ran out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from handlers import waiting
 from handlers.ports import Office, UnitOfWorkFactory
-
-
-def _reminder_rows(office: Office, now: datetime, upcoming: list[Any]) -> Iterator[dict[str, Any]]:
-    """The reminders of these appointments, made as they are inserted (a restart's whole
-    horizon is never held at once: fewer live objects for the garbage collector to walk)."""
-    for appointment_id, start, email, user_id, channel, address in upcoming:
-        iso = start.isoformat()
-        first = True
-        for offset in office.reminders:
-            due = start - offset
-            if due <= now:
-                continue
-            minutes = int(offset.total_seconds() // 60)
-            key = f"rem:{appointment_id}:{iso}:{minutes}"
-            base = {"user_id": user_id, "appointment_id": appointment_id, "due": due}
-            yield {
-                **base,
-                "kind": "reminder",
-                "channel": channel,
-                "address": address,
-                "params": {"start": iso, "full": first},
-                "dedupe_key": key,
-            }
-            if first and email and office.email_enabled:
-                yield {
-                    **base,
-                    "kind": "reminder_email",
-                    "channel": "email",
-                    "address": email,
-                    "params": {"start": iso},
-                    "dedupe_key": f"{key}:email",
-                }
-            first = False
 
 
 class Jobs:
@@ -61,17 +27,20 @@ class Jobs:
         }
 
     async def plan_reminders(self, now: datetime) -> int:
-        """Every booked appointment still ahead has its reminders queued (in one bulk
-        statement that leaves what is queued already untouched); returns rows added."""
+        """Every booked appointment still ahead has its reminders queued, as a booking
+        queues them (handlers.notify.plan_reminders), leaving what is queued already
+        untouched; returns rows added."""
         # The first pass (after a start) looks as far as anyone can book; later ones only
         # at the coming days, since bookings and moves plan their own reminders.
         longest = max(self._office.reminders, default=timedelta(0))
         ahead = longest + timedelta(days=1)
         if not self._planned_once:
             ahead = max(ahead, timedelta(days=self._office.rules.horizon_days + 1))
+        office = self._office
         async with self._uow() as uow:
-            upcoming = await uow.notices.upcoming(now, now + ahead)
-            added = await uow.outbox.enqueue_missing(_reminder_rows(self._office, now, upcoming))
+            added = await uow.outbox.enqueue_reminders(
+                now, now + ahead, office.reminders, email=office.email_enabled
+            )
             await uow.commit()
         self._planned_once = True
         return added

@@ -6,7 +6,7 @@ driver or a chat SDK.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import TracebackType
@@ -173,7 +173,9 @@ class OutboxRepo(Protocol):
         appointment_id: int | None = None,
     ) -> None: ...
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int: ...
-    async def enqueue_missing(self, rows: Iterable[dict[str, Any]]) -> int: ...
+    async def enqueue_reminders(
+        self, now: datetime, until: datetime, offsets: Sequence[timedelta], *, email: bool
+    ) -> int: ...
     async def hold(
         self,
         *,
@@ -204,9 +206,6 @@ class NoticesRepo(Protocol):
         self, user_id: int, entry_prefix: str, key: str, value: Any
     ) -> None: ...
     async def set_attendance(self, appointment_id: int, answer: str, now: datetime) -> None: ...
-    async def upcoming(
-        self, now: datetime, until: datetime
-    ) -> list[tuple[int, datetime, str, int, str, str]]: ...
     async def attendance(self, appointment_ids: list[int]) -> dict[int, str]: ...
     async def survey_asked(self, appointment_id: int, now: datetime) -> bool: ...
     async def comments(

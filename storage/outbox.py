@@ -8,6 +8,9 @@ only the oldest pending message of each (channel, address) can be claimed. A mes
 waits for its retry, or that another instance holds, holds back the newer ones of its chat;
 a message scheduled for later (``not_before``, never tried yet) does not.
 
+While a message is held, its dispatcher renews the lease (bot/dispatcher.py), so a send
+slower than the lease is not taken for a crash; a process that dies stops renewing.
+
 At most once for a message cut mid-send: ``sending`` is committed just before the channel
 is called and cleared with the outcome. A row still marked so when its lease has run out
 was being sent by a process that died in the call; Telegram may have shown it already, so
@@ -120,6 +123,26 @@ class OutboxStore:
                 .values(claimed_until=None)
             )
         return cut
+
+    async def renew(self, message_ids: Collection[int], now: datetime, *, lease_s: int) -> int:
+        """Extend the lease of messages this instance still holds (claimed, not settled,
+        the lease not run out): a send slower than its lease is not taken for a crash.
+        A lease that ran out meanwhile is not renewed: whoever comes next may have taken
+        the message. Returns how many were renewed."""
+        if not message_ids:
+            return 0
+        async with self._factory() as session, session.begin():
+            result = await session.execute(
+                update(OutboxRow)
+                .where(
+                    OutboxRow.id.in_(list(message_ids)),
+                    OutboxRow.claimed_until >= now,
+                    OutboxRow.delivered_at.is_(None),
+                    OutboxRow.failed_at.is_(None),
+                )
+                .values(claimed_until=now + timedelta(seconds=lease_s))
+            )
+            return int(getattr(result, "rowcount", 0) or 0)
 
     async def sending(self, message_id: int, now: datetime) -> bool:
         """Mark the message as being sent, in its own commit, just before the channel is

@@ -2,8 +2,11 @@
 
 Which columns: ``appointments.details`` (the application form, identity data, the
 agreement), ``outbox.payload`` (what is about to be said to someone) and
-``conversations.data`` (what a person is typing into a form, mid-flow). Repositories and
-their callers see plain dicts; the database file, its WAL and its backups only hold
+``conversations.data`` (what a person is typing into a form, mid-flow). One exception:
+the reminders the scheduler plans in SQL (storage/reminders.py) are written by the
+database with a payload of kind, appointment id and start only, no personal value, and
+open as the plaintext rows written before sealing do. Repositories and their callers see
+plain dicts; the database file, its WAL and its backups only hold
 ``vt1:<key id>:<base64url(nonce | ciphertext | tag)>``.
 
 Scheme (the same primitives as storage/blobs.py, one key per master key): a column key is

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from domain.model import SurveyAnswer
-from storage.models import AppointmentRow, AttendanceRow, NoticeButtonRow, SurveyRow, UserRow
+from storage.models import AppointmentRow, AttendanceRow, NoticeButtonRow, SurveyRow
 
 
 class SqlNotices:
@@ -48,22 +48,6 @@ class SqlNotices:
         tokens = [row.token for row in rows if row.params.get(key) == value]
         if tokens:
             await self._s.execute(delete(NoticeButtonRow).where(NoticeButtonRow.token.in_(tokens)))
-
-    # --- planning -----------------------------------------------------------------------
-
-    async def upcoming(
-        self, now: datetime, until: datetime
-    ) -> list[tuple[int, datetime, str, int, str, str]]:
-        """Booked appointments between now and `until`, with whom to remind: (id, start,
-        email, citizen id, channel, address)."""
-        a, u = AppointmentRow.__table__.c, UserRow.__table__.c
-        query = (
-            select(a.id, a.start, a.email, u.id, u.channel, u.address)
-            .select_from(AppointmentRow.__table__.join(UserRow.__table__, u.id == a.citizen_id))
-            .where(a.status == "booked", a.start > now, a.start <= until)
-        )
-        rows = (await self._s.execute(query)).all()
-        return [(i, s, e or "", uid, c, ad) for i, s, e, uid, c, ad in rows]
 
     # --- reminder answers --------------------------------------------------------------
 

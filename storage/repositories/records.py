@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
-from itertools import islice
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,27 +18,10 @@ from storage.models import (
     EvidenceSealRow,
     OutboxRow,
 )
+from storage.reminders import reminder_inserts
 
-ENQUEUE_BATCH = 5000
 # The outbox kind of a turn's reply, kept until the answering instance has sent it.
 TURN_REPLY = "reply"
-
-
-def _outbox_values(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "channel": row["channel"],
-        "address": row["address"],
-        "payload": {
-            "kind": row["kind"],
-            "params": row["params"],
-            "appointment_id": row["appointment_id"],
-        },
-        "user_id": row["user_id"],
-        "dedupe_key": row["dedupe_key"],
-        "kind": row["kind"],
-        "appointment_id": row["appointment_id"],
-        "next_attempt_at": row["due"],
-    }
 
 
 class SqlOutbox:
@@ -83,31 +65,19 @@ class SqlOutbox:
         except IntegrityError:
             pass  # the same message was already queued: sending it once is the point
 
-    async def enqueue_missing(self, rows: Iterable[dict[str, Any]]) -> int:
-        """Queue typed notifications in bulk, skipping those whose dedupe key is queued
-        already (the planner's restart pass); returns how many were added."""
-        dialect = self._s.get_bind().dialect.name
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-        now = self._clock.now()
-        counted = select(func.count()).select_from(OutboxRow)
-        before = int((await self._s.execute(counted)).scalar_one())
-        table: Any = OutboxRow.__table__
-        # What every row shares is bound once for the batch, not once per row.
-        shared = {"created_at": now, "attempts": 0, "last_error": ""}
-        statement = (
-            insert(table).values(**shared).on_conflict_do_nothing(index_elements=["dedupe_key"])
-        )
-        # Core on the session's connection, not the ORM's bulk path: plain dicts go straight
-        # to executemany (the ORM would walk its mappers for every row first). In batches,
-        # so that a restart's hundred thousand rows are never all held as parameters at once.
-        connection = await self._s.connection()
-        pending = iter(rows)
-        while batch := [_outbox_values(row) for row in islice(pending, ENQUEUE_BATCH)]:
-            await connection.execute(statement, batch)
-        return int((await self._s.execute(counted)).scalar_one()) - before
+    async def enqueue_reminders(
+        self, now: datetime, until: datetime, offsets: Sequence[timedelta], *, email: bool
+    ) -> int:
+        """Queue the reminders of every booked appointment starting after `now` and up to
+        `until` that are not queued yet; returns how many were added. See
+        storage/reminders.py: the database makes the rows."""
+        added = 0
+        for statement in reminder_inserts(
+            self._s.get_bind().dialect.name, now, until, offsets, email=email
+        ):
+            result = await self._s.execute(statement)
+            added += int(getattr(result, "rowcount", 0) or 0)
+        return added
 
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:
         """Pending notifications of these kinds about an appointment are not sent (it was

@@ -154,3 +154,24 @@ async def test_sending_is_committed_before_the_call_and_cleared_with_the_outcome
     async with app.sessions() as session:
         rows = list((await session.execute(select(OutboxRow))).scalars())
     assert [(r.sending_at, r.delivered_at is not None) for r in rows] == [(None, True)] * 2
+
+
+async def test_renewing_extends_only_leases_still_held(app: App, clock: Clock) -> None:
+    """The dispatcher's heartbeat: a held message's lease runs again from now; a settled
+    one is not claimed back, and a lease that ran out is not revived (the message may be
+    another instance's by then)."""
+    await _queue(app, "rosa", "slow")
+    await _queue(app, "joan", "done")
+    slow, done = await app.outbox.claim(["memory"], clock.now(), lease_s=LEASE)
+    assert await app.outbox.sending(slow.id, clock.now())
+    await app.outbox.delivered(done.id, clock.now())
+    clock.advance(seconds=LEASE - 1)
+    assert await app.outbox.renew([slow.id, done.id], clock.now(), lease_s=LEASE) == 1
+    assert (await _row(app, done.id)).claimed_until is None
+    clock.advance(seconds=LEASE - 1)  # past the first lease, inside the renewed one
+    assert await app.outbox.claim(["memory"], clock.now()) == []
+    assert await app.outbox.interrupted() == 0
+    clock.advance(seconds=2)  # no renewal came: the sender is gone
+    assert await app.outbox.renew([slow.id], clock.now(), lease_s=LEASE) == 0
+    assert await app.outbox.claim(["memory"], clock.now()) == []
+    assert (await _row(app, slow.id)).last_error == INTERRUPTED
