@@ -238,6 +238,7 @@ class App:
                 await asyncio.wait_for(channel.stop(), timeout=10)
             except Exception:
                 log.exception("channel did not stop cleanly", extra={"channel": channel.name})
+        await self.engine.settle_sent()  # the replies the channels sent, before the pool goes
         if self.sandbox is not None:
             await self.sandbox.close()
         await self.db_engine.dispose()

@@ -181,10 +181,10 @@ class OutboxRepo(Protocol):
         *,
         channel: str,
         address: str,
-        payload: dict[str, Any],
+        payloads: Sequence[dict[str, Any]],
         user_id: int | None,
         until: datetime,
-    ) -> int: ...
+    ) -> tuple[int, ...]: ...
     async def settle_held(
         self, sent: Sequence[int], unsent: Sequence[int], retry_at: datetime
     ) -> None: ...

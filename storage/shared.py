@@ -30,7 +30,7 @@ from storage.models import (
 MAX_JIBRIS = 256  # distinct Jibri ids kept for /metrics
 
 
-def _insert(session: AsyncSession) -> Callable[..., Any]:
+def dialect_insert(session: AsyncSession) -> Callable[..., Any]:
     """The dialect's INSERT (both have ON CONFLICT)."""
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -50,7 +50,7 @@ class LinkBindingStore:
         is bound to. Two first opens at once, on any instances: one of them wins."""
         async with self._sessions() as session, session.begin():
             await session.execute(delete(LinkBindingRow).where(LinkBindingRow.expires_at <= now))
-            insert = _insert(session)
+            insert = dialect_insert(session)
             await session.execute(
                 insert(LinkBindingRow)
                 .values(slot=slot, cookie=cookie, expires_at=expires)
@@ -96,7 +96,7 @@ class ChannelState:
 
     async def remember_panel(self, chat: str, panel: str, message: str) -> None:
         async with self._sessions() as session, session.begin():
-            insert = _insert(session)
+            insert = dialect_insert(session)
             statement = insert(ChannelPanelRow).values(
                 channel=self._channel, chat=chat, panel=panel, message=message, at=self._now()
             )
@@ -126,7 +126,7 @@ class ChannelState:
         the row is written only when it is new or older than that, in one statement."""
         now = self._now()
         async with self._sessions() as session, session.begin():
-            insert = _insert(session)
+            insert = dialect_insert(session)
             statement = insert(ChannelNoticeRow).values(channel=self._channel, key=key, told_at=now)
             result = await session.execute(
                 statement.on_conflict_do_update(
@@ -144,7 +144,7 @@ class JibriStatusStore:
 
     async def update(self, jibri_id: str, busy: str, health: str, at: datetime) -> None:
         async with self._sessions() as session, session.begin():
-            insert = _insert(session)
+            insert = dialect_insert(session)
             statement = insert(JibriStatusRow).values(
                 jibri_id=jibri_id, busy_status=busy, health_status=health, at=at
             )
@@ -182,7 +182,7 @@ class InstanceRegistry:
     async def beat(self, instance: str, now: datetime) -> int:
         """Record that ``instance`` runs; returns how many instances are alive (>= 1)."""
         async with self._sessions() as session, session.begin():
-            insert = _insert(session)
+            insert = dialect_insert(session)
             statement = insert(InstanceRow).values(id=instance, started_at=now, seen_at=now)
             await session.execute(
                 statement.on_conflict_do_update(

@@ -99,29 +99,32 @@ class SqlOutbox:
         *,
         channel: str,
         address: str,
-        payload: dict[str, Any],
+        payloads: Sequence[dict[str, Any]],
         user_id: int | None,
         until: datetime,
-    ) -> int:
-        """Queue a turn's reply already claimed until `until` by the instance answering the
-        turn, which sends it itself at once; if that instance dies first, the lease runs out
-        and any dispatcher sends it. Returns its id, for `settle_held`."""
+    ) -> tuple[int, ...]:
+        """Queue a turn's replies already claimed until `until` by the instance answering
+        the turn, which sends them itself at once; if that instance dies first, the lease
+        runs out and any dispatcher sends them. Returns their ids, for `settle_held`."""
         now = self._clock.now()
-        row = OutboxRow(
-            channel=channel,
-            address=address,
-            payload=payload,
-            user_id=user_id,
-            kind=TURN_REPLY,
-            created_at=now,
-            next_attempt_at=now,
-            claimed_until=until,
-            attempts=0,
-            last_error="",
-        )
-        self._s.add(row)
-        await self._s.flush()
-        return row.id
+        rows = [
+            OutboxRow(
+                channel=channel,
+                address=address,
+                payload=payload,
+                user_id=user_id,
+                kind=TURN_REPLY,
+                created_at=now,
+                next_attempt_at=now,
+                claimed_until=until,
+                attempts=0,
+                last_error="",
+            )
+            for payload in payloads
+        ]
+        self._s.add_all(rows)
+        await self._s.flush()  # one INSERT for them all
+        return tuple(row.id for row in rows)
 
     async def settle_held(
         self, sent: Sequence[int], unsent: Sequence[int], retry_at: datetime

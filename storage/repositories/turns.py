@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import HandledUpdateRow
+from storage.shared import dialect_insert
 
 
 class SqlHandledUpdates:
@@ -18,10 +18,10 @@ class SqlHandledUpdates:
         """Record `key` as handled by this turn; False if a committed turn handled it.
         Called under the person's turn lock: a second delivery of the same update waits
         for the first turn to commit or roll back, then sees its row or takes its place."""
-        query = select(HandledUpdateRow.key).where(
-            HandledUpdateRow.channel == channel, HandledUpdateRow.key == key
+        statement = (
+            dialect_insert(self._s)(HandledUpdateRow)
+            .values(channel=channel, key=key, handled_at=now)
+            .on_conflict_do_nothing(index_elements=["channel", "key"])
         )
-        if (await self._s.execute(query)).first() is not None:
-            return False
-        self._s.add(HandledUpdateRow(channel=channel, key=key, handled_at=now))
-        return True
+        result = await self._s.execute(statement)
+        return bool(getattr(result, "rowcount", 0))

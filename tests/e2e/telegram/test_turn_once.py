@@ -83,7 +83,8 @@ async def test_an_update_delivered_again_is_not_taken_twice(
         async with bot.app.sessions() as session:
             keys = (await session.execute(select(HandledUpdateRow.key))).scalars().all()
         assert sorted(keys) == ["910001", "910002"]
-        # Sent with their turns: settled, nothing left for the dispatcher.
+        # Sent with their turns: settled (together, a moment later), nothing left.
+        await bot.app.engine.settle_sent()
         assert all(row.delivered_at is not None for row in await _replies(bot))
         assert await bot.app.dispatcher.run_once() == 0
 
@@ -132,6 +133,7 @@ async def test_a_reply_telegram_refused_with_its_turn_is_sent_later_by_the_outbo
         emu.fail_next("sendMessage", 400, "Bad Request: unexpected failure")
         await nuria.command("start")
         assert nuria.last == []  # the first reply was refused, so the rest waited too
+        await bot.app.engine.settle_sent()
         rows = await _replies(bot)
         assert rows and all(row.delivered_at is None for row in rows)
         assert all(row.claimed_until is None for row in rows)  # the dispatcher's now
