@@ -180,9 +180,12 @@ class JibriRecorder:
             self._jibri.recorder_password.get_secret_value(),
         )
 
+    def _client(self) -> JibriClient:
+        return JibriClient(self._jibri.api_url, timeout=self._jibri.timeout_seconds)
+
     async def start(self, appointment: Appointment) -> None:
         try:
-            async with JibriClient(self._jibri.api_url) as client:
+            async with self._client() as client:
                 await client.start_file_recording(
                     appointment.room, self._base_url, appointment.room, self._login()
                 )
@@ -195,7 +198,7 @@ class JibriRecorder:
 
     async def stop(self, appointment: Appointment) -> None:
         try:
-            async with JibriClient(self._jibri.api_url) as client:
+            async with self._client() as client:
                 await client.stop()
         except JibriError as exc:
             raise RecordingUnavailable("unavailable") from exc

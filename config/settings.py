@@ -109,6 +109,9 @@ class JibriSettings(Section):
     recorder_password: SecretStr = SecretStr("")
     recorder_password_file: str = ""
     auto_start: bool = False
+    # Below the side effects' 120 s lease (storage/effects.py), or another instance would
+    # claim the start again while the first call still waits.
+    timeout_seconds: float = Field(5.0, gt=0, le=90)
     webhook_token: SecretStr = SecretStr("")
     webhook_token_file: str = ""
 

@@ -16,14 +16,21 @@ is called and cleared with the outcome. A row still marked so when its lease has
 was being sent by a process that died in the call; Telegram may have shown it already, so
 it is never sent again: the next claim settles it as failed with reason ``INTERRUPTED``
 (logged, and counted by ``interrupted``).
+
+The two commits every message costs (``sending`` before the call, ``delivered`` after it)
+are group commits: marks asked for while one of the same kind is being committed wait and
+go together in the next transaction. Alone, a message's commit goes at once; many messages
+in flight share a few transactions (and a few pooled connections) instead of opening one
+each. Each caller still returns only once its own row is committed.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -38,9 +45,61 @@ log = logging.getLogger("videotramit.outbox")
 INTERRUPTED = "INTERRUPTED"
 
 
+Item = TypeVar("Item")
+Outcome = TypeVar("Outcome")
+
+
+class GroupCommit(Generic[Item, Outcome]):
+    """Calls made while a flush is under way are flushed together in the next one, by a
+    task of its own, so a caller that is cancelled does not cut the others' commit."""
+
+    def __init__(self, flush: Callable[[list[Item]], Awaitable[list[Outcome]]]) -> None:
+        self._flush = flush
+        self._queue: list[tuple[Item, asyncio.Future[Outcome]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: Item) -> Outcome:
+        future: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        try:
+            while self._queue:
+                # A caller cancelled before its flush began is left out of it.
+                batch = [(item, future) for item, future in self._queue if not future.done()]
+                self._queue = []
+                if batch:
+                    await self._settle(batch)
+        finally:
+            for _, future in self._queue:  # only if this task itself was cancelled
+                future.cancel()
+            self._queue = []
+
+    async def _settle(self, batch: list[tuple[Item, asyncio.Future[Outcome]]]) -> None:
+        try:
+            outcomes = await self._flush([item for item, _ in batch])
+        except asyncio.CancelledError:
+            for _, future in batch:
+                future.cancel()
+            raise
+        except Exception as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if not future.done():
+                future.set_result(outcome)
+
+
 class OutboxStore:
     def __init__(self, factory: async_sessionmaker[Any]) -> None:
         self._factory = factory
+        self._sending = GroupCommit(self._mark_sending)
+        self._delivered = GroupCommit(self._mark_delivered)
 
     async def claim(
         self,
@@ -145,33 +204,46 @@ class OutboxStore:
             return int(getattr(result, "rowcount", 0) or 0)
 
     async def sending(self, message_id: int, now: datetime) -> bool:
-        """Mark the message as being sent, in its own commit, just before the channel is
-        called. False: it is not held by a live claim any more (settled meanwhile)."""
+        """Mark the message as being sent, committed before this returns, just before the
+        channel is called. False: it is not held by a live claim any more (settled
+        meanwhile)."""
+        return await self._sending((message_id, now))
+
+    async def delivered(self, message_id: int, now: datetime) -> None:
+        """Settle the message as delivered, committed before this returns."""
+        await self._delivered((message_id, now))
+
+    async def _mark_sending(self, marks: list[tuple[int, datetime]]) -> list[bool]:
+        # One instant for the group: the latest asked, the nearest to the commit.
+        now = max(when for _, when in marks)
         async with self._factory() as session, session.begin():
             result = await session.execute(
                 update(OutboxRow)
                 .where(
-                    OutboxRow.id == message_id,
+                    OutboxRow.id.in_([message_id for message_id, _ in marks]),
                     OutboxRow.claimed_until.is_not(None),
                     OutboxRow.delivered_at.is_(None),
                     OutboxRow.failed_at.is_(None),
                 )
                 .values(sending_at=now)
+                .returning(OutboxRow.id)
             )
-            return bool(getattr(result, "rowcount", 0))
+            held = set(result.scalars())
+        return [message_id in held for message_id, _ in marks]
 
-    async def delivered(self, message_id: int, now: datetime) -> None:
+    async def _mark_delivered(self, marks: list[tuple[int, datetime]]) -> list[None]:
         async with self._factory() as session, session.begin():
             await session.execute(
                 update(OutboxRow)
-                .where(OutboxRow.id == message_id)
+                .where(OutboxRow.id.in_([message_id for message_id, _ in marks]))
                 .values(
-                    delivered_at=now,
+                    delivered_at=max(when for _, when in marks),
                     claimed_until=None,
                     sending_at=None,
                     attempts=OutboxRow.attempts + 1,
                 )
             )
+        return [None] * len(marks)
 
     async def retry(self, message_id: int, error: str, at: datetime) -> None:
         async with self._factory() as session, session.begin():

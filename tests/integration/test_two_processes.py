@@ -2,7 +2,8 @@
 webhook (the Telegram emulator plays Telegram and the load balancer): citizens book by
 pressing buttons, every chat's replies arrive in order, every clerk's notice once; then one
 process is killed with SIGKILL while citizens are booking, and the other carries on and
-takes over the scheduled work (issue 14)."""
+takes over the scheduled work (issue 14). In between, a clerk opens a session whose
+recording Jibri never answers, and citizens on both processes are answered meanwhile."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import asyncpg
 
 from storage.leader import LEADER_KEY
 from tests.conftest import POSTGRES_ADMIN
+from tests.fakes.jibri_api import FakeJibriApi
 from tests.fakes.telegram_api import ChatMessage, RateLimits, TelegramEmulator, VirtualUser
 from tests.support import EVIDENCE_KEY, JITSI_SECRET, STAFF_TOML
 
@@ -37,6 +39,7 @@ DAYS = 5  # the first page of free days
 SHARED_TIMES = [f"{h}:{m}" for h in (9, 10, 11, 12) for m in ("00", "30")]
 TIMES = SHARED_TIMES + ["13:00", "13:30"]  # Anna only
 STALE = "Aquest botó és d'un missatge anterior i ja no funciona."
+STARTING = "Gravació: s'està posant en marxa"
 STEP_TIMEOUT = 30.0  # generous: two cores shared by two services, the database and the test
 # scheduler interval (30 s, bot/scheduler.py) + the time PostgreSQL takes to end a dead session
 TAKEOVER_DEADLINE = 45.0
@@ -48,7 +51,7 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _config(folder: Path, emulator: str, port: int) -> Path:
+def _config(folder: Path, emulator: str, jibri: str, port: int) -> Path:
     staff = STAFF_TOML.replace('id = "anna"', f'id = "anna"\ntelegram_id = "{ANNA_TG}"').replace(
         'id = "marc"', f'id = "marc"\ntelegram_id = "{MARC_TG}"'
     )
@@ -60,6 +63,10 @@ def _config(folder: Path, emulator: str, port: int) -> Path:
         f'[telegram]\nenabled = true\nbase_url = "{emulator}"\nmode = "webhook"\n'
         f'[web]\nlisten = "127.0.0.1:{port}"\npublic_base_url = "https://oac.test"\n'
         '[jitsi]\nbase_url = "https://meet.test"\n'
+        # A call to Jibri waits as long as the settings allow: the recorder that never
+        # answers (the test's stand-in) is still hanging when the citizens are answered.
+        f'[jibri]\napi_url = "{jibri}"\nauto_start = true\ntimeout_seconds = 90\n'
+        'xmpp_domain = "recorder.meet.test"\nrecorder_user = "recorder"\n'
         f"{staff}"
     )
     return path
@@ -101,7 +108,7 @@ def _webhooks_set(emu: TelegramEmulator) -> int:
 
 @asynccontextmanager
 async def instances(
-    emu: TelegramEmulator, folder: Path, database_url: str, count: int = 2
+    emu: TelegramEmulator, jibri: FakeJibriApi, folder: Path, database_url: str, count: int = 2
 ) -> AsyncIterator[list[Instance]]:
     """``count`` processes started one after the other (the first migrates the database),
     each ready (/readyz) and its webhook set before the balancer sends it anything."""
@@ -113,6 +120,7 @@ async def instances(
         "VIDEOTRAMIT_JITSI__APP_SECRET": JITSI_SECRET,
         "VIDEOTRAMIT_EVIDENCE__SIGNING_KEY": EVIDENCE_KEY,
         "VIDEOTRAMIT_STORAGE__MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "VIDEOTRAMIT_JIBRI__RECORDER_PASSWORD": "recorder-pw",
     }
     started: list[Instance] = []
     try:
@@ -124,7 +132,7 @@ async def instances(
                     *VIDEOTRAMIT,
                     "run",
                     "--config",
-                    str(_config(folder, emu.base_url, port)),
+                    str(_config(folder, emu.base_url, jibri.url, port)),
                     stdout=sink,
                     stderr=asyncio.subprocess.STDOUT,
                     env=env,
@@ -275,16 +283,78 @@ def _citizens(emu: TelegramEmulator, first: int, times: list[str], count: int) -
     ]
 
 
+async def _move_to_now(database_url: str, staff_id: str) -> str:
+    """One of the clerk's appointments moved to start now (it was booked days ahead, as the
+    booking rules want), so that she can open its session; its reference."""
+    connection = await asyncpg.connect(database_url.replace("+asyncpg", ""))
+    try:
+        reference: str = await connection.fetchval(
+            "UPDATE appointments SET start = now(), \"end\" = now() + interval '30 minutes'"
+            " WHERE id = (SELECT min(id) FROM appointments WHERE staff_id = $1)"
+            " RETURNING reference",
+            staff_id,
+        )
+        return reference
+    finally:
+        await connection.close()
+
+
+async def _greeted(citizen: Citizen) -> None:
+    """Two turns: /start, then the language."""
+    await citizen.user.send_command("start")
+    citizen._sent()
+    await citizen._answer("Català")
+    await citizen._press("Català", "D'acord")
+
+
+async def _recorder_never_answers(
+    emu: TelegramEmulator, jibri: FakeJibriApi, database_url: str, clerk: VirtualUser
+) -> set[str]:
+    """Anna opens a session, which asks Jibri to record; Jibri takes the call and never
+    answers. Meanwhile citizens talk to the bot: all of them are answered before Jibri is
+    let go. Returns the webhooks that served those citizens."""
+    reference = await _move_to_now(database_url, "anna")
+    jibri.slow_seconds = 3600  # every answer held until released
+    anna = Citizen(emu, clerk, 0, "")
+    await clerk.send_command("today")
+    anna._sent()
+    await anna._answer(reference)
+    agenda = next(m for m in reversed(clerk.inbox) if m.buttons)
+    await anna._press(next(t for t in agenda.button_texts if t.endswith(reference)), "Obrir")
+    await anna._press("Obrir la sessió", STARTING)
+
+    def asked() -> bool:
+        return any(r.path.endswith("/startService") for r in jibri.requests)
+
+    await emu.wait_for(asked, STEP_TIMEOUT, "the recording asked of Jibri")
+    citizens = _citizens(emu, FIRST_CITIZEN + 200, TIMES, 10)
+    await asyncio.gather(*(_greeted(citizen) for citizen in citizens))
+    # Every citizen has both replies while Jibri still holds the one call it was made
+    # (never answered, not timed out, not made again)...
+    assert [r.path for r in jibri.requests].count("/jibri/api/v1.0/startService") == 1
+    panel = clerk.last
+    assert panel is not None and STARTING in (panel.text or "")
+    jibri.release_slow()
+    # ...and once Jibri answers, the clerk's panel says so.
+    await anna._answer("Gravació: en curs")
+    jibri.slow_seconds = 0
+    await emu.drain(STEP_TIMEOUT)
+    return {emu.acknowledged_by[u] for c in citizens for u in c.updates}
+
+
 async def test_two_processes_behind_a_round_robin_webhook(
     tmp_path: Path, postgres_url: str
 ) -> None:
     # Telegram waits long for a webhook's answer; 10 s (the emulator's default) is less than
     # a turn may take on a busy 2-core machine, and a delivery timed out is made again.
-    async with TelegramEmulator(
-        limits=RateLimits.off(), webhook_retry_delay=0.05, webhook_timeout=60.0
-    ) as emu:
+    async with (
+        TelegramEmulator(
+            limits=RateLimits.off(), webhook_retry_delay=0.05, webhook_timeout=60.0
+        ) as emu,
+        FakeJibriApi() as jibri,
+    ):
         clerks = [emu.user(ANNA_TG, "Anna"), emu.user(MARC_TG, "Marc")]
-        async with instances(emu, tmp_path, postgres_url) as (first, second):
+        async with instances(emu, jibri, tmp_path, postgres_url) as (first, second):
             for clerk in clerks:  # a clerk is told of bookings once they talked to the bot
                 await clerk.send_command("start")
                 await clerk.wait_for_messages(1, STEP_TIMEOUT)
@@ -303,6 +373,10 @@ async def test_two_processes_behind_a_round_robin_webhook(
             assert len(set(references)) == 50
             await emu.wait_for(lambda: len(_notices(emu)) == 50, STEP_TIMEOUT, "50 notices")
             assert _notices(emu) == dict.fromkeys(references, 1)
+
+            # A Jibri that never answers delays no citizen, on either process.
+            served = await _recorder_never_answers(emu, jibri, postgres_url, clerks[0])
+            assert served == {first.webhook, second.webhook}
 
             # The first process leads the scheduled work; it is killed while 20 more
             # citizens book (the clerks' other place at the times both work).

@@ -46,6 +46,8 @@ def test_config_from_environment_variable(tmp_path: Path, monkeypatch: pytest.Mo
         ('[telegram]\nmode = "carrier-pigeon"\n', "telegram.mode"),
         ('[[staff]]\nid = "Anna Puig"\nname = "Anna"\n', "staff.0.id"),
         ('[schedule]\nreminders = ["tomorrow"]\n', "schedule.reminders"),
+        # a call waiting longer than the worker's lease would be claimed again elsewhere
+        ("[jibri]\ntimeout_seconds = 300\n", "jibri.timeout_seconds"),
         ('[matrix]\npassword = "hunter2"\n', "VIDEOTRAMIT_MATRIX__PASSWORD"),
         ('[matrix]\naccess_token = "syt_x"\n', "VIDEOTRAMIT_MATRIX__ACCESS_TOKEN"),
     ],
