@@ -97,6 +97,7 @@ class Talk:
         except TimeoutError:
             await self.person.synced()
         await self.person.wait_for(self.person.decrypted_all)  # room keys travel separately
+        await self.bot.app.engine.settle_sent()  # what it sent, marked sent (see Engine.sent)
         self.last = self.person.unread()
         return self.last
 

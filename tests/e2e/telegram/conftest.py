@@ -81,6 +81,9 @@ class RunningBot:
                     f"idle={self.channel.idle}\n{self.emu.debug()}"
                 )
             await asyncio.sleep(0.01)
+        # And the replies sent marked as sent (together, a moment later in the service),
+        # so that what the test queues next is not held back behind them.
+        await self.app.engine.settle_sent()
 
     def person(self, user: VirtualUser) -> Person:
         return Person(self, user)
