@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Protocol
 
@@ -59,8 +60,15 @@ class PostgresLeader:
         self._timeout = timeout
         self._connection: Any = None  # asyncpg.Connection
         self._leading = False
+        # The scheduler and the evidence round both ask: one question at a time on the one
+        # connection (asyncpg refuses a second operation in progress, which read as lost).
+        self._asking = asyncio.Lock()
 
     async def held(self) -> bool:
+        async with self._asking:
+            return await self._ask()
+
+    async def _ask(self) -> bool:
         import asyncpg
 
         failures = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)

@@ -34,6 +34,21 @@ async def test_one_leader_at_a_time_and_a_successor_when_it_goes(postgres_url: s
             await leader.close()
 
 
+async def test_asked_at_once_the_leader_keeps_leading(postgres_url: str) -> None:
+    """The scheduler and the evidence round ask at the same moment: one connection, one
+    question at a time, and the leadership is not let go for it."""
+    import asyncio
+
+    leader, other = PostgresLeader(postgres_url), PostgresLeader(postgres_url)
+    try:
+        assert await asyncio.gather(*(leader.held() for _ in range(8))) == [True] * 8
+        assert await asyncio.gather(*(leader.held() for _ in range(8))) == [True] * 8
+        assert not await other.held()
+    finally:
+        await leader.close()
+        await other.close()
+
+
 async def test_a_leader_whose_connection_dies_is_replaced(postgres_url: str) -> None:
     """What the database sees when a leader's process is killed: its session ends."""
     leader, successor = PostgresLeader(postgres_url), PostgresLeader(postgres_url)
