@@ -45,6 +45,7 @@ from storage.models import (
     SurveyRow,
     UserRow,
 )
+from storage.repositories.appointments import lead_hours
 from tests.fakes.telegram_api import RateLimits, TelegramEmulator
 from tests.support import MADRID, Clock, office_settings, ready_app
 
@@ -105,6 +106,7 @@ def _appointment(
         "created_at": made,
         "updated_at": made,
         "session_seconds": None,
+        "lead_hours": lead_hours(made, start),
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,13 @@ from storage.models import (
 )
 
 ACTIVE = (Status.BOOKED.value, Status.IN_SESSION.value)
+SECONDS_AN_HOUR = 3600
+
+
+def lead_hours(booked: datetime, start: datetime) -> int:
+    """Whole hours from booking to the start, half away from zero (as migration 0008s)."""
+    hours = (start - booked).total_seconds() / SECONDS_AN_HOUR
+    return int(math.copysign(math.floor(abs(hours) + 0.5), hours))
 
 
 def to_appointment(row: AppointmentRow) -> Appointment:
@@ -99,6 +107,7 @@ class SqlAppointments:
             details={},
             created_at=now,
             updated_at=now,
+            lead_hours=lead_hours(now, start),
         )
         # The appointment and its claims stand or fall together: on a conflict nothing of
         # this booking remains in the session, whatever the caller commits afterwards.
@@ -127,6 +136,7 @@ class SqlAppointments:
         row = await self._s.get_one(AppointmentRow, appointment_id)
         await self._claim(appointment_id, staff_id, cells, release_first=True)
         row.staff_id, row.start, row.end, row.updated_at = staff_id, start, end, now
+        row.lead_hours = lead_hours(row.created_at, start)
         return to_appointment(row)
 
     async def set_status(self, appointment_id: int, status: Status, now: datetime) -> Appointment:

@@ -3,37 +3,18 @@ evidence of appointments already completed, the period index, and the way back d
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-from alembic import command
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.db import _alembic_config, create_engine
 from storage.models import AppointmentRow, EvidenceRow, StaffRow, UserRow
+from tests.migrations_kit import engine, migrate
+
+__all__ = ["engine"]  # the fixture, used by name
 
 BEGINS = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
-
-
-async def _migrate(engine: AsyncEngine, url: str, direction: str, revision: str) -> None:
-    config = _alembic_config(url)
-
-    def run(connection: Any) -> None:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
-
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
-
-
-@pytest.fixture
-async def engine(backend: str) -> AsyncIterator[AsyncEngine]:
-    made = create_engine(backend)
-    yield made
-    await made.dispose()
 
 
 def _appointment(number: int, status: str) -> dict[str, Any]:
@@ -89,9 +70,9 @@ async def _columns_and_indexes(engine: AsyncEngine) -> tuple[set[str], set[str]]
 async def test_upgrade_backfills_session_lengths_and_downgrade_removes_them(
     engine: AsyncEngine, backend: str
 ) -> None:
-    await _migrate(engine, backend, "upgrade", "0005s")
+    await migrate(engine, backend, "upgrade", "0005s")
     await _seed(engine)
-    await _migrate(engine, backend, "upgrade", "0006p")
+    await migrate(engine, backend, "upgrade", "0006p")
 
     a = AppointmentRow.__table__.c
     async with engine.connect() as connection:
@@ -102,11 +83,11 @@ async def test_upgrade_backfills_session_lengths_and_downgrade_removes_them(
     assert "session_seconds" in columns
     assert {"ix_appointments_period", "ix_appointments_sessions"} <= indexes
 
-    await _migrate(engine, backend, "downgrade", "0005s")
+    await migrate(engine, backend, "downgrade", "0005s")
     columns, indexes = await _columns_and_indexes(engine)
     assert "session_seconds" not in columns
     assert not {"ix_appointments_period", "ix_appointments_sessions"} & indexes
 
-    await _migrate(engine, backend, "upgrade", "head")
+    await migrate(engine, backend, "upgrade", "head")
     columns, _ = await _columns_and_indexes(engine)
     assert "session_seconds" in columns

@@ -42,7 +42,7 @@ APPOINTMENTS: list[tuple[Any, ...]] = [
 ]  # fmt: skip
 
 
-async def _fixture(app: App) -> None:
+async def _citizens(app: App) -> None:
     async with app.sessions() as session, session.begin():
         session.add_all(
             [
@@ -52,7 +52,11 @@ async def _fixture(app: App) -> None:
                         language="es", created_at=_local("2025-01-01 09:00")),
             ]
         )  # fmt: skip
-        await session.flush()
+
+
+async def _fixture(app: App) -> None:
+    await _citizens(app)
+    async with app.sessions() as session, session.begin():
         for number, row in enumerate(APPOINTMENTS, start=1):
             ref, procedure, clerk, citizen, status, start, ahead, confirmed, minutes, said = row
             begins = _local(start)
@@ -63,6 +67,7 @@ async def _fixture(app: App) -> None:
                     status=status, language="ca", details={},
                     created_at=begins - timedelta(days=ahead), updated_at=begins,
                     session_seconds=None if minutes is None else minutes * 60,
+                    lead_hours=ahead * 24,
                 )
             )  # fmt: skip
             await session.flush()
@@ -144,6 +149,47 @@ async def _check_report(stats_app: App) -> None:
     effect = data["reminder_effect"]
     assert effect["confirmed"]["no_show_rate"] == 0.0  # A1, A4 both came
     assert effect["not_confirmed"]["no_show_rate"] == 0.5  # A7 came, A2 did not
+
+
+@pytest.fixture
+async def citizens_on(tmp_path: Path, clock: Clock, backend: str) -> AsyncIterator[App]:
+    """Two citizens and no appointment yet, on SQLite, then on PostgreSQL."""
+    app, _ = await ready_app(office_settings(backend, tmp_path), clock)
+    await _citizens(app)
+    yield app
+    await app.close()
+
+
+async def test_a_moved_appointment_counts_from_its_booking_to_its_new_time(
+    citizens_on: App,
+) -> None:
+    """The lead is kept on the appointment as it is booked and moved (the report reads it
+    off an index): booked on 1 June for 3 June (2 days), then moved to 15 June (14 days)."""
+    booked_at = _local("2026-06-01 09:00")
+    first, moved = _local("2026-06-03 10:00"), _local("2026-06-15 10:00")
+    async with citizens_on.uow() as uow:
+        appointment = await uow.appointments.book(
+            reference="VT-L1", citizen_id=1, procedure="informacio", staff_id="anna",
+            start=first, end=first + timedelta(minutes=30), language="ca", email="",
+            citizen_name="", cells=[first], now=booked_at,
+        )  # fmt: skip
+        await uow.commit()
+    assert await _median_days_of_june(citizens_on) == 2.0
+    async with citizens_on.uow() as uow:
+        await uow.appointments.reschedule(
+            appointment.id, staff_id="anna", start=moved, end=moved + timedelta(minutes=30),
+            cells=[moved], now=_local("2026-06-02 12:00"),
+        )  # fmt: skip
+        await uow.commit()
+    assert await _median_days_of_june(citizens_on) == 14.0
+
+
+async def _median_days_of_june(app: App) -> float | None:
+    async with app.uow() as uow:
+        report = await report_for(
+            uow, app.office, datetime(2026, 6, 1).date(), datetime(2026, 6, 30).date()
+        )
+    return report.as_dict()["median_days_booking_to_appointment"]
 
 
 async def test_the_bot_command_and_its_chart(stats_app: App) -> None:
