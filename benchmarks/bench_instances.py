@@ -137,16 +137,6 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
-async def _admin_on(database: str, sql: str) -> None:
-    import asyncpg
-
-    connection = await asyncpg.connect(f"{ADMIN.rsplit('/', 1)[0]}/{database}", timeout=10)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 async def _database() -> tuple[str, str]:
     name = f"vt_bench_{uuid.uuid4().hex[:10]}"
     await _admin(f'CREATE DATABASE "{name}"')
@@ -330,11 +320,6 @@ async def outbox_throughput(folder: Path) -> tuple[float, float, float]:
                 for processes, figures in ((1, one), (2, two)):
                     await emu.ask(f"users {first} {MESSAGES}")
                     await _queue(app, first)
-                    # The planner's statistics as autovacuum keeps them on a live table:
-                    # a table just filled has none, and the claim's anti-join is then
-                    # planned as a nested loop over every pending row (1.5 s a claim at
-                    # 1,500 pending, where it takes 1 ms).
-                    await _admin_on(name, "ANALYZE outbox")
                     rate, per_message = await _deliver(emu, url, folder, processes, first)
                     figures.append(rate)
                     if processes == 1:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -154,6 +155,9 @@ class SlotClaimRow(Base):
     )
 
 
+PENDING = "delivered_at IS NULL AND failed_at IS NULL"
+
+
 class OutboxRow(Base):
     __tablename__ = "outbox"
 
@@ -181,8 +185,16 @@ class OutboxRow(Base):
 
     __table_args__ = (
         Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),
-        # A chat's older pending messages, looked up for every claim (per-chat order).
-        Index("ix_outbox_chat", "channel", "address", "id"),
+        # A chat's pending messages in order, looked up for every claim (per-chat order);
+        # only the pending ones, however many a chat has had delivered.
+        Index(
+            "ix_outbox_chat_pending",
+            "channel",
+            "address",
+            "id",
+            postgresql_where=text(PENDING),
+            sqlite_where=text(PENDING),
+        ),
     )
 
 

@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -114,15 +114,25 @@ class OutboxStore:
         (a terminal delivers to its own person and leaves the rest queued for theirs).
         Messages cut mid-send whose lease ran out are settled as INTERRUPTED first."""
         recipients = _recipients(channels, only)
-        older = aliased(OutboxRow)
-        # An older message of the same chat that is due, in flight or waiting for its retry.
-        held_back = exists().where(
-            older.channel == OutboxRow.channel,
-            older.address == OutboxRow.address,
-            older.id < OutboxRow.id,
-            older.delivered_at.is_(None),
-            older.failed_at.is_(None),
-            or_(older.next_attempt_at <= now, older.attempts > 0, older.claimed_until.is_not(None)),
+        same = aliased(OutboxRow)
+        # The chat's oldest message that is due, in flight or waiting for its retry (a
+        # message due later holds nothing back). Asked of each candidate as a look-up of
+        # the chat's pending index, not as a join: with statistics older than the backlog
+        # (a table just filled, or one that grew while Telegram was down) PostgreSQL
+        # planned the join as a scan of every pending row for each one, 0.55 s a claim at
+        # 1,500 pending where the look-up takes 5 ms.
+        oldest_of_chat = (
+            select(func.min(same.id))
+            .where(
+                same.channel == OutboxRow.channel,
+                same.address == OutboxRow.address,
+                same.delivered_at.is_(None),
+                same.failed_at.is_(None),
+                or_(
+                    same.next_attempt_at <= now, same.attempts > 0, same.claimed_until.is_not(None)
+                ),
+            )
+            .scalar_subquery()
         )
         async with self._factory() as session, session.begin():
             await _settle_cut(session, recipients, now, lease_expired(now))
@@ -135,7 +145,7 @@ class OutboxStore:
                     OutboxRow.next_attempt_at <= now,
                     lease_expired(now),
                     OutboxRow.sending_at.is_(None),  # never twice, even if not settled yet
-                    ~held_back,
+                    OutboxRow.id == oldest_of_chat,  # it is due, so it is one of them
                 )
                 .order_by(OutboxRow.id)
                 .limit(limit)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,11 +22,6 @@ from storage.reminders import reminder_inserts
 
 # The outbox kind of a turn's reply, kept until the answering instance has sent it.
 TURN_REPLY = "reply"
-# Rows queued at once past which PostgreSQL's statistics are refreshed there and then: until
-# autovacuum's next analyze the planner takes the table for what it was, and the outbox
-# claim's "no older pending message of the chat" test becomes a nested loop over every
-# pending row (1.5 s a claim at 1,500 pending, 1 ms once analyzed).
-ANALYZE_AFTER = 1000
 
 
 class SqlOutbox:
@@ -82,8 +77,6 @@ class SqlOutbox:
         ):
             result = await self._s.execute(statement)
             added += int(getattr(result, "rowcount", 0) or 0)
-        if added >= ANALYZE_AFTER and self._s.get_bind().dialect.name == "postgresql":
-            await self._s.execute(text("ANALYZE outbox"))
         return added
 
     async def withdraw(self, appointment_id: int, kinds: Sequence[str]) -> int:

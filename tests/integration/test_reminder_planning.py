@@ -10,10 +10,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import delete, func, select, text
 
-import storage.repositories.records as records
 from bot.app import App
 from domain.model import Appointment
 from domain.slots import slot_cells
@@ -188,28 +186,3 @@ async def test_what_the_planner_leaves_unsealed_holds_no_personal_data(
         assert set(payload) == {"kind", "params", "appointment_id"}
         assert set(payload["params"]) <= {"start", "full"}
         assert payload["kind"] in ("reminder", "reminder_email")
-
-
-async def test_a_large_planning_refreshes_the_planners_statistics(
-    app: App, clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Without statistics PostgreSQL plans the outbox claim as a nested loop over every
-    pending row; a bulk planning past ANALYZE_AFTER rows analyzes the table at once."""
-    monkeypatch.setattr(records, "ANALYZE_AFTER", 4)
-    async with app.uow() as uow:
-        citizen = await uow.users.get_or_create(
-            "memory", "joan", address="joan", display_name="", language="ca"
-        )
-        for day in range(3):
-            start = clock.now() + timedelta(days=day + 2, hours=1)
-            await book_directly(uow, citizen_id=citizen.id, start=start, reference=f"VT-A{day}")
-        await uow.commit()
-    assert await Jobs(app.uow, app.office).plan_reminders(clock.now()) == 6
-    if app.settings.database_url.startswith("postgresql"):
-        async with app.sessions() as session:
-            rows = await session.scalar(
-                text("SELECT reltuples FROM pg_class WHERE relname = 'outbox'")
-            )
-        assert rows == 6  # never analyzed: -1
-    async with app.sessions() as session:  # and on either backend, the rows are there
-        assert await session.scalar(select(func.count()).select_from(OutboxRow)) == 6
