@@ -49,6 +49,18 @@ class MatrixBot:
     account: Account
     folder: Path
     people: list[MatrixPerson] = field(default_factory=list)
+    # What each person had received before this bot ran (one who stayed across a restart):
+    # this bot's sent counter starts again at 0.
+    received_before: dict[int, int] = field(default_factory=dict)
+
+    def adopt(self, person: MatrixPerson) -> None:
+        """A person who talked to an earlier bot on the same account talks to this one."""
+        self.received_before[id(person)] = person.received
+        self.people.append(person)
+
+    def received(self) -> int:
+        """Messages the people received from this bot."""
+        return sum(p.received - self.received_before.get(id(p), 0) for p in self.people)
 
     @property
     def channel(self) -> MatrixChannel:
@@ -102,8 +114,7 @@ class Talk:
         return self.last
 
     def _all_received(self) -> bool:
-        sent = self.bot.channel.counters["sent"]
-        return sum(person.received for person in self.bot.people) >= sent
+        return self.bot.received() >= self.bot.channel.counters["sent"]
 
     async def opened(self, *, encrypted: bool) -> list[Seen]:
         before = len(self.person.seen)

@@ -36,7 +36,7 @@ async def test_the_bot_restarts_keeps_its_device_and_still_decrypts(
     )
     async with running_bot(synapse, tmp_path, Clock(), account=account) as again:
         assert again.channel.device_id == device  # the session was restored, not a new login
-        again.people.append(person)
+        again.adopt(person)
         maria = Talk(again, person)
         await maria.choose("D'acord")  # a new message in the encrypted room, after the restart
         assert "Què vols fer?" in maria.text, maria.text
