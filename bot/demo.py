@@ -61,9 +61,9 @@ class Actor:
         self.log.person(self.p.name, text)
         self.log.bot(await self.p.say(text))
 
-    async def command(self, name: str) -> None:
-        self.log.person(self.p.name, f"/{name}")
-        self.log.bot(await self.p.command(name))
+    async def command(self, name: str, args: str = "") -> None:
+        self.log.person(self.p.name, f"/{name} {args}".strip())
+        self.log.bot(await self.p.command(name, args))
 
     async def press(self, label: str) -> None:
         self.log.person(self.p.name, f"(taps {label})")
@@ -126,9 +126,8 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
     # The story's day comes from the app's own clock (the machine's, as `run` would have
     # it); from then on the script moves a clock of its own through that morning.
     probe = build_app(settings)
-    clock = ManualClock(
-        first_working_morning(probe.clock.now(), settings.tz, probe.office.holidays)
-    )
+    story_morning = first_working_morning(probe.clock.now(), settings.tz, probe.office.holidays)
+    clock = ManualClock(story_morning)
     await probe.db_engine.dispose()
     app = build_app(settings, clock=clock, channels={channel.name: channel})
     await app.prepare_database()
@@ -245,7 +244,10 @@ async def run_demo(out_dir: Path, out: Callable[[str], None] = print) -> App:
 
     log.scene("The administrator asks for statistics, and the chart")
     admin = Actor(MemoryPerson(app.engine, "staff:admin", "Laia (admin)", "ca"), log)
-    await admin.command("stats")
+    # The story's year by name: told on 31 December, the evidence scene is already in the
+    # next one, which plain /stats (this year) would show.
+    year = story_morning.astimezone(tz).year
+    await admin.command("stats", f"{year}-01-01 {year}-12-31")
     await admin.press("Gràfic")
     for reply in admin.p.last:
         if reply.file is not None:
@@ -321,6 +323,7 @@ async def session_scene(
     await anna.press("Obrir la sessió")
     await deliver()
     await anna.press("Documents")
+    clock.set(clock.now() + timedelta(minutes=4))  # the call: greeting, what she needs
     await anna.press("Demanar DNI")
     await deliver()
     log.person(maria.p.name, "(photographs the back of her ID card, phone held sideways)")
@@ -342,6 +345,7 @@ async def session_scene(
     await anna.say("2")
     await anna.say("Girona")
     await anna.say("612 345 678")
+    clock.set(clock.now() + timedelta(minutes=9))  # the form, filled in while they talk
     await anna.press("Tornar al tauler")
     await anna.press("Enviar per conformitat")
     await deliver()
@@ -349,6 +353,7 @@ async def session_scene(
     await deliver()
     await anna.press("Justificant")
     await deliver()
+    clock.set(clock.now() + timedelta(minutes=3))  # the receipt explained, goodbyes
     await anna.press("Finalitzar")
     await anna.press("Finalitzar la sessió")
     await deliver()

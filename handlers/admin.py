@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 
 from domain.stats import Counts, Report, build_report, months
 from handlers.context import Audience, Ctx, Step
-from handlers.i18n import format_date_long, format_short_day
+from handlers.i18n import catalog, format_date_long, format_short_day
 from handlers.messages import OutFile
 from handlers.ports import Office, UnitOfWork
 
@@ -95,9 +96,15 @@ def report_text(ctx: Ctx, report: Report) -> str:
         confirmed_rate=_percent(report.confirmed.no_show_rate),
         unconfirmed_rate=_percent(report.not_confirmed.no_show_rate),
         procedures=_lines(ctx, report.by_procedure, procedures),
-        channels=_lines(ctx, report.by_channel, {}),
+        channels=_lines(ctx, report.by_channel, _channel_names(ctx.lang, report.by_channel)),
         clerks=_lines(ctx, report.by_clerk, clerks),
     )
+
+
+def _channel_names(language: str, channels: Iterable[str]) -> dict[str, str]:
+    """The channels' names for people; a channel the catalogs do not name keeps its code."""
+    messages = catalog(language)
+    return {c: messages[f"admin.channel.{c}"] for c in channels if f"admin.channel.{c}" in messages}
 
 
 def chart_labels(language: str) -> dict[str, str]:

@@ -48,6 +48,8 @@ async def test_demo_runs_end_to_end(tmp_path: Path, wall_clock: WallClock | None
             "the PDF it serves is the one sent to Maria",
             "intact",  # the evidence bundle verifies
             "Estadístiques del 1 de gener",
+            "Mediana de durada de la sessió: 16 min",  # the session took its time
+            "• Terminal: ",  # the channel by its name, not its code
             "Hi seràs?",  # a reminder with its buttons, answered
             "T'esperem a la cita VT-",
             "Com valores el servei",  # the survey, answered
