@@ -6,11 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models import AppointmentRow, EvidenceRow, StaffRow, UserRow
-from tests.migrations_kit import engine, migrate
+from storage.models import AppointmentRow, EvidenceRow
+from tests.migrations_kit import (
+    add_clerk_and_citizen,
+    appointments_columns_and_indexes,
+    engine,
+    migrate,
+)
 
 __all__ = ["engine"]  # the fixture, used by name
 
@@ -44,27 +49,9 @@ async def _seed(engine: AsyncEngine) -> None:
         _event(3, 0, "session_started", 0),  # still in session: nothing to backfill
     ]  # fmt: skip
     async with engine.begin() as connection:
-        await connection.execute(insert(StaffRow.__table__), [{"id": "anna", "name": "Anna",
-                                                               "active": True}])  # fmt: skip
-        await connection.execute(
-            insert(UserRow.__table__),
-            [{"id": 1, "channel": "memory", "external_id": "u1", "address": "u1",
-              "display_name": "", "language": "ca", "email": "", "unreachable": False,
-              "created_at": BEGINS}],
-        )  # fmt: skip
+        await add_clerk_and_citizen(connection, BEGINS)
         await connection.execute(insert(AppointmentRow.__table__), appointments)
         await connection.execute(insert(EvidenceRow.__table__), events)
-
-
-async def _columns_and_indexes(engine: AsyncEngine) -> tuple[set[str], set[str]]:
-    def read(connection: Any) -> tuple[set[str], set[str]]:
-        found = inspect(connection)
-        columns = {column["name"] for column in found.get_columns("appointments")}
-        indexes = {str(index["name"]) for index in found.get_indexes("appointments")}
-        return columns, indexes
-
-    async with engine.connect() as connection:
-        return await connection.run_sync(read)
 
 
 async def test_upgrade_backfills_session_lengths_and_downgrade_removes_them(
@@ -79,15 +66,15 @@ async def test_upgrade_backfills_session_lengths_and_downgrade_removes_them(
         rows = (await connection.execute(select(a.id, a.session_seconds).order_by(a.id))).all()
     # 1: 25 minutes from started to ended; 2: completed with no session records; 3: open.
     assert [tuple(row) for row in rows] == [(1, 25 * 60), (2, None), (3, None)]
-    columns, indexes = await _columns_and_indexes(engine)
+    columns, indexes = await appointments_columns_and_indexes(engine)
     assert "session_seconds" in columns
     assert {"ix_appointments_period", "ix_appointments_sessions"} <= indexes
 
     await migrate(engine, backend, "downgrade", "0005s")
-    columns, indexes = await _columns_and_indexes(engine)
+    columns, indexes = await appointments_columns_and_indexes(engine)
     assert "session_seconds" not in columns
     assert not {"ix_appointments_period", "ix_appointments_sessions"} & indexes
 
     await migrate(engine, backend, "upgrade", "head")
-    columns, _ = await _columns_and_indexes(engine)
+    columns, _ = await appointments_columns_and_indexes(engine)
     assert "session_seconds" in columns

@@ -7,12 +7,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, inspect, select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.models import AppointmentRow, StaffRow, UserRow
+from storage.models import AppointmentRow
 from storage.repositories.appointments import lead_hours
-from tests.migrations_kit import engine, migrate
+from tests.migrations_kit import (
+    add_clerk_and_citizen,
+    appointments_columns_and_indexes,
+    engine,
+    migrate,
+)
 
 __all__ = ["engine"]  # the fixture, used by name
 
@@ -33,29 +38,11 @@ def _appointment(number: int, ahead: timedelta) -> dict[str, Any]:
 async def _seed(engine: AsyncEngine) -> None:
     # Written as the schema of 0007t has them: no lead_hours in any row.
     async with engine.begin() as connection:
-        await connection.execute(insert(StaffRow.__table__), [{"id": "anna", "name": "Anna",
-                                                               "active": True}])  # fmt: skip
-        await connection.execute(
-            insert(UserRow.__table__),
-            [{"id": 1, "channel": "memory", "external_id": "u1", "address": "u1",
-              "display_name": "", "language": "ca", "email": "", "unreachable": False,
-              "created_at": BEGINS}],
-        )  # fmt: skip
+        await add_clerk_and_citizen(connection, BEGINS)
         await connection.execute(
             insert(AppointmentRow.__table__),
             [_appointment(n, ahead) for n, ahead in enumerate(AHEAD, start=1)],
         )
-
-
-async def _columns_and_indexes(engine: AsyncEngine) -> tuple[set[str], set[str]]:
-    def read(connection: Any) -> tuple[set[str], set[str]]:
-        found = inspect(connection)
-        columns = {column["name"] for column in found.get_columns("appointments")}
-        indexes = {str(index["name"]) for index in found.get_indexes("appointments")}
-        return columns, indexes
-
-    async with engine.connect() as connection:
-        return await connection.run_sync(read)
 
 
 async def test_upgrade_backfills_the_hours_ahead_and_downgrade_removes_them(
@@ -71,13 +58,13 @@ async def test_upgrade_backfills_the_hours_ahead_and_downgrade_removes_them(
     assert rows == [72, 3, 0]
     # The database rounds as the service does when it books.
     assert rows == [lead_hours(BEGINS - ahead, BEGINS) for ahead in AHEAD]
-    columns, indexes = await _columns_and_indexes(engine)
+    columns, indexes = await appointments_columns_and_indexes(engine)
     assert "lead_hours" in columns and "ix_appointments_leads" in indexes
 
     await migrate(engine, backend, "downgrade", "0007t")
-    columns, indexes = await _columns_and_indexes(engine)
+    columns, indexes = await appointments_columns_and_indexes(engine)
     assert "lead_hours" not in columns and "ix_appointments_leads" not in indexes
 
     await migrate(engine, backend, "upgrade", "head")
-    columns, _ = await _columns_and_indexes(engine)
+    columns, _ = await appointments_columns_and_indexes(engine)
     assert "lead_hours" in columns
