@@ -152,8 +152,13 @@ class OutboxStore:
                 .with_for_update(skip_locked=True)
             )
             rows = list((await session.execute(query)).scalars())
-            for row in rows:
-                row.claimed_until = now + timedelta(seconds=lease_s)
+            if rows:  # one statement for the batch, not one per row at the flush
+                await session.execute(
+                    update(OutboxRow)
+                    .where(OutboxRow.id.in_([r.id for r in rows]))
+                    .values(claimed_until=now + timedelta(seconds=lease_s))
+                    .execution_options(synchronize_session=False)
+                )
             return [
                 OutboxMessage(
                     id=r.id,
