@@ -184,7 +184,15 @@ class OutboxRow(Base):
     appointment_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
 
     __table_args__ = (
-        Index("ix_outbox_pending", "delivered_at", "failed_at", "next_attempt_at"),
+        # The pending messages in the order they fall due: a claim reads the first ones
+        # and stops, however long the backlog or the table of delivered ones.
+        Index(
+            "ix_outbox_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text(PENDING),
+            sqlite_where=text(PENDING),
+        ),
         # A chat's pending messages in order, looked up for every claim (per-chat order);
         # only the pending ones, however many a chat has had delivered.
         Index(

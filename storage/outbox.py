@@ -147,7 +147,8 @@ class OutboxStore:
                     OutboxRow.sending_at.is_(None),  # never twice, even if not settled yet
                     OutboxRow.id == oldest_of_chat,  # it is due, so it is one of them
                 )
-                .order_by(OutboxRow.id)
+                # The earliest due first (for each chat, its oldest: the look-up above).
+                .order_by(OutboxRow.next_attempt_at, OutboxRow.id)
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             )
