@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import ConfigError, Settings, load_settings
+from storage.blobs import KeyringError
 from storage.db import DatabaseError
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -151,6 +152,20 @@ def _parser() -> argparse.ArgumentParser:
         "journal", help="time-stamp pending seals and sign the roots of the days ended"
     )
     daily.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
+
+    keys = sub.add_parser("keys", help="master keys: rotate, check, retire")
+    keys_sub = keys.add_subparsers(dest="action", required=True)
+    for name, text in (
+        ("status", "each key and how many files and database values it protects"),
+        ("new", "add a new key to the key file and make it current (then restart)"),
+        ("rewrap", "re-seal every file and database value under the current key"),
+    ):
+        keys_sub.add_parser(name, help=text).add_argument(
+            "--config", metavar="FILE", help=CONFIG_HELP
+        )
+    retire = keys_sub.add_parser("retire", help="remove a key nothing uses any more")
+    retire.add_argument("key_id")
+    retire.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
     purge = sub.add_parser("purge", help="apply the retention policy")
     purge.add_argument(
@@ -571,6 +586,34 @@ async def _cmd_evidence(args: argparse.Namespace) -> int:
     return await _with_app(args, jobs[args.action])
 
 
+async def _cmd_keys(args: argparse.Namespace) -> int:
+    from bot import keys_ops
+
+    async def job(app: Any) -> int:
+        try:
+            if args.action == "status":
+                for usage in await keys_ops.key_usage(app):
+                    mark = " (current)" if usage.current else ""
+                    missing = "" if usage.in_keyring else " (NOT IN THE KEYRING)"
+                    print(
+                        f"{usage.key_id}{mark}{missing}: {usage.blobs} file(s),"
+                        f" {usage.values} database value(s)"
+                    )
+            elif args.action == "new":
+                print(f"current key: {keys_ops.new_key(app)}; restart every instance")
+            elif args.action == "rewrap":
+                files, values = await keys_ops.rewrap_all(app)
+                print(f"re-sealed {files} file(s) and {values} database value(s)")
+            else:
+                await keys_ops.retire(app, args.key_id)
+                print(f"removed {args.key_id}")
+        except (keys_ops.KeyInUse, keys_ops.KeysFromEnvironment, KeyringError) as exc:
+            raise Failure(str(exc)) from exc
+        return EXIT_OK
+
+    return await _with_app(args, job)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = {
     "demo": _cmd_demo,
     "chat": _cmd_chat,
@@ -581,6 +624,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Coroutine[Any, Any, int]]] = 
     "recording": _cmd_recording,
     "evidence": _cmd_evidence,
     "purge": _cmd_purge,
+    "keys": _cmd_keys,
 }
 
 

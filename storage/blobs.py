@@ -32,7 +32,6 @@ Run ``python -m storage.blobs --help`` for the key-management commands IT uses.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import base64
 import binascii
@@ -42,7 +41,6 @@ import os
 import re
 import secrets
 import struct
-import sys
 import tempfile
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -730,74 +728,3 @@ class EncryptedFileBlobStore:
     async def rewrap(self, *, from_key_id: str | None = None) -> RewrapReport:
         """Re-wrap every blob (or only those under ``from_key_id``) to the current key."""
         return await asyncio.to_thread(self.rewrap_sync, from_key_id=from_key_id)
-
-
-# ------------------------------------------------------------------------ key commands
-
-
-def _cli(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m storage.blobs",
-        description="Master-key management for the encrypted blob store.",
-    )
-    parser.add_argument("--key-file", type=Path, required=True, help="master key file")
-    sub = parser.add_subparsers(dest="command", required=True)
-    new = sub.add_parser("new-key", help="add a new key and make it current")
-    new.add_argument("--create", action="store_true", help="create the key file if missing")
-    status = sub.add_parser("status", help="key ids and how many blobs each protects")
-    status.add_argument("--blobs", type=Path, required=True, help="blob folder")
-    rewrap = sub.add_parser("rewrap", help="re-wrap all blobs to the current key")
-    rewrap.add_argument("--blobs", type=Path, required=True, help="blob folder")
-    retire = sub.add_parser("retire", help="remove a key no blob uses any more")
-    retire.add_argument("--blobs", type=Path, required=True, help="blob folder")
-    retire.add_argument("key_id")
-    args = parser.parse_args(argv)
-    key_file: Path = args.key_file
-    try:
-        if args.command == "new-key":
-            if not key_file.exists():
-                if not args.create:
-                    print(f"{key_file} does not exist (use --create)", file=sys.stderr)
-                    return 2
-                keyring = Keyring.generate()
-                keyring.write(key_file, exclusive=True)
-            else:
-                keyring = Keyring.parse(key_file.read_text(encoding="ascii"))
-                keyring.add(Keyring.generate_key(), make_current=True)
-                keyring.write(key_file)
-            print(f"current key: {keyring.current_id}")
-            return 0
-        keyring = Keyring.parse(key_file.read_text(encoding="ascii"))
-        store = EncryptedFileBlobStore(args.blobs, keyring)
-        if args.command == "status":
-            usage = store.key_usage()
-            for kid in keyring.ids:
-                mark = " (current)" if kid == keyring.current_id else ""
-                print(f"{kid}{mark}: {usage.pop(kid, 0)} blobs")
-            for kid, count in usage.items():
-                print(f"{kid} (MISSING from key file): {count} blobs")
-            return 0
-        if args.command == "rewrap":
-            report = store.rewrap_sync()
-            print(f"rewrapped {report.rewrapped}, already current {report.already_current}")
-            return 0
-        if args.command == "retire":
-            in_use = store.key_usage().get(args.key_id, 0)
-            if in_use:
-                print(
-                    f"{args.key_id} still protects {in_use} blobs: run rewrap first",
-                    file=sys.stderr,
-                )
-                return 1
-            keyring.remove(args.key_id)
-            keyring.write(key_file)
-            print(f"removed {args.key_id}")
-            return 0
-    except (KeyringError, BlobCorrupted, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(_cli())

@@ -19,7 +19,6 @@ from storage.blobs import (
     KeyMissing,
     Keyring,
     KeyringError,
-    _cli,
     stream_sha256,
 )
 
@@ -249,27 +248,6 @@ def test_keyring_management() -> None:
     assert keyring.ids == ("k2",)
     reparsed = Keyring.parse(keyring.to_text())
     assert reparsed.current() == keyring.current()
-
-
-async def test_cli_rotation_procedure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    key_file = tmp_path / "keys" / "master.keys"
-    blobs = tmp_path / "blobs"
-    assert _cli(["--key-file", str(key_file), "new-key", "--create"]) == 0
-    first = Keyring.parse(key_file.read_text()).current_id
-    sha = await EncryptedFileBlobStore(blobs, Keyring.parse(key_file.read_text())).put(SECRET)
-
-    assert _cli(["--key-file", str(key_file), "new-key"]) == 0
-    second = Keyring.parse(key_file.read_text()).current_id
-    assert second != first
-    assert _cli(["--key-file", str(key_file), "retire", "--blobs", str(blobs), first]) == 1
-    assert _cli(["--key-file", str(key_file), "rewrap", "--blobs", str(blobs)]) == 0
-    assert _cli(["--key-file", str(key_file), "status", "--blobs", str(blobs)]) == 0
-    assert f"{second} (current): 1 blobs" in capsys.readouterr().out
-    assert _cli(["--key-file", str(key_file), "retire", "--blobs", str(blobs), first]) == 0
-    keyring = Keyring.parse(key_file.read_text())
-    assert keyring.ids == (second,)
-    assert await EncryptedFileBlobStore(blobs, keyring).get(sha) == SECRET
-    assert key_b64(keyring.current()[1]) not in capsys.readouterr().out
 
 
 # ------------------------------------------------------------------ in memory
