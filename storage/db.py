@@ -141,7 +141,13 @@ def create_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseError(
+                    f"database.url: cannot create the folder {folder} ({exc.strerror})"
+                ) from exc
             engine = create_async_engine(
                 url,
                 async_creator=_inline_creator(database),

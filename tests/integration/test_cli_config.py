@@ -102,6 +102,24 @@ def test_a_data_dir_that_cannot_be_created_is_refused(tmp_path: Path) -> None:
     _refused(_run(["run", "--config", str(config)]), "data_dir")
 
 
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["run"]])
+def test_a_database_file_that_cannot_have_its_folder_is_refused(
+    tmp_path: Path, command: list[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    config = tmp_path / "council.toml"
+    config.write_text(
+        f'data_dir = "{tmp_path / "data"}"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{blocker / "db" / "vt.db"}"\n{STAFF_TOML}'
+    )
+    result = _run([*command, "--config", str(config)])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"videotramit: database.url: cannot create the folder {blocker / 'db'} (Not a directory)"
+    ]
+
+
 def test_a_busy_listen_port_is_refused(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
