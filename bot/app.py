@@ -22,7 +22,7 @@ from bot.effects import EffectsWorker
 from bot.links import LinkSigner
 from bot.scheduled import RetentionPurge
 from bot.scheduler import Scheduler
-from bot.services import Storage, build_sandbox, build_services, open_storage
+from bot.services import Storage, build_sandbox, build_services, master_key_file, open_storage
 from config.settings import ConfigError, Settings, embedded_text, parse_duration
 from documents.sandbox import Sandbox
 from domain.procedures import Catalog, CatalogError, parse_catalog
@@ -209,9 +209,25 @@ class App:
         return channel_memory(self.sessions, channel, self.clock)
 
     async def prepare_database(self) -> None:
-        """Migrate, then mirror the configured staff into the database."""
+        """Migrate, check the keyring opens what the database holds, then mirror the
+        configured staff into the database."""
         await db.upgrade(self.db_engine, self.settings.database_url)
+        await self.check_keys_open_the_database()
         await self.sync_staff()
+
+    async def check_keys_open_the_database(self) -> None:
+        """A database restored without its key file (or beside another one) is refused
+        here, not found out value by value when a form or a receipt does not open."""
+        from storage.reseal import newest_sealing_keys
+
+        missing = sorted(await newest_sealing_keys(self.db_engine) - set(self.storage.keyring.ids))
+        if missing:
+            raise ConfigError(
+                f"storage.key_file: the database's values are sealed with master key"
+                f" {', '.join(missing)}, which the keyring ({master_key_file(self.settings)}"
+                " or VIDEOTRAMIT_STORAGE__MASTER_KEY) does not hold: restore the key file"
+                " that goes with this database"
+            )
 
     async def sync_staff(self) -> None:
         rows = [{"id": m.id, "name": m.name, "active": True} for m in self.office.staff]

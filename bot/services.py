@@ -275,6 +275,13 @@ def open_storage(settings: Settings) -> Storage:
     prepare_data_dir(settings)
     from_env = settings.storage.master_key.get_secret_value() or None
     key_file = master_key_file(settings)
+    blobs = settings.data_dir / "blobs"
+    if not from_env and not key_file.exists() and any(blobs.glob("??/*")):
+        # A new key would be made and the files (a restored backup, say) never open.
+        raise ConfigError(
+            f"storage.key_file: {key_file} does not exist but {blobs} holds encrypted"
+            " files: restore the key file that goes with them"
+        )
     try:
         keyring = Keyring.from_env_or_file(from_env, key_file, create_if_missing=True)
     except KeyringError as exc:

@@ -64,6 +64,22 @@ async def sealed_key_usage(engine: AsyncEngine) -> Counter[str]:
     return usage
 
 
+async def newest_sealing_keys(engine: AsyncEngine) -> set[str]:
+    """The key ids sealing the newest value of each sealed column: what the keyring must
+    hold for the service to read what it wrote last (a cheap look at start)."""
+    found: set[str] = set()
+    async with engine.connect() as connection:
+        for sealed in sealed_columns():
+            [key] = list(sealed.table.primary_key.columns)
+            query = (
+                select(sealed.raw()).where(sealed.column.is_not(None)).order_by(key.desc()).limit(1)
+            )
+            text = (await connection.execute(query)).scalar_one_or_none()
+            if text is not None and key_of(text) != PLAINTEXT:
+                found.add(key_of(text))
+    return found
+
+
 async def reseal(engine: AsyncEngine, sealer: Sealer, current_key: str) -> int:
     """Seal under ``current_key`` every value an older key sealed; returns how many."""
     done = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -96,3 +97,23 @@ def test_a_retired_key_no_longer_seals_anything(
     [secret] = [line.split(":", 1)[1] for line in key_file.read_text().splitlines()[1:]]
     assert not any(secret in said for said in SAID)  # no command printed a key
     assert asyncio.run(_read_back(config, appointment_id, photo)) == (FORM, PHOTO)
+
+
+def test_a_database_restored_without_its_key_is_refused(
+    tmp_path: Path, backend: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, a restore that forgot the key file started on a new key: /readyz said 200
+    and every receipt and form failed to open. Now the service refuses to start."""
+    config = _config(tmp_path, backend)
+    asyncio.run(_a_form_and_a_photo(config))
+    key_file = tmp_path / "data-keys" / "master.keys"
+    [old] = [line.split(":", 1)[0] for line in key_file.read_text().splitlines()[1:]]
+    key_file.unlink()
+
+    code, said = _keys(config, capsys, "status")
+    assert code == 2 and "holds encrypted files: restore the key file" in said, said
+    assert not key_file.exists()  # no new key was made beside the files
+
+    shutil.rmtree(tmp_path / "data" / "blobs")  # the files lost too: the forms still tell
+    code, said = _keys(config, capsys, "status")
+    assert code == 2 and f"sealed with master key {old}, which the keyring" in said, said
