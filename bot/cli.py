@@ -321,10 +321,13 @@ async def _cmd_db(args: argparse.Namespace) -> int:
     settings = _settings(args)
     engine = db.create_engine(settings.database_url)
     try:
-        await db.upgrade(engine, settings.database_url)
+        before, after = await db.upgrade(engine, settings.database_url)
     finally:
         await engine.dispose()
-    print("database is up to date")
+    if before == after:
+        print(f"database is up to date (revision {after})")
+    else:
+        print(f"database migrated from revision {before or '(empty)'} to {after}")
     return EXIT_OK
 
 

@@ -233,16 +233,21 @@ def lock_sqlite(url: str) -> IO[str] | None:
     return handle
 
 
-async def upgrade(engine: AsyncEngine, url: str) -> None:
-    """Apply every pending Alembic migration (idempotent)."""
+async def upgrade(engine: AsyncEngine, url: str) -> tuple[str | None, str | None]:
+    """Apply every pending Alembic migration (idempotent); returns the database's
+    revision before and after (None: an empty database)."""
     _check_writable(url)
     from alembic import command
+    from alembic.runtime.migration import MigrationContext
 
     config = _alembic_config(url)
+    revisions: list[str | None] = []
 
     def run(connection: Any) -> None:
+        revisions.append(MigrationContext.configure(connection).get_current_revision())
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+        revisions.append(MigrationContext.configure(connection).get_current_revision())
 
     try:
         async with engine.begin() as connection:
@@ -256,6 +261,7 @@ async def upgrade(engine: AsyncEngine, url: str) -> None:
                 f"the database cannot be written: {exc.__class__.__name__}"
             ) from exc
         raise
+    return revisions[0], revisions[-1]
 
 
 async def wait_for(engine: AsyncEngine, attempts: int = 1) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,6 +84,15 @@ def test_config_with_a_typo_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "council.nmae" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_db_upgrade_says_which_revisions(tmp_path: Path) -> None:
+    config = str(_config(tmp_path))
+    first = _run(["db", "upgrade", "--config", config])
+    assert first.returncode == 0, first.stderr
+    [head] = re.findall(r"^database migrated from revision \(empty\) to (\w+)$", first.stdout, re.M)
+    again = _run(["db", "upgrade", "--config", config])
+    assert again.stdout.strip() == f"database is up to date (revision {head})"
 
 
 def test_bad_staff_hours_exit_2_naming_the_key(tmp_path: Path) -> None:
