@@ -307,11 +307,14 @@ async def _cmd_chat(args: argparse.Namespace) -> int:
 async def _cmd_run(args: argparse.Namespace) -> int:
     from bot.app import build_app
     from bot.logs import configure_logging
-    from bot.service import serve
+    from bot.service import StartFailed, serve
 
     settings = _settings(args)
     configure_logging(settings.log_level, settings.log_format)
-    await serve(build_app(settings))
+    try:
+        await serve(build_app(settings))
+    except StartFailed as exc:
+        raise Failure(str(exc)) from exc
     return EXIT_OK
 
 

@@ -19,6 +19,11 @@ from storage import db
 log = logging.getLogger("videotramit.service")
 
 
+class StartFailed(Exception):
+    """A channel could not start (its platform unreachable, a token refused): the service
+    exits (1) for its supervisor to start it again, with one line saying why."""
+
+
 async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
     stop = stop or asyncio.Event()
     try:
@@ -48,8 +53,13 @@ async def serve(app: App, *, stop: asyncio.Event | None = None) -> None:
             ) from None
         if app.sandbox is not None:
             await app.sandbox.start()  # the intake workers, ready before the first file
-        for channel in app.channels.values():
-            await channel.start()
+        for name, channel in app.channels.items():
+            try:
+                await channel.start()
+            except Exception as exc:
+                raise StartFailed(
+                    f"{name}: cannot start ({exc.__class__.__name__}: {exc})"
+                ) from exc
         beating = asyncio.create_task(heartbeat(app, stop), name="heartbeat")
         app.dispatcher.start()
         app.scheduler.start()

@@ -129,6 +129,28 @@ def test_a_busy_listen_port_is_refused(tmp_path: Path) -> None:
         _refused(_run(["run", "--config", str(config)]), "web.listen")
 
 
+def test_telegram_unreachable_at_start_exits_1_in_one_line(tmp_path: Path) -> None:
+    """The supervisor (systemd's Restart=on-failure) starts it again; before, the operator
+    read a traceback of the Bot API client."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # bound, never listening: connections are refused
+        extra = (
+            f'[web]\nlisten = "127.0.0.1:0"\npublic_base_url = "https://oac.example"\n'
+            f'[telegram]\nenabled = true\nmode = "webhook"\n'
+            f'base_url = "http://127.0.0.1:{port}/bot"\n'
+        )
+        result = _run(
+            ["run", "--config", str(_config(tmp_path, extra))],
+            VIDEOTRAMIT_TELEGRAM__TOKEN="123456:ABCdefGHIjkl",
+            VIDEOTRAMIT_TELEGRAM__WEBHOOK_SECRET="a-webhook-secret-0123456789",
+        )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("videotramit: telegram: cannot start (NetworkError"), last
+
+
 def test_secrets_come_from_files_named_in_the_configuration(tmp_path: Path) -> None:
     secret = tmp_path / "jitsi.secret"
     secret.write_text(GOOD_SECRET + "\n")
