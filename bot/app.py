@@ -222,6 +222,8 @@ class App:
 
         missing = sorted(await newest_sealing_keys(self.db_engine) - set(self.storage.keyring.ids))
         if missing:
+            if self.storage.made_key_file is not None:
+                self.storage.made_key_file.unlink(missing_ok=True)  # made for nothing
             raise ConfigError(
                 f"storage.key_file: the database's values are sealed with master key"
                 f" {', '.join(missing)}, which the keyring ({master_key_file(self.settings)}"

@@ -76,6 +76,8 @@ def _refuse_environment(app: Any, instead: str) -> None:
 async def retire(app: Any, key_id: str) -> None:
     """Remove `key_id` from the key file, refused while a blob or a value uses it."""
     _refuse_environment(app, f"remove {key_id}:… from that variable instead")
+    if key_id == app.storage.keyring.current_id:
+        raise KeyInUse(f"{key_id} is the current key: add a new one first (`videotramit keys new`)")
     used = {u.key_id: u for u in await key_usage(app)}.get(key_id)
     if used is not None and (used.blobs or used.values):
         raise KeyInUse(

@@ -240,6 +240,9 @@ class ReceiptRenderer:
 class Storage:
     keyring: Keyring
     blobs: EncryptedFileBlobStore
+    # The key file this start made (none was there): undone if the database turns out
+    # to need another key, so the wrong file is not left for the next start.
+    made_key_file: Path | None = None
 
 
 def prepare_data_dir(settings: Settings) -> None:
@@ -282,6 +285,7 @@ def open_storage(settings: Settings) -> Storage:
             f"storage.key_file: {key_file} does not exist but {blobs} holds encrypted"
             " files: restore the key file that goes with them"
         )
+    made = None if from_env or key_file.exists() else key_file
     try:
         keyring = Keyring.from_env_or_file(from_env, key_file, create_if_missing=True)
     except KeyringError as exc:
@@ -289,7 +293,7 @@ def open_storage(settings: Settings) -> Storage:
         raise ConfigError(f"{key}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"storage.key_file: cannot use {key_file} ({exc})") from exc
-    return Storage(keyring, EncryptedFileBlobStore(settings.data_dir / "blobs", keyring))
+    return Storage(keyring, EncryptedFileBlobStore(settings.data_dir / "blobs", keyring), made)
 
 
 def _logo(settings: Settings) -> bytes | None:

@@ -78,6 +78,8 @@ def test_a_retired_key_no_longer_seals_anything(
         r"^(\S+) \(current\): 1 file\(s\), [1-9]\d* database value\(s\)$", status, re.M
     )
 
+    code, said = _keys(config, capsys, "retire", old)
+    assert code == 1 and "is the current key: add a new one first" in said, said
     code, said = _keys(config, capsys, "new")
     assert code == 0 and old not in said, said
     # Before anything is re-sealed, the old key cannot go: the form would not open.
@@ -117,3 +119,4 @@ def test_a_database_restored_without_its_key_is_refused(
     shutil.rmtree(tmp_path / "data" / "blobs")  # the files lost too: the forms still tell
     code, said = _keys(config, capsys, "status")
     assert code == 2 and f"sealed with master key {old}, which the keyring" in said, said
+    assert not key_file.exists()  # the key this start made for nothing is gone again
