@@ -900,6 +900,7 @@ class BotApiMethods:
         if error is None:
             self.stats.webhook_deliveries += 1
             self.acknowledged_by[uid] = target
+            self.acknowledged_at[uid] = asyncio.get_running_loop().time()
             self._refused_in_a_row = 0
             self._webhook_attempts.pop(uid, None)
             self.updates = [u for u in self.updates if u["update_id"] != uid]

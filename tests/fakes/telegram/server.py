@@ -135,6 +135,7 @@ class TelegramEmulator(BotApiMethods):
         # which one acknowledged each update.
         self.webhook_targets: list[str] = []
         self.acknowledged_by: dict[int, str] = {}
+        self.acknowledged_at: dict[int, float] = {}  # the event loop's clock (monotonic)
         self.webhook_errors: list[tuple[int, str, str]] = []  # (update_id, target, error)
         self._next_target = 0
         self._refused_in_a_row = 0
