@@ -16,7 +16,7 @@ from sqlalchemy import Column, ColumnElement, Table, Text, and_, select, type_co
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import Base
-from storage.sealed import PREFIX, SealedJSON, Sealer
+from storage.sealed import PREFIX, SealedJSON, Sealer, sealing_key
 
 BATCH = 500
 PLAINTEXT = "(not sealed)"  # rows written before sealing (migration 0005h) or by a tool
@@ -32,6 +32,14 @@ class SealedColumn:
         assert isinstance(self.column.type, SealedJSON)
         return self.column.type.where
 
+    @property
+    def key(self) -> Column[object]:
+        """The row's primary key (one column: the look-ups and the batches go by it)."""
+        keys = list(self.table.primary_key.columns)
+        if len(keys) != 1:
+            raise ValueError(f"{self.table.name}: resealing needs a one-column primary key")
+        return keys[0]
+
     def raw(self) -> ColumnElement[str]:
         """The stored text, not the opened value."""
         return type_coerce(self.column, Text)
@@ -46,12 +54,6 @@ def sealed_columns() -> list[SealedColumn]:
     ]
 
 
-def key_of(text: str) -> str:
-    if not text.startswith(PREFIX):
-        return PLAINTEXT
-    return text[len(PREFIX) :].partition(":")[0]
-
-
 async def sealed_key_usage(engine: AsyncEngine) -> Counter[str]:
     """How many stored values each master key id seals, over every sealed column."""
     usage: Counter[str] = Counter()
@@ -60,7 +62,7 @@ async def sealed_key_usage(engine: AsyncEngine) -> Counter[str]:
             raw = sealed.raw()
             query = select(raw).where(sealed.column.is_not(None))
             for (text,) in await connection.execute(query):
-                usage[key_of(str(text))] += 1
+                usage[sealing_key(str(text)) or PLAINTEXT] += 1
     return usage
 
 
@@ -70,13 +72,16 @@ async def newest_sealing_keys(engine: AsyncEngine) -> set[str]:
     found: set[str] = set()
     async with engine.connect() as connection:
         for sealed in sealed_columns():
-            [key] = list(sealed.table.primary_key.columns)
             query = (
-                select(sealed.raw()).where(sealed.column.is_not(None)).order_by(key.desc()).limit(1)
+                select(sealed.raw())
+                .where(sealed.column.is_not(None))
+                .order_by(sealed.key.desc())
+                .limit(1)
             )
             text = (await connection.execute(query)).scalar_one_or_none()
-            if text is not None and key_of(text) != PLAINTEXT:
-                found.add(key_of(text))
+            key_id = None if text is None else sealing_key(text)
+            if key_id is not None:
+                found.add(key_id)
     return found
 
 
@@ -91,11 +96,7 @@ async def reseal(engine: AsyncEngine, sealer: Sealer, current_key: str) -> int:
 async def _reseal_column(
     engine: AsyncEngine, sealer: Sealer, sealed: SealedColumn, current_key: str
 ) -> int:
-    keys = list(sealed.table.primary_key.columns)
-    if len(keys) != 1:
-        raise ValueError(f"{sealed.table.name}: resealing needs a one-column primary key")
-    key = keys[0]
-    raw = sealed.raw()
+    key, raw = sealed.key, sealed.raw()
     older = and_(raw.like(f"{PREFIX}%"), ~raw.like(f"{PREFIX}{current_key}:%"))
     done, after = 0, None
     while True:

@@ -42,6 +42,17 @@ _INFO = b"videotramit sealed-json v1"
 _NONCE = 12
 
 
+def _split(text: str) -> tuple[str, str]:
+    """A stored ``vt1:<key id>:<body>`` as (key id, body)."""
+    key_id, _, body = text[len(PREFIX) :].partition(":")
+    return key_id, body
+
+
+def sealing_key(text: str) -> str | None:
+    """The master key id a stored value is sealed with; None for a plaintext one."""
+    return _split(text)[0] if text.startswith(PREFIX) else None
+
+
 class SealError(Exception):
     """A sealed value that does not open (wrong key, altered, or its key is retired)."""
 
@@ -69,7 +80,7 @@ class Sealer:
         return f"{PREFIX}{key_id}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
     def open(self, text: str, where: str) -> Any:
-        key_id, _, body = text[len(PREFIX) :].partition(":")
+        key_id, body = _split(text)
         try:
             raw = base64.urlsafe_b64decode(body)
             plain = self._aead(key_id).decrypt(raw[:_NONCE], raw[_NONCE:], where.encode())
