@@ -27,7 +27,8 @@ too. The plaintext's SHA-256 is checked again after decryption. Any failure rais
 (:meth:`EncryptedFileBlobStore.rewrap`). Files are written to ``<root>/.tmp`` and renamed
 into place, so a crash never leaves a half-written blob under its address.
 
-Run ``python -m storage.blobs --help`` for the key-management commands IT uses.
+IT rotates the master key with ``videotramit keys`` (bot/keys_ops.py), which re-wraps the
+blobs and re-seals the database's values together.
 """
 
 from __future__ import annotations
