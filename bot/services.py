@@ -279,13 +279,13 @@ def open_storage(settings: Settings) -> Storage:
     from_env = settings.storage.master_key.get_secret_value() or None
     key_file = master_key_file(settings)
     blobs = settings.data_dir / "blobs"
-    if not from_env and not key_file.exists() and any(blobs.glob("??/*")):
+    made = None if from_env or key_file.exists() else key_file  # a new key, if all goes on
+    if made is not None and any(blobs.glob("??/*")):
         # A new key would be made and the files (a restored backup, say) never open.
         raise ConfigError(
             f"storage.key_file: {key_file} does not exist but {blobs} holds encrypted"
             " files: restore the key file that goes with them"
         )
-    made = None if from_env or key_file.exists() else key_file
     try:
         keyring = Keyring.from_env_or_file(from_env, key_file, create_if_missing=True)
     except KeyringError as exc:
@@ -293,7 +293,7 @@ def open_storage(settings: Settings) -> Storage:
         raise ConfigError(f"{key}: {exc}") from exc
     except OSError as exc:
         raise ConfigError(f"storage.key_file: cannot use {key_file} ({exc})") from exc
-    return Storage(keyring, EncryptedFileBlobStore(settings.data_dir / "blobs", keyring), made)
+    return Storage(keyring, EncryptedFileBlobStore(blobs, keyring), made)
 
 
 def _logo(settings: Settings) -> bytes | None:
