@@ -17,18 +17,18 @@ depends_on: str | Sequence[str] | None = None
 
 # Whole hours between creation and start, rounded as the service rounds them when it books
 # (from whole seconds: julianday's fractions of a day would put 2.5 hours at 2.4999).
-LEAD_HOURS = {
-    "sqlite": "CAST(round((strftime('%s', start) - strftime('%s', created_at)) / 3600.0)"
-    " AS INTEGER)",
-    "postgresql": "CAST(round(extract(epoch FROM start - created_at) / 3600) AS INTEGER)",
+BACKFILL = {
+    "sqlite": "UPDATE appointments SET lead_hours ="
+    " CAST(round((strftime('%s', start) - strftime('%s', created_at)) / 3600.0) AS INTEGER)",
+    "postgresql": "UPDATE appointments SET lead_hours ="
+    " CAST(round(extract(epoch FROM start - created_at) / 3600) AS INTEGER)",
 }
 
 
 def upgrade() -> None:
     # In place, as 0006p: a batch copy on SQLite would drop the table others point at.
     op.add_column("appointments", sa.Column("lead_hours", sa.Integer(), nullable=True))
-    lead = LEAD_HOURS[op.get_bind().dialect.name]
-    op.execute(f"UPDATE appointments SET lead_hours = {lead}")  # noqa: S608 (a constant)
+    op.execute(BACKFILL[op.get_bind().dialect.name])
     op.create_index("ix_appointments_leads", "appointments", ["lead_hours", "start", "status"])
 
 
