@@ -598,13 +598,17 @@ async def _cmd_keys(args: argparse.Namespace) -> int:
     async def job(app: Any) -> int:
         try:
             if args.action == "status":
-                for usage in await keys_ops.key_usage(app):
+                report = await keys_ops.key_usage(app)
+                for usage in report.keys:
                     mark = " (current)" if usage.current else ""
                     missing = "" if usage.in_keyring else " (NOT IN THE KEYRING)"
                     print(
                         f"{usage.key_id}{mark}{missing}: {usage.blobs} file(s),"
                         f" {usage.values} database value(s)"
                     )
+                if report.not_sealed:
+                    plain = report.not_sealed
+                    print(f"not sealed (planned reminders, rows older than sealing): {plain}")
             elif args.action == "new":
                 print(f"current key: {keys_ops.new_key(app)}; restart every instance")
             elif args.action == "rewrap":
